@@ -1,0 +1,229 @@
+"""Benchmark: the 1Hive Honey model under econsim vs cadCAD 0.5.3 and radCAD.
+
+    python benchmarks/honey_vs_cadcad.py            # full 72-point sweep x 10 runs x 120 steps
+    python benchmarks/honey_vs_cadcad.py --quick    # 4 sweep points, a smoke test
+    python benchmarks/honey_vs_cadcad.py --skip cadcad-local --skip radcad
+
+The peers need old pins (radcad 0.14 requires numpy<1.26.4), so the script keeps its own
+virtualenv at ``<repo>/.benchenv`` (gitignored): on first use it creates it, installs
+``cadCAD==0.5.3``, ``radcad`` and econsim (``pip install -e <repo>``), then re-executes
+itself inside it. ``--no-venv`` runs in the current interpreter instead.
+
+The sweep (see ``peers.benchmark_sweep``): target_reserve_ratio 0.1..0.3 step 0.025 (9)
+x throttle 0.002..0.030 step 0.004 (8) = 72 points, productivity 0.88, every other
+parameter the seed notebook's; 10 runs, 120 timesteps. Peers run the notebook's model
+code unchanged (``examples/honey_notebook/model.py``). Timings exclude imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHENV = REPO / ".benchenv"
+STAMP = BENCHENV / ".econsim-bench-stamp"
+REEXEC_GUARD = "ECONSIM_BENCHENV_REEXEC"
+
+# What the peers need. radcad 0.14 pins numpy>=1.25,<1.26.4 and imports typing_extensions
+# without declaring it. pandas is NOT pinned: cadCAD 0.5.3 was checked to run this model
+# (single_proc and local_proc) with pandas 3.0.6 + numpy 1.26.3 and with pandas 3.1.1 +
+# numpy 2.4.6; cadCAD's execution path does not touch pandas, and the results are turned
+# into DataFrames by benchmarks/peers.py.
+PEER_REQUIREMENTS = ["cadCAD==0.5.3", "radcad==0.14.0", "numpy>=1.25,<1.26.4", "typing_extensions"]
+
+PEER_NAMES = ["cadcad-single", "cadcad-local", "radcad", "radcad-nodeepcopy"]
+PEER_LABELS = {
+    "cadcad-single": "cadCAD 0.5.3 single_proc",
+    "cadcad-local": "cadCAD 0.5.3 local_proc (default)",
+    "radcad": "radCAD 0.14 Engine()",
+    "radcad-nodeepcopy": "radCAD 0.14 Engine(deepcopy=False)",
+}
+
+
+# --------------------------------------------------------------------------- virtualenv
+
+
+def _env_python() -> Path:
+    return BENCHENV / "bin" / "python"
+
+
+def _pyproject_hash() -> str:
+    return hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
+
+
+def _pip(*args: str) -> int:
+    cmd = [str(_env_python()), "-m", "pip", "install", "--disable-pip-version-check", *args]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
+
+
+def ensure_benchenv() -> None:
+    """Create/refresh ``.benchenv``; peers are mandatory, econsim is best effort."""
+    if not (3, 9) <= sys.version_info[:2] < (3, 13):
+        sys.exit(f"need Python 3.9-3.12 for radcad 0.14 (running {sys.version.split()[0]})")
+    if not _env_python().exists():
+        print(f"creating virtualenv {BENCHENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(BENCHENV)
+    stamp = STAMP.read_text().split() if STAMP.exists() else []
+    if "peers" not in stamp:
+        if _pip(*PEER_REQUIREMENTS) != 0:
+            sys.exit("could not install the peer engines into .benchenv")
+        stamp = ["peers"]
+        STAMP.write_text(" ".join(stamp))
+    econsim_tag = "econsim:" + _pyproject_hash()
+    if econsim_tag not in stamp:
+        # Keep the peers' numpy pin while resolving econsim's own dependencies.
+        ok = _pip("-e", str(REPO), "numpy>=1.25,<1.26.4") == 0
+        if ok:
+            stamp = [s for s in stamp if not s.startswith("econsim:")] + [econsim_tag]
+            STAMP.write_text(" ".join(stamp))
+        else:
+            print("warning: `pip install -e` of econsim failed; econsim will be reported as not available")
+
+
+def reexec_in_benchenv() -> None:
+    if Path(sys.prefix).resolve() == BENCHENV.resolve():
+        return
+    if os.environ.get(REEXEC_GUARD):
+        sys.exit(f"re-executed but still not inside {BENCHENV} (sys.prefix={sys.prefix})")
+    ensure_benchenv()
+    env = dict(os.environ, **{REEXEC_GUARD: "1"})
+    os.execve(str(_env_python()), [str(_env_python()), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+
+
+# --------------------------------------------------------------------------- econsim
+
+
+def econsim_config(quick: bool, runs: int, steps: int) -> dict:
+    if quick:  # the 2 x 2 corners, same points as peers.benchmark_sweep(quick=True)
+        grid = {
+            "target_reserve_ratio": {"start": 0.1, "stop": 0.3, "step": 0.2},
+            "throttle": {"start": 0.002, "stop": 0.030, "step": 0.028},
+        }
+    else:
+        grid = {
+            "target_reserve_ratio": {"start": 0.1, "stop": 0.3, "step": 0.025},
+            "throttle": {"start": 0.002, "stop": 0.030, "step": 0.004},
+        }
+    return {
+        "model": "honey",
+        "params": {"productivity": 0.88},
+        "sweep": {"grid": grid},
+        "runs": runs,
+        "steps": steps,
+        "seed": 1,
+    }
+
+
+def time_econsim(config_dict: dict | None = None, repeat: int = 2) -> list[float] | None:
+    """Wall seconds of ``econsim.run(config_dict, out=tmpdir, progress=False)``, one per call.
+
+    The first call includes any JIT compilation/caching; later calls are warm. Returns
+    None (after printing "econsim: not available") if econsim cannot be imported or does
+    not have ``run`` yet.
+    """
+    if config_dict is None:
+        config_dict = econsim_config(quick=False, runs=10, steps=120)
+    try:
+        import econsim
+
+        run = econsim.run
+    except (ImportError, AttributeError) as exc:
+        print(f"econsim: not available ({type(exc).__name__}: {exc})")
+        return None
+    times = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="econsim-bench-") as tmpdir:
+            t0 = time.perf_counter()
+            run(config_dict, out=tmpdir, progress=False)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+# --------------------------------------------------------------------------- main
+
+
+def peer_stats(df, sat_threshold: float = 0.5) -> tuple[float, float]:
+    """(% of runs whose price ever goes negative, % of runs with final saturation > threshold)."""
+    by_run = df.groupby(["subset", "run"])
+    neg = (by_run["price"].min() < 0).mean() * 100
+    last = df[df["timestep"] == df["timestep"].max()]
+    sat = (last["saturation"] > sat_threshold).mean() * 100
+    return float(neg), float(sat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="4 sweep points instead of 72 (smoke test)")
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        choices=[*PEER_NAMES, "econsim"],
+        help=f"skip an engine (repeatable): {', '.join([*PEER_NAMES, 'econsim'])}",
+    )
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=120)
+    ap.add_argument("--no-venv", action="store_true", help="run in the current interpreter, no .benchenv")
+    args = ap.parse_args(argv)
+
+    if not args.no_venv:
+        reexec_in_benchenv()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import peers
+
+    params = peers.benchmark_sweep(quick=args.quick)
+    npts = peers.n_points(params)
+    print(
+        f"Honey sweep: {npts} points x {args.runs} runs x {args.steps} steps "
+        f"= {npts * args.runs} runs (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)",
+        flush=True,
+    )
+
+    rows: list[tuple[str, float, str]] = []
+    econsim_seconds = None
+    if "econsim" not in args.skip:
+        times = time_econsim(econsim_config(args.quick, args.runs, args.steps))
+        if times:
+            econsim_seconds = min(times)
+            rows.append(("econsim (first call)", times[0], ""))
+            rows.append(("econsim", econsim_seconds, ""))
+            print(f"econsim: {', '.join(f'{t:.2f}s' for t in times)}", flush=True)
+
+    for name in PEER_NAMES:
+        if name in args.skip:
+            continue
+        print(f"{PEER_LABELS[name]} ...", end=" ", flush=True)
+        seconds, df = peers.PEERS[name](params, runs=args.runs, steps=args.steps, seed=1)
+        neg, sat = peer_stats(df)
+        distinct, nruns = peers.distinct_runs(df)
+        note = f"neg price {neg:.2f}% of runs, final sat>0.5 {sat:.1f}%"
+        if distinct < nruns:
+            note += f", only {distinct}/{nruns} distinct price paths"
+        print(f"{seconds:.2f}s ({note})", flush=True)
+        rows.append((PEER_LABELS[name], seconds, note))
+        del df
+
+    print()
+    w = max(len(r[0]) for r in rows) if rows else 10
+    print(f"{'engine':<{w}}  {'seconds':>9}  {'x econsim':>9}  notes")
+    for label, seconds, note in rows:
+        ratio = f"{seconds / econsim_seconds:9.1f}" if econsim_seconds else f"{'n/a':>9}"
+        print(f"{label:<{w}}  {seconds:9.2f}  {ratio}  {note}")
+    if econsim_seconds is None and "econsim" not in args.skip:
+        print("(econsim: not available - ratios need econsim.run)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
