@@ -1,0 +1,38 @@
+"""Errors a user can act on: each names the bad key or value and what would be valid."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class EconsimError(Exception):
+    """Base class of the errors econsim reports to users without a traceback."""
+
+
+class ConfigError(EconsimError, ValueError):
+    """A configuration, parameter, model name or command-line value is not valid."""
+
+
+class NonFiniteStateError(EconsimError, FloatingPointError):
+    """A state array took a NaN or infinite value (strict mode)."""
+
+    def __init__(self, variable: str, step: int, subset: int, run: int, value: float) -> None:
+        self.variable, self.step, self.subset, self.run, self.value = variable, step, subset, run, value
+        super().__init__(
+            f"state variable '{variable}' became {value} at step {step} (subset {subset}, run {run}); "
+            "the run was stopped. Turn strict mode off (strict: false, or --no-strict) to let "
+            "non-finite values through."
+        )
+
+
+def suggest(name: str, valid: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the nearest valid name, or ''."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown(kind: str, name: str, valid: Iterable[str]) -> ConfigError:
+    """The error for an unknown name: names it, suggests the nearest valid one, lists the valid ones."""
+    valid = sorted(valid)
+    return ConfigError(f"unknown {kind} '{name}'{suggest(name, valid)}; valid: {', '.join(valid)}")

@@ -1,0 +1,89 @@
+"""One batch of runs: build its parameters, state and streams, step it, and tabulate the records.
+
+A batch is the unit of work every executor ships: it is self-contained and picklable, it writes its
+own Parquet part when given a path, and it returns that path (never the data) with its row count.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from econsim.engine.state import Arrays
+from econsim.engine.stepping import simulate
+from econsim.engine.streams import RandomStreams
+from econsim.models.registry import get_model
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    index: int
+    model_name: str
+    seed: int
+    subset_b: np.ndarray
+    run_b: np.ndarray
+    params: dict[str, Any]
+    initial_state: dict[str, Any]
+    swept: dict[str, np.ndarray]
+    steps: int
+    record_every: int
+    strict: bool
+    common_random_numbers: bool
+    part_path: str | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.run_b)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    n_rows: int
+    seconds: float
+    part_path: str | None = None
+    table: pa.Table | None = None
+
+
+def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTask) -> pa.Table:
+    """One row per run × recorded timestep: subset, run, timestep, the recorded columns, the swept values."""
+    n_t, n_b = len(times), task.n_runs
+    data: dict[str, Any] = {
+        "subset": np.repeat(task.subset_b.astype(np.int32), n_t),
+        "run": np.repeat(task.run_b.astype(np.int32), n_t),
+        "timestep": np.tile(times.astype(np.int32), n_b),
+    }
+    for name, values_tb in columns.items():
+        data[name] = np.ascontiguousarray(values_tb.T).reshape(-1)
+    for name, values_b in task.swept.items():
+        data[name] = np.repeat(values_b, n_t)
+    return pa.table(data)
+
+
+def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None) -> BatchResult:
+    """Run one batch; write its part atomically if it has a path, else return its table."""
+    started = time.perf_counter()
+    model = get_model(task.model_name)
+    identity = (task.run_b[:, None] if task.common_random_numbers
+                else np.column_stack([task.subset_b, task.run_b]))
+    rng = RandomStreams(task.seed, identity)
+    params: Arrays = model.param_arrays(task.params, task.n_runs)
+    state = model.initial_state(params, task.initial_state, rng)
+    times, columns = simulate(model, params, state, rng, task.steps, task.record_every, task.strict,
+                              on_step=on_step, run_labels=(task.subset_b, task.run_b))
+    table = tidy_table(times, columns, task)
+    if task.part_path is None:
+        return BatchResult(task.index, table.num_rows, time.perf_counter() - started, table=table)
+    path = Path(task.part_path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)  # a part exists only once it is complete: resume trusts every part it sees
+    return BatchResult(task.index, table.num_rows, time.perf_counter() - started, part_path=str(path))

@@ -1,0 +1,74 @@
+"""How batches are executed: in this process, or over a local process pool. One small interface.
+
+An executor takes batch tasks and yields their results as they finish; it reports progress in
+run-steps (runs × steps). A new backend (Ray) is one more class with the same ``run`` method.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from econsim.engine.errors import ConfigError
+from econsim.experiment.batch import BatchResult, BatchTask, execute_batch
+
+Progress = Callable[[int], object]
+
+
+class Executor:
+    """Runs batch tasks; ``workers`` is how many run at once."""
+
+    name = "base"
+    workers = 1
+
+    def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
+        raise NotImplementedError
+
+
+class InProcessExecutor(Executor):
+    """Batches one after another in this process, with progress step by step."""
+
+    name = "inprocess"
+
+    def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
+        for task in tasks:
+            yield execute_batch(task, on_step=lambda n, k=task.n_runs: progress(n * k))
+
+
+class ProcessExecutor(Executor):
+    """Batches spread over a pool of local processes (spawned, so no state leaks from the parent)."""
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        try:
+            pending: dict[Future, BatchTask] = {pool.submit(execute_batch, t): t for t in tasks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = pending.pop(fut)
+                    result = fut.result()
+                    progress(task.n_runs * task.steps)
+                    yield result
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
+    if kind == "inprocess":
+        return InProcessExecutor()
+    if kind == "process":
+        return ProcessExecutor(workers)
+    if kind == "ray":
+        try:
+            from econsim.experiment.ray_executor import RayExecutor
+        except ImportError as exc:
+            raise ConfigError(f"the ray executor needs the 'ray' extra: pip install 'econsim[ray]' ({exc})") from None
+        return RayExecutor(workers=workers, address=address)
+    raise ConfigError(f"unknown executor '{kind}'; valid: inprocess, process, ray")

@@ -1,0 +1,104 @@
+"""Results of an experiment, from a results folder or from memory, as pandas or xarray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from econsim.engine.errors import ConfigError
+from econsim.experiment.store import ResultStore
+
+
+class Results:
+    """Tidy results: one row per run × recorded timestep.
+
+    Columns: ``subset`` (sweep point), ``run`` (Monte Carlo repetition), ``timestep``, every recorded
+    variable, then every swept name. ``manifest`` holds the resolved configuration and seed.
+    """
+
+    def __init__(self, manifest: dict[str, Any], folder: Path | None = None,
+                 tables: list[pa.Table] | None = None) -> None:
+        self.manifest = manifest
+        self.folder = folder
+        self._tables = tables
+        self._arrow: pa.Table | None = None
+
+    def __repr__(self) -> str:
+        where = f"'{self.folder}'" if self.folder else "memory"
+        return (f"Results(model={self.manifest['model']!r}, subsets={len(self.manifest['subsets'])}, "
+                f"runs={self.manifest['runs']}, steps={self.manifest['steps']}, in {where})")
+
+    @property
+    def swept(self) -> list[str]:
+        return list(self.manifest["swept"])
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest.get("status") == "complete"
+
+    def to_arrow(self) -> pa.Table:
+        if self._arrow is None:
+            if self._tables is not None:
+                table = pa.concat_tables(self._tables) if self._tables else pa.table({})
+            else:
+                parts = sorted((self.folder / "parts").glob("batch-*.parquet"))
+                if not parts:
+                    raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
+                table = pa.concat_tables([pq.read_table(p) for p in parts])
+            self._arrow = table.sort_by([("subset", "ascending"), ("run", "ascending"),
+                                         ("timestep", "ascending")])
+        return self._arrow
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The tidy table as a DataFrame (a fresh copy each call)."""
+        return self.to_arrow().to_pandas()
+
+    def subsets(self) -> pd.DataFrame:
+        """One row per sweep point: its swept values, indexed by ``subset``."""
+        frame = pd.DataFrame(self.manifest["subsets"])
+        frame.index.name = "subset"
+        return frame
+
+    def final(self) -> pd.DataFrame:
+        """The last recorded timestep of every run."""
+        df = self.to_pandas()
+        return df[df["timestep"] == df["timestep"].max()].reset_index(drop=True)
+
+    def to_xarray(self):
+        """An xarray Dataset with dimensions (subset, run, timestep); swept values are subset coordinates."""
+        import xarray as xr
+
+        df = self.to_pandas()
+        coords_cols = ["subset", "run", "timestep"]
+        data_cols = [c for c in df.columns if c not in coords_cols and c not in self.swept]
+        subsets = np.sort(df["subset"].unique())
+        runs = np.sort(df["run"].unique())
+        times = np.sort(df["timestep"].unique())
+        shape = (len(subsets), len(runs), len(times))
+        index = (np.searchsorted(subsets, df["subset"]), np.searchsorted(runs, df["run"]),
+                 np.searchsorted(times, df["timestep"]))
+        data_vars = {}
+        for c in data_cols:
+            values = np.full(shape, np.nan)
+            values[index] = df[c].to_numpy(dtype=float)
+            data_vars[c] = (("subset", "run", "timestep"), values)
+        table = self.subsets()
+        coords: dict[str, Any] = {"subset": subsets, "run": runs, "timestep": times}
+        for name in self.swept:
+            coords[name] = ("subset", table.loc[subsets, name].to_numpy())
+        return xr.Dataset(data_vars, coords=coords, attrs={"model": self.manifest["model"],
+                                                           "seed": self.manifest["seed"]})
+
+
+def load(folder: str | Path) -> Results:
+    """The results in a results folder written by ``econsim run``."""
+    folder = Path(folder)
+    manifest = ResultStore(folder).read_manifest()
+    if manifest is None:
+        raise ConfigError(f"'{folder}' is not an econsim results folder (no manifest.json)")
+    return Results(manifest, folder=folder)

@@ -1,0 +1,81 @@
+"""Running an experiment end to end: configuration → plan → batches on an executor → results.
+
+``run(config, **overrides)`` is what ``econsim run`` does, from Python.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from econsim.experiment.batch import BatchTask
+from econsim.experiment.config import ExperimentConfig, load_config
+from econsim.experiment.executors import make_executor
+from econsim.experiment.plan import Plan, make_plan
+from econsim.experiment.progress import progress_bar
+from econsim.experiment.results import Results
+from econsim.experiment.store import ResultStore
+
+
+def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
+    start, stop = plan.batches[index]
+    subset_b, run_b = plan.subset_and_run(start, stop)
+    params, state = plan.batch_inputs(start, stop)
+    swept = {name: np.asarray([plan.subsets[s][name] for s in subset_b]) for name in plan.swept}
+    cfg = plan.config
+    return BatchTask(index=index, model_name=plan.model_name, seed=plan.seed, subset_b=subset_b, run_b=run_b,
+                     params=params, initial_state=state, swept=swept, steps=cfg.steps,
+                     record_every=cfg.record_every, strict=cfg.strict,
+                     common_random_numbers=cfg.common_random_numbers, part_path=part_path)
+
+
+def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: bool | None = None,
+        overwrite: bool = False, **overrides: Any) -> Results:
+    """Run an experiment and return its results.
+
+    ``config`` is a YAML path, a dict or an ExperimentConfig; ``overrides`` replace top-level keys
+    (``runs=``, ``steps=``, ``seed=``, ``out=``, ``executor=``, ``workers=``, ``params={...}``, ...).
+    With an ``out`` folder the results stream to Parquet there and an interrupted run resumes when run
+    again; without one they are kept in memory.
+    """
+    cfg = load_config(config, **overrides)
+    executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+    plan = make_plan(cfg, workers=executor.workers)
+    store = ResultStore(cfg.out) if cfg.out else None
+    done = store.attach(plan, overwrite=overwrite) if store else set()
+    manifest_before = store.read_manifest() if store else {}
+    todo = [i for i in range(len(plan.batches)) if i not in done]
+    tasks = [batch_task(plan, i, str(store.part_path(i)) if store else None) for i in todo]
+    total = plan.n_runs_total * cfg.steps
+    finished_work = sum(plan.batches[i][1] - plan.batches[i][0] for i in done) * cfg.steps
+    tables = []
+    started = time.perf_counter()
+    status = "interrupted"
+    try:
+        with progress_bar(total, f"{cfg.name or cfg.model}", progress) as advance:
+            advance(finished_work)
+            for result in executor.run(tasks, advance):
+                if result.table is not None:
+                    tables.append(result.table)
+        status = "complete"
+    finally:
+        if store:
+            store.write_manifest(plan, status=status,
+                                 wall_time_s=manifest_before.get("wall_time_s", 0.0) + time.perf_counter() - started,
+                                 created=manifest_before.get("created"))
+    if store:
+        results = Results(store.read_manifest(), folder=store.folder)
+    else:
+        manifest = {"model": plan.model_name, "name": cfg.name, "status": "complete", "seed": plan.seed,
+                    "config": cfg.model_dump(mode="json"), "swept": plan.swept, "subsets": plan.subsets,
+                    "runs": plan.runs, "n_runs_total": plan.n_runs_total, "steps": cfg.steps,
+                    "record_every": cfg.record_every, "wall_time_s": time.perf_counter() - started}
+        results = Results(manifest, tables=tables)
+    if cfg.save_fig or (store and cfg.figures is not None):
+        from econsim.plotting import draw_figures
+
+        draw_figures(results, cfg.figures, cfg.save_fig or str(Path(cfg.out) / "figures"))
+    return results
