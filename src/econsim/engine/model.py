@@ -128,6 +128,10 @@ class Model:
     init: Callable[[Arrays, Arrays, RandomStreams], Mapping[str, np.ndarray]] | None = None
     #: figures drawn after a run when the configuration names none
     default_figures: Sequence[Mapping[str, Any]] = ()
+    #: turns a model-specific configuration layout (e.g. sectioned YAML) into the engine's keys
+    adapt_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: analyses a configuration may ask for by name: fn(results) -> JSON-ready dict
+    reports: Mapping[str, Callable[[Any], dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks: tuple[Block, ...] = tuple(b if isinstance(b, Block) else Block(b) for b in self.step)

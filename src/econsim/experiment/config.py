@@ -133,6 +133,7 @@ class ExperimentConfig(_Strict):
     out: str | None = None
     figures: list[Figure] | None = None
     save_fig: str | None = None
+    reports: list[str] = Field(default_factory=list)
 
     def results_fingerprint(self) -> dict[str, Any]:
         """The fields that determine the results (not where or how they are computed)."""
@@ -219,6 +220,13 @@ def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, **overri
         raw = read_yaml(config)
         raw.setdefault("name", Path(config).stem)
         source = f"'{config}'"
+    model_name = overrides.get("model") or raw.get("model")
+    if model_name is not None:
+        from econsim.models.registry import get_model
+
+        adapt = get_model(model_name).adapt_config
+        if adapt is not None:
+            raw = adapt({**raw, "model": model_name})
     for key, value in overrides.items():
         if value is None:
             continue

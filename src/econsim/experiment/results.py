@@ -27,6 +27,12 @@ class Results:
         self.folder = folder
         self._tables = tables
         self._arrow: pa.Table | None = None
+        #: analyses computed after the run (the configuration's ``reports``)
+        self.reports: dict[str, Any] = {}
+        if folder is not None and (folder / "report.json").is_file():
+            import json
+
+            self.reports = json.loads((folder / "report.json").read_text())
 
     def __repr__(self) -> str:
         where = f"'{self.folder}'" if self.folder else "memory"

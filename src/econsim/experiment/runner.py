@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from econsim.engine.errors import unknown
 from econsim.experiment.batch import BatchTask
 from econsim.experiment.config import ExperimentConfig, load_config
 from econsim.experiment.executors import make_executor
@@ -18,6 +20,7 @@ from econsim.experiment.plan import Plan, make_plan
 from econsim.experiment.progress import progress_bar
 from econsim.experiment.results import Results
 from econsim.experiment.store import ResultStore
+from econsim.models.registry import get_model
 
 
 def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
@@ -32,6 +35,19 @@ def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
                      common_random_numbers=cfg.common_random_numbers, part_path=part_path)
 
 
+def make_reports(results: Results, names: list[str], folder: Path | None) -> dict[str, Any]:
+    """Run the model's named analyses on the results; write them to ``report.json`` in the folder."""
+    model = get_model(results.manifest["model"])
+    reports = {}
+    for name in names:
+        if name not in model.reports:
+            raise unknown(f"report of model '{model.name}'", name, model.reports)
+        reports[name] = model.reports[name](results)
+    if folder is not None:
+        (Path(folder) / "report.json").write_text(json.dumps(reports, indent=2, default=float))
+    return reports
+
+
 def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: bool | None = None,
         overwrite: bool = False, **overrides: Any) -> Results:
     """Run an experiment and return its results.
@@ -42,6 +58,9 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
     again; without one they are kept in memory.
     """
     cfg = load_config(config, **overrides)
+    for name in cfg.reports:  # fail before any work, not after it
+        if name not in get_model(cfg.model).reports:
+            raise unknown(f"report of model '{cfg.model}'", name, get_model(cfg.model).reports)
     executor = make_executor(cfg.executor, cfg.workers, cfg.address)
     plan = make_plan(cfg, workers=executor.workers)
     store = ResultStore(cfg.out) if cfg.out else None
@@ -74,6 +93,8 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
                     "runs": plan.runs, "n_runs_total": plan.n_runs_total, "steps": cfg.steps,
                     "record_every": cfg.record_every, "wall_time_s": time.perf_counter() - started}
         results = Results(manifest, tables=tables)
+    if cfg.reports:
+        results.reports = make_reports(results, cfg.reports, store.folder if store else None)
     if cfg.save_fig or (store and cfg.figures is not None):
         from econsim.plotting import draw_figures
 

@@ -9,6 +9,7 @@ single partial state update block)::
 from __future__ import annotations
 
 from econsim.engine import Block, Model, Param, Var
+from econsim.models.honey.analysis import productivity_range
 from econsim.models.honey.price import price_walk
 from econsim.models.honey.saturation import saturation_process
 from econsim.models.honey.supply_policy import supply_policy
@@ -65,4 +66,5 @@ model = Model(
     step=[Block(supply_policy, saturation_process, price_walk)],
     observables=OBSERVABLES,
     default_figures=FIGURES,
+    reports={"productivity_range": productivity_range},
 )

@@ -18,9 +18,12 @@ def saturation_process(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np
     outflow_b = s.reserve * p.outflow_rate
     production_b = s.production * p.productivity**2 + outflow_b * (1.0 + p.productivity) * s.price
     utility_b = 10.0 * production_b / (production_b + s.size)
+    # after a negative price, utility can fall far below zero: exp overflows to inf and saturation → 0
+    with np.errstate(over="ignore"):
+        saturation_b = 1.0 / (1.0 + np.exp(6.0 - utility_b))
     return {
         "production": production_b,
         "utility": utility_b,
-        "saturation": 1.0 / (1.0 + np.exp(6.0 - utility_b)),
+        "saturation": saturation_b,
         "size": s.size * (1.0 + p.growth),
     }

@@ -1,0 +1,152 @@
+"""The ``econsim`` command line: run experiments, list models and their parameters, draw figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from econsim.engine.errors import ConfigError, EconsimError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Batched, vectorized simulation of economies.")
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    values = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects NAME=VALUE, got '{pair}'")
+        try:
+            values[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: cannot read the value '{text}'") from None
+    return values
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
+    model: Annotated[str | None, typer.Option(help="model, for a file without a 'model:' line")] = None,
+    steps: Annotated[int | None, typer.Option(help="number of steps")] = None,
+    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs per sweep point")] = None,
+    seed: Annotated[int | None, typer.Option(help="experiment seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="results folder (default: results/<config name>)")] = None,
+    executor: Annotated[str | None, typer.Option(help="inprocess | process | ray")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
+    save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter or initial state")] = None,
+    strict: Annotated[bool | None, typer.Option("--strict/--no-strict", help="stop on NaN/Inf in the state")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run an experiment: results to Parquet in the results folder, figures beside them."""
+    from econsim.experiment.config import load_config, read_yaml
+    from econsim.experiment.runner import run as run_experiment
+    from econsim.models.registry import get_model
+
+    raw = read_yaml(config)
+    raw.setdefault("name", config.stem)
+    model_name = model or raw.get("model")
+    if model_name is None:
+        raise ConfigError(f"'{config}' names no model: add a 'model:' line or pass --model")
+    params, initial = {}, {}
+    if set_:
+        m = get_model(model_name)
+        for key, value in _parse_sets(set_).items():
+            if key in m.var_by_name:
+                initial[key] = value
+            else:
+                m.param(key)  # unknown names fail here with a suggestion
+                params[key] = value
+    cfg = load_config(raw, model=model, steps=steps, runs=runs, seed=seed, executor=executor, workers=workers,
+                      address=address, strict=strict, params=params or None, initial_state=initial or None)
+    out_folder = out or (Path(cfg.out) if cfg.out else Path("results") / (cfg.name or cfg.model))
+    fig_dest = save_fig or (Path(cfg.save_fig) if cfg.save_fig else out_folder / "figures")
+    try:
+        results = run_experiment(cfg, out=str(out_folder), save_fig=str(fig_dest), overwrite=overwrite,
+                                 progress=not quiet and None)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
+                          "run the same command again to resume.")
+        raise typer.Exit(130) from None
+    m = results.manifest
+    out_console.print(f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
+                      f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}")
+    out_console.print(f"figures: {fig_dest}")
+
+
+@app.command()
+def models() -> None:
+    """List the built-in models."""
+    from econsim.models.registry import get_model, model_names
+
+    table = Table("model", "what it simulates", box=None)
+    for name in model_names():
+        table.add_row(name, get_model(name).doc)
+    out_console.print(table)
+
+
+@app.command()
+def params(model: Annotated[str, typer.Argument(help="model name")]) -> None:
+    """Every parameter of a model with its default, valid range and meaning; then its state variables."""
+    from econsim.models.registry import get_model
+
+    m = get_model(model)
+    table = Table("parameter", "default", "valid", "meaning", title=f"{m.name}: parameters", box=None)
+    for p in m.params:
+        table.add_row(p.name, repr(p.default), p.describe_bounds(), p.doc)
+    out_console.print(table)
+    state = Table("state variable", "initial", "shape", "meaning", title=f"{m.name}: state", box=None)
+    for v in m.state:
+        state.add_row(v.name, f"{v.initial:g}", str(v.shape or "per run"), v.doc)
+    out_console.print(state)
+
+
+@app.command()
+def plot(
+    results: Annotated[Path, typer.Argument(help="results folder written by `econsim run`")],
+    save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
+) -> None:
+    """Draw a results folder's figures (those of its configuration, else the model's defaults)."""
+    from econsim.experiment.results import load
+    from econsim.plotting import draw_figures
+
+    res = load(results)
+    specs = res.manifest["config"].get("figures")
+    written = draw_figures(res, specs, save_fig or results / "figures")
+    for path in written:
+        out_console.print(str(path))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except EconsimError as exc:
+        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Time series over the Monte Carlo cloud: every run faint, the mean across runs bold, one row per facet."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def timeseries_figure(df: pd.DataFrame, variables: list[str], facet: str | None = None,
+                      title: str | None = None) -> plt.Figure:
+    """One panel per (facet value, variable): runs as thin lines, mean and 10–90 % band on top."""
+    facet_values = sorted(df[facet].unique()) if facet else [None]
+    n_rows, n_cols = len(facet_values), len(variables)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols + 0.6, 2.4 * n_rows + 0.8),
+                             squeeze=False, sharex=True)
+    for i, fv in enumerate(facet_values):
+        part = df if fv is None else df[df[facet] == fv]
+        for j, var in enumerate(variables):
+            ax = axes[i, j]
+            wide = part.pivot_table(index="timestep", columns=["subset", "run"], values=var)
+            t = wide.index.to_numpy()
+            values = wide.to_numpy()
+            # a few hundred faint runs show the cloud; more only slow the drawing down
+            shown = values[:, :: max(1, values.shape[1] // 300)]
+            ax.plot(t, shown, color="tab:blue", alpha=0.08, linewidth=0.6)
+            finite = np.where(np.isfinite(values), values, np.nan)
+            ax.fill_between(t, np.nanpercentile(finite, 10, axis=1), np.nanpercentile(finite, 90, axis=1),
+                            color="tab:orange", alpha=0.25, linewidth=0)
+            ax.plot(t, np.nanmean(finite, axis=1), color="tab:orange", linewidth=1.8)
+            if i == 0:
+                ax.set_title(var)
+            if j == 0 and fv is not None:
+                ax.set_ylabel(f"{facet} = {fv:g}" if isinstance(fv, float) else f"{facet} = {fv}")
+            if i == n_rows - 1:
+                ax.set_xlabel("timestep")
+            ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
