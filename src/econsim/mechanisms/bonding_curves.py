@@ -1,0 +1,551 @@
+"""Bonding curves: a token's price set by its supply, traded against a reserve.
+
+The spot price of a curve-issued token is a function of its supply and of parameters Φ that a
+controller may change between steps (seed §3.1):
+
+    P(t) = f(S(t), Φ(t))
+
+Minting dS tokens at supply S costs the area under the curve, paid into the reserve; burning dS
+tokens refunds the area back out of it:
+
+    cost(S, dS)   = ∫_S^{S+dS} P(s) ds = F(S + dS) − F(S)
+    refund(S, dS) = ∫_{S−dS}^{S} P(s) ds = F(S) − F(S − dS)        F(S) = ∫_0^S P(s) ds
+
+so the reserve backing S tokens is F(S) and any buy-then-sell round trip is neutral. Each curve
+gives these integrals and their inverses (tokens for a deposit, tokens to burn for a payout) in
+closed form; a curve that only defines ``price`` and ``reserve`` gets the inverses from a
+vectorized safeguarded Newton solver.
+
+Curves are frozen dataclasses of parameters. Every method broadcasts over numpy arrays, so one
+call prices a whole batch (``supply_b`` by run, or by run and agent), and a parameter may itself be
+an array (one curve per run). A controller changes a curve with ``dataclasses.replace``.
+
+The augmented bonding curve (hatch phase, entry and exit tributes to a common funding pool) is a
+power curve plus bookkeeping; it lives at the end of this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "AugmentedBondingCurveParams",
+    "AugmentedBondingCurveState",
+    "AugmentedBondingCurveTrade",
+    "BondingCurve",
+    "CurveTrade",
+    "ExponentialCurve",
+    "LinearCurve",
+    "PowerCurve",
+    "SigmoidCurve",
+    "abc_buy",
+    "abc_close_hatch",
+    "abc_sell",
+    "abc_spot_price",
+    "buy_exact_tokens",
+    "buy_for_deposit",
+    "sell_exact_tokens",
+    "sell_for_payout",
+    "solve_tokens_for_deposit",
+    "solve_tokens_for_payout",
+]
+
+
+def _f(x: ArrayLike) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + eˣ) without overflow."""
+    return np.logaddexp(0.0, x)
+
+
+def _expm1_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(e^{kx} − 1)/k, with its limit x at k = 0."""
+    safe_k = np.where(k == 0, 1.0, k)
+    return np.where(k == 0, x, np.expm1(k * x) / safe_k)
+
+
+def _log1p_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """log(1 + kx)/k, with its limit x at k = 0."""
+    safe_k = np.where(k == 0, 1.0, k)
+    return np.where(k == 0, x, np.log1p(k * x) / safe_k)
+
+
+class BondingCurve:
+    """A price curve P(S). Subclasses define ``price`` and ``reserve``; the rest has defaults.
+
+    The defaults are exact but generic: ``mint_cost`` differences the reserve (loses digits when
+    dS ≪ S) and the inverses call the numerical solver. The built-in curves override all four
+    with closed forms.
+    """
+
+    def price(self, supply: ArrayLike) -> np.ndarray:
+        """Spot price P(S)."""
+        raise NotImplementedError
+
+    def reserve(self, supply: ArrayLike) -> np.ndarray:
+        """Reserve backing S tokens: F(S) = ∫_0^S P(s) ds."""
+        raise NotImplementedError
+
+    def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        """Reserve paid to mint dS tokens at supply S: F(S + dS) − F(S)."""
+        supply, tokens = _f(supply), _f(tokens)
+        return self.reserve(supply + tokens) - self.reserve(supply)
+
+    def burn_refund(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        """Reserve paid out for burning dS ≤ S tokens at supply S: F(S) − F(S − dS)."""
+        supply, tokens = _f(supply), _f(tokens)
+        return self.mint_cost(supply - tokens, tokens)
+
+    def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
+        """dS with mint_cost(S, dS) = deposit."""
+        return solve_tokens_for_deposit(self, supply, deposit)
+
+    def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
+        """dS with burn_refund(S, dS) = payout; a payout above F(S) is capped at burning all S."""
+        return solve_tokens_for_payout(self, supply, payout)
+
+
+@dataclass(frozen=True)
+class LinearCurve(BondingCurve):
+    """P(S) = m·S + b, with slope m ≥ 0 and intercept b ≥ 0.
+
+    F(S) = ½·m·S² + b·S;  cost(S, dS) = dS·(m·(S + ½dS) + b);
+    tokens for deposit R solve ½·m·dS² + P(S)·dS − R = 0:  dS = 2R / (P + √(P² + 2mR)).
+    """
+
+    slope: ArrayLike = 1.0
+    intercept: ArrayLike = 0.0
+
+    def price(self, supply: ArrayLike) -> np.ndarray:
+        return _f(self.slope) * _f(supply) + _f(self.intercept)
+
+    def reserve(self, supply: ArrayLike) -> np.ndarray:
+        s = _f(supply)
+        return s * (0.5 * _f(self.slope) * s + _f(self.intercept))
+
+    def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        d = _f(tokens)
+        return d * (_f(self.slope) * (_f(supply) + 0.5 * d) + _f(self.intercept))
+
+    def burn_refund(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        d = _f(tokens)
+        return d * (_f(self.slope) * (_f(supply) - 0.5 * d) + _f(self.intercept))
+
+    def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
+        p, r = self.price(supply), _f(deposit)
+        # The rationalised root 2R/(P + √…) stays accurate when m·R ≪ P² and when m = 0.
+        denom = p + np.sqrt(p * p + 2.0 * _f(self.slope) * r)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r == 0, 0.0, 2.0 * r / denom)
+
+    def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
+        p = self.price(supply)
+        r = np.minimum(_f(payout), self.reserve(supply))
+        disc = np.maximum(p * p - 2.0 * _f(self.slope) * r, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r == 0, 0.0, 2.0 * r / (p + np.sqrt(disc)))
+
+
+@dataclass(frozen=True)
+class ExponentialCurve(BondingCurve):
+    """P(S) = a·e^{kS}, with a > 0 and growth rate k ≥ 0 (k = 0 is a flat price a).
+
+    F(S) = a·(e^{kS} − 1)/k;  cost(S, dS) = P(S)·(e^{k·dS} − 1)/k;
+    tokens for deposit R:  dS = log(1 + k·R/P(S))/k.
+    """
+
+    scale: ArrayLike = 1.0
+    growth: ArrayLike = 1.0
+
+    def price(self, supply: ArrayLike) -> np.ndarray:
+        return _f(self.scale) * np.exp(_f(self.growth) * _f(supply))
+
+    def reserve(self, supply: ArrayLike) -> np.ndarray:
+        return _f(self.scale) * _expm1_ratio(_f(self.growth), _f(supply))
+
+    def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        return self.price(supply) * _expm1_ratio(_f(self.growth), _f(tokens))
+
+    def burn_refund(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        # (1 − e^{−k·dS})/k is _expm1_ratio with k → −k.
+        return self.price(supply) * _expm1_ratio(-_f(self.growth), _f(tokens))
+
+    def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
+        return _log1p_ratio(_f(self.growth), _f(deposit) / self.price(supply))
+
+    def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
+        r = np.minimum(_f(payout), self.reserve(supply))
+        tokens = _log1p_ratio(-_f(self.growth), r / self.price(supply))
+        return np.minimum(tokens, _f(supply))  # rounding at r = F(S) must not burn below zero
+
+
+@dataclass(frozen=True)
+class SigmoidCurve(BondingCurve):
+    """P(S) = K / (1 + e^{−k(S − S₀)}): price rises from ≈0 to the ceiling K around S₀ (k > 0).
+
+    With u = k(S − S₀) and softplus(u) = log(1 + eᵘ):
+    F(S) = (K/k)·(softplus(u) − softplus(−k·S₀));
+    cost(S, dS) = (K/k)·log(1 + σ(u)·(e^{k·dS} − 1)),  σ(u) = 1/(1 + e^{−u});
+    tokens for deposit R, y = k·R/K:  dS = log(1 + (eʸ − 1)/σ(u))/k;
+    tokens to burn for payout R:      dS = −log(1 + (e^{−y} − 1)/σ(u))/k.
+    """
+
+    max_price: ArrayLike = 1.0
+    steepness: ArrayLike = 1.0
+    midpoint: ArrayLike = 0.0
+
+    def _u(self, supply: ArrayLike) -> np.ndarray:
+        return _f(self.steepness) * (_f(supply) - _f(self.midpoint))
+
+    def price(self, supply: ArrayLike) -> np.ndarray:
+        return _f(self.max_price) * np.exp(-_softplus(-self._u(supply)))
+
+    def reserve(self, supply: ArrayLike) -> np.ndarray:
+        # The increment form keeps its digits at small S, where softplus(u) − softplus(u₀) cancels.
+        return self.mint_cost(0.0, supply)
+
+    def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        k = _f(self.steepness)
+        u, x = self._u(supply), k * _f(tokens)
+        log_sigma, log_one_minus_sigma = -_softplus(-u), -_softplus(u)
+        # Small steps: log1p keeps the digits of a small increment. Large steps: stay in log space
+        # (1 − σ + σ·eˣ) so e^x cannot overflow.
+        small = np.log1p(np.exp(log_sigma) * np.expm1(np.minimum(x, 1.0)))
+        large = np.logaddexp(log_one_minus_sigma, np.maximum(x, 1.0) + log_sigma)
+        return _f(self.max_price) / k * np.where(x <= 1.0, small, large)
+
+    def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
+        k = _f(self.steepness)
+        u, y = self._u(supply), k * _f(deposit) / _f(self.max_price)
+        neg_log_sigma = _softplus(-u)
+        small = np.log1p(np.expm1(np.minimum(y, 1.0)) * np.exp(neg_log_sigma))
+        y_big = np.maximum(y, 1.0)
+        # log((eʸ − 1 + σ)/σ) = y + log(1 − (1 − σ)e^{−y}) − log σ
+        large = y_big + np.log1p(-np.exp(-_softplus(u)) * np.exp(-y_big)) + neg_log_sigma
+        return np.where(y <= 1.0, small, large) / k
+
+    def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
+        k = _f(self.steepness)
+        r = np.minimum(_f(payout), self.reserve(supply))
+        y = k * r / _f(self.max_price)
+        ratio = np.expm1(-y) * np.exp(_softplus(-self._u(supply)))
+        with np.errstate(divide="ignore"):
+            tokens = -np.log1p(np.maximum(ratio, -1.0)) / k
+        return np.minimum(tokens, _f(supply))
+
+
+@dataclass(frozen=True)
+class PowerCurve(BondingCurve):
+    """P(S) = c·S^{1/r − 1}: the Bancor curve with constant reserve ratio r ∈ (0, 1].
+
+    F(S) = c·r·S^{1/r}, so the reserve is always the fraction r of market cap: F = r·S·P.
+    Bancor's purchase and sale returns follow; with R = F(S):
+    tokens for deposit ΔR:  dS = S·((1 + ΔR/R)^r − 1);
+    payout for burning dS:  ΔR = R·(1 − (1 − dS/S)^{1/r}).
+    r = 1 is a flat price c, r = ½ a linear curve c·S.
+    """
+
+    scale: ArrayLike = 1.0
+    reserve_ratio: ArrayLike = 0.5
+
+    @classmethod
+    def from_state(cls, supply: ArrayLike, reserve: ArrayLike, reserve_ratio: ArrayLike) -> PowerCurve:
+        """The curve through a (supply, reserve) pair: c = R / (r·S^{1/r}).
+
+        Use this to re-anchor after a controller changes the reserve ratio, so the new curve
+        prices the reserve actually held.
+        """
+        r = _f(reserve_ratio)
+        return cls(scale=_f(reserve) / (r * _f(supply) ** (1.0 / r)), reserve_ratio=r)
+
+    def price(self, supply: ArrayLike) -> np.ndarray:
+        r = _f(self.reserve_ratio)
+        return _f(self.scale) * _f(supply) ** (1.0 / r - 1.0)
+
+    def reserve(self, supply: ArrayLike) -> np.ndarray:
+        r = _f(self.reserve_ratio)
+        return _f(self.scale) * r * _f(supply) ** (1.0 / r)
+
+    def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        s, d, r = _f(supply), _f(tokens), _f(self.reserve_ratio)
+        safe_s = np.where(s > 0, s, 1.0)
+        growth = self.reserve(s) * np.expm1(np.log1p(d / safe_s) / r)
+        return np.where(s > 0, growth, self.reserve(d))
+
+    def burn_refund(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
+        s, r = _f(supply), _f(self.reserve_ratio)
+        d = np.minimum(_f(tokens), s)
+        safe_s = np.where(s > 0, s, 1.0)
+        with np.errstate(divide="ignore"):
+            return self.reserve(s) * -np.expm1(np.log1p(-d / safe_s) / r)
+
+    def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
+        s, dr, r = _f(supply), _f(deposit), _f(self.reserve_ratio)
+        held = self.reserve(s)
+        safe_held = np.where(held > 0, held, 1.0)
+        bancor = s * np.expm1(r * np.log1p(dr / safe_held))
+        from_zero = (dr / (_f(self.scale) * r)) ** r
+        return np.where(held > 0, bancor, from_zero)
+
+    def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
+        s, r = _f(supply), _f(self.reserve_ratio)
+        held = self.reserve(s)
+        pay = np.minimum(_f(payout), held)
+        safe_held = np.where(held > 0, held, 1.0)
+        with np.errstate(divide="ignore"):
+            tokens = s * -np.expm1(r * np.log1p(-pay / safe_held))
+        return np.where(held > 0, np.minimum(tokens, s), 0.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Numerical inverses for curves without closed forms
+
+
+def _expand_bracket(g, lo: np.ndarray, hi: np.ndarray, max_doublings: int = 1100) -> np.ndarray:
+    """Double ``hi`` where g(hi) < 0 until g(hi) ≥ 0 (g increasing)."""
+    for _ in range(max_doublings):
+        short = g(hi) < 0
+        if not short.any():
+            break
+        hi = np.where(short, 2.0 * hi, hi)
+    return hi
+
+
+def _newton_bisect(g, dg, lo, hi, rtol: float, max_iter: int) -> np.ndarray:
+    """Root of increasing g in [lo, hi], per element: Newton steps, bisection when they leave the bracket."""
+    x = 0.5 * (lo + hi)
+    for _ in range(max_iter):
+        gx = g(x)
+        lo = np.where(gx < 0, x, lo)
+        hi = np.where(gx >= 0, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - gx / dg(x)
+        inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
+        x_new = np.where(inside, newton, 0.5 * (lo + hi))
+        done = (np.abs(x_new - x) <= rtol * np.abs(x_new)) | (hi - lo <= rtol * np.abs(hi)) | (gx == 0)
+        x = np.where(gx == 0, x, x_new)
+        if done.all():
+            break
+    return x
+
+
+def solve_tokens_for_deposit(
+    curve: BondingCurve, supply: ArrayLike, deposit: ArrayLike, *, rtol: float = 1e-14, max_iter: int = 200
+) -> np.ndarray:
+    """Solve mint_cost(S, dS) = R for dS ≥ 0, elementwise, for any curve with P ≥ 0.
+
+    Bracket [0, R/P(S)] (an upper bound when P is nondecreasing; doubled otherwise), then
+    safeguarded Newton with derivative ∂cost/∂dS = P(S + dS).
+    """
+    s, r = np.broadcast_arrays(_f(supply), _f(deposit))
+    p0 = np.broadcast_to(curve.price(s), s.shape)
+    lo = np.zeros(s.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hi = np.where(p0 > 0, r / p0, 1.0)
+    hi = np.where(hi > 0, hi, 1.0)
+
+    def g(x):
+        return curve.mint_cost(s, x) - r
+
+    def dg(x):
+        return curve.price(s + x)
+
+    hi = _expand_bracket(g, lo, hi)
+    return np.where(r > 0, _newton_bisect(g, dg, lo, hi, rtol, max_iter), 0.0)
+
+
+def solve_tokens_for_payout(
+    curve: BondingCurve, supply: ArrayLike, payout: ArrayLike, *, rtol: float = 1e-14, max_iter: int = 200
+) -> np.ndarray:
+    """Solve burn_refund(S, dS) = R for 0 ≤ dS ≤ S, elementwise; R above F(S) − F(0) burns all S."""
+    s, r = np.broadcast_arrays(_f(supply), _f(payout))
+    r = np.minimum(r, curve.burn_refund(s, s))
+
+    def g(x):
+        return curve.burn_refund(s, x) - r
+
+    def dg(x):
+        return curve.price(s - x)
+
+    x = _newton_bisect(g, dg, np.zeros(s.shape), s.copy(), rtol, max_iter)
+    return np.where(r > 0, x, 0.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Trades with slippage
+
+
+class CurveTrade(NamedTuple):
+    """One trade (or a batch of them) against a curve.
+
+    ``slippage`` is the relative gap between the average execution price and the pre-trade spot
+    price, signed so that it is ≥ 0 when the trader is worse off than at spot (buys above spot,
+    sells below it). It is 0 for empty trades.
+    """
+
+    tokens: np.ndarray  # minted (buy) or burned (sell)
+    reserve: np.ndarray  # paid into (buy) or out of (sell) the reserve
+    average_price: np.ndarray
+    spot_before: np.ndarray
+    spot_after: np.ndarray
+    slippage: np.ndarray
+
+
+def _trade(curve, supply, tokens, reserve, side: float) -> CurveTrade:
+    spot_before = curve.price(supply)
+    spot_after = curve.price(supply + side * tokens)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(tokens > 0, reserve / tokens, spot_before)
+        slippage = np.where(spot_before > 0, side * (average / spot_before - 1.0), 0.0)
+    return CurveTrade(tokens, reserve, average, spot_before, spot_after, slippage)
+
+
+def buy_for_deposit(curve: BondingCurve, supply: ArrayLike, deposit: ArrayLike) -> CurveTrade:
+    """Spend ``deposit`` of reserve currency on newly minted tokens."""
+    s, r = np.broadcast_arrays(_f(supply), _f(deposit))
+    return _trade(curve, s, curve.tokens_for_deposit(s, r), r, +1.0)
+
+
+def buy_exact_tokens(curve: BondingCurve, supply: ArrayLike, tokens: ArrayLike) -> CurveTrade:
+    """Mint exactly ``tokens``, paying ∫_S^{S+dS} P."""
+    s, d = np.broadcast_arrays(_f(supply), _f(tokens))
+    return _trade(curve, s, d, curve.mint_cost(s, d), +1.0)
+
+
+def sell_exact_tokens(curve: BondingCurve, supply: ArrayLike, tokens: ArrayLike) -> CurveTrade:
+    """Burn ``tokens`` (capped at the supply) for ∫_{S−dS}^{S} P out of the reserve."""
+    s, d = np.broadcast_arrays(_f(supply), _f(tokens))
+    d = np.minimum(d, s)
+    return _trade(curve, s, d, curve.burn_refund(s, d), -1.0)
+
+
+def sell_for_payout(curve: BondingCurve, supply: ArrayLike, payout: ArrayLike) -> CurveTrade:
+    """Burn as many tokens as it takes to receive ``payout`` (all of S if the reserve is short)."""
+    s, r = np.broadcast_arrays(_f(supply), _f(payout))
+    d = curve.tokens_for_payout(s, r)
+    return _trade(curve, s, d, curve.burn_refund(s, d), -1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Augmented bonding curve
+
+
+@dataclass(frozen=True)
+class AugmentedBondingCurveParams:
+    """Parameters of an augmented bonding curve (Commons Stack / BlockScience ABC).
+
+    kappa                 curvature κ: after the hatch the reserve R and supply S keep
+                          V = S^κ / R constant, so P = dR/dS = κ·R/S (a power curve, reserve ratio 1/κ)
+    hatch_price           p₀, the fixed price during the hatch
+    hatch_funding_share   θ, share of hatch contributions sent to the funding pool
+    entry_tribute         share of every post-hatch deposit sent to the funding pool
+    exit_tribute          share of every sale's proceeds sent to the funding pool
+    """
+
+    kappa: ArrayLike = 2.0
+    hatch_price: ArrayLike = 0.1
+    hatch_funding_share: ArrayLike = 0.3
+    entry_tribute: ArrayLike = 0.0
+    exit_tribute: ArrayLike = 0.0
+
+
+@dataclass(frozen=True)
+class AugmentedBondingCurveState:
+    """Supply, reserve and funding pool by run; ``hatched`` is False while the hatch is open."""
+
+    supply: np.ndarray
+    reserve: np.ndarray
+    funding_pool: np.ndarray
+    hatched: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: int | tuple[int, ...]) -> AugmentedBondingCurveState:
+        zeros = np.zeros(shape)
+        return cls(zeros, zeros.copy(), zeros.copy(), np.zeros(shape, dtype=bool))
+
+    def invariant(self, params: AugmentedBondingCurveParams) -> np.ndarray:
+        """V = S^κ / R, constant under post-hatch buys and sells."""
+        return self.supply ** _f(params.kappa) / self.reserve
+
+
+class AugmentedBondingCurveTrade(NamedTuple):
+    tokens: np.ndarray  # minted (buy) or burned (sell)
+    amount: np.ndarray  # paid by the buyer, or received by the seller net of tribute
+    tribute: np.ndarray  # sent to the funding pool
+    slippage: np.ndarray  # of the curve leg, as in CurveTrade; 0 during the hatch
+
+
+def abc_spot_price(state: AugmentedBondingCurveState, params: AugmentedBondingCurveParams) -> np.ndarray:
+    """P = κ·R/S after the hatch; p₀ while it is open."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curve_price = _f(params.kappa) * state.reserve / state.supply
+    return np.where(state.hatched, curve_price, _f(params.hatch_price))
+
+
+def _abc_curve(state, params) -> PowerCurve:
+    supply = np.where(state.supply > 0, state.supply, 1.0)
+    reserve = np.where(state.reserve > 0, state.reserve, 1.0)
+    return PowerCurve.from_state(supply, reserve, 1.0 / _f(params.kappa))
+
+
+def abc_close_hatch(
+    state: AugmentedBondingCurveState, close_b: ArrayLike = True
+) -> AugmentedBondingCurveState:
+    """End the hatch where ``close_b`` (and some supply exists): the curve starts at V₀ = S₀^κ/R₀.
+
+    With a fully subscribed hatch of d₀, S₀ = d₀/p₀ and R₀ = (1 − θ)·d₀, so the opening curve price
+    is p₁ = κ·(1 − θ)·p₀.
+    """
+    close = np.broadcast_to(_f(close_b).astype(bool), state.hatched.shape) & (state.supply > 0)
+    return AugmentedBondingCurveState(
+        state.supply, state.reserve, state.funding_pool, state.hatched | close
+    )
+
+
+def abc_buy(
+    state: AugmentedBondingCurveState, deposit: ArrayLike, params: AugmentedBondingCurveParams
+) -> tuple[AugmentedBondingCurveState, AugmentedBondingCurveTrade]:
+    """Buy with ``deposit`` (by run).
+
+    Hatch open:  tokens = d/p₀; θ·d to the funding pool, (1 − θ)·d to the reserve.
+    After hatch: tribute = entry_tribute·d to the pool; the rest R' − R = d − tribute mints
+                 S' = (V·R')^{1/κ}, i.e. dS = S·((1 + (d − tribute)/R)^{1/κ} − 1).
+    """
+    d = np.broadcast_to(_f(deposit), state.supply.shape)
+    theta, p0 = _f(params.hatch_funding_share), _f(params.hatch_price)
+    tribute = np.where(state.hatched, _f(params.entry_tribute) * d, theta * d)
+    into_reserve = d - tribute
+    curve = _abc_curve(state, params)
+    curve_trade = buy_for_deposit(curve, np.where(state.hatched, state.supply, 1.0), into_reserve)
+    tokens = np.where(state.hatched, curve_trade.tokens, d / p0)
+    slippage = np.where(state.hatched, curve_trade.slippage, 0.0)
+    new = AugmentedBondingCurveState(
+        state.supply + tokens, state.reserve + into_reserve, state.funding_pool + tribute, state.hatched
+    )
+    return new, AugmentedBondingCurveTrade(tokens, d, tribute, slippage)
+
+
+def abc_sell(
+    state: AugmentedBondingCurveState, tokens: ArrayLike, params: AugmentedBondingCurveParams
+) -> tuple[AugmentedBondingCurveState, AugmentedBondingCurveTrade]:
+    """Sell ``tokens`` (capped at supply) after the hatch; hatch tokens cannot be sold while it is open.
+
+    The curve pays ΔR = R·(1 − (1 − dS/S)^κ) out of the reserve; exit_tribute·ΔR goes to the
+    funding pool and the seller receives the rest.
+    """
+    d = np.where(state.hatched, np.minimum(_f(tokens), state.supply), 0.0)
+    curve = _abc_curve(state, params)
+    curve_trade = sell_exact_tokens(curve, np.where(state.hatched, state.supply, 1.0), d)
+    gross = np.where(state.hatched, curve_trade.reserve, 0.0)
+    tribute = _f(params.exit_tribute) * gross
+    new = AugmentedBondingCurveState(
+        state.supply - d, state.reserve - gross, state.funding_pool + tribute, state.hatched
+    )
+    slippage = np.where(state.hatched, curve_trade.slippage, 0.0)
+    return new, AugmentedBondingCurveTrade(d, gross - tribute, tribute, slippage)
