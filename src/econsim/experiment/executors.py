@@ -17,6 +17,16 @@ from econsim.experiment.batch import BatchResult, BatchTask, execute_batch
 Progress = Callable[[int], object]
 
 
+def execute_task(task: BatchTask, on_step: Callable[[int], object] | None = None) -> BatchResult:
+    """Run one task: a native ``BatchTask``, or any task that brings its own ``execute(on_step)``.
+
+    Tasks of other kinds (the cadCAD compatibility layer's batches) only need ``index``, ``n_runs``,
+    ``steps`` and ``execute``, so every executor can ship them unchanged.
+    """
+    execute = getattr(task, "execute", None)
+    return execute(on_step) if execute is not None else execute_batch(task, on_step)
+
+
 class Executor:
     """Runs batch tasks; ``workers`` is how many run at once."""
 
@@ -34,7 +44,7 @@ class InProcessExecutor(Executor):
 
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
         for task in tasks:
-            yield execute_batch(task, on_step=lambda n, k=task.n_runs: progress(n * k))
+            yield execute_task(task, on_step=lambda n, k=task.n_runs: progress(n * k))
 
 
 class ProcessExecutor(Executor):
@@ -48,7 +58,7 @@ class ProcessExecutor(Executor):
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
         try:
-            pending: dict[Future, BatchTask] = {pool.submit(execute_batch, t): t for t in tasks}
+            pending: dict[Future, BatchTask] = {pool.submit(execute_task, t): t for t in tasks}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
