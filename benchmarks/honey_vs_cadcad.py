@@ -38,6 +38,10 @@ REEXEC_GUARD = "ECONSIM_BENCHENV_REEXEC"
 # numpy 2.4.6; cadCAD's execution path does not touch pandas, and the results are turned
 # into DataFrames by benchmarks/peers.py.
 PEER_REQUIREMENTS = ["cadCAD==0.5.3", "radcad==0.14.0", "numpy>=1.25,<1.26.4", "typing_extensions"]
+# Extra pins for installing econsim next to the peers: keep radcad's numpy, and pyarrow<26
+# because pyarrow 26 requires numpy>=2 at import time ("pyarrow requires NumPy 2.0 or
+# newer") without declaring it to pip (apache/arrow#50769); pyarrow 25 is the last 1.x-compatible.
+ECONSIM_PINS = ["numpy>=1.25,<1.26.4", "pyarrow<26"]
 
 PEER_NAMES = ["cadcad-single", "cadcad-local", "radcad", "radcad-nodeepcopy"]
 PEER_LABELS = {
@@ -56,7 +60,9 @@ def _env_python() -> Path:
 
 
 def _pyproject_hash() -> str:
-    return hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    """Reinstall econsim when its dependencies (or our pins) change."""
+    data = (REPO / "pyproject.toml").read_bytes() + " ".join(ECONSIM_PINS).encode()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _pip(*args: str) -> int:
@@ -80,8 +86,7 @@ def ensure_benchenv() -> None:
         STAMP.write_text(" ".join(stamp))
     econsim_tag = "econsim:" + _pyproject_hash()
     if econsim_tag not in stamp:
-        # Keep the peers' numpy pin while resolving econsim's own dependencies.
-        ok = _pip("-e", str(REPO), "numpy>=1.25,<1.26.4") == 0
+        ok = _pip("-e", str(REPO), *ECONSIM_PINS) == 0
         if ok:
             stamp = [s for s in stamp if not s.startswith("econsim:")] + [econsim_tag]
             STAMP.write_text(" ".join(stamp))
@@ -186,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     npts = peers.n_points(params)
     print(
         f"Honey sweep: {npts} points x {args.runs} runs x {args.steps} steps "
-        f"= {npts * args.runs} runs (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)",
+        f"= {npts * args.runs} runs (python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f})",
         flush=True,
     )
 
@@ -220,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, seconds, note in rows:
         ratio = f"{seconds / econsim_seconds:9.1f}" if econsim_seconds else f"{'n/a':>9}"
         print(f"{label:<{w}}  {seconds:9.2f}  {ratio}  {note}")
+    print(
+        f"(load average at the end: {os.getloadavg()[0]:.2f}; timings are only comparable on an idle machine)"
+    )
     if econsim_seconds is None and "econsim" not in args.skip:
         print("(econsim: not available - ratios need econsim.run)")
     return 0
