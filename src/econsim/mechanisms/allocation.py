@@ -59,8 +59,8 @@ def proportional_allocation(request_bn: ArrayLike, capacity_b: ArrayLike) -> np.
     q = np.maximum(_f(request_bn), 0.0)
     total = q.sum(axis=-1)
     cap = np.broadcast_to(_f(capacity_b), total.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(total > cap, cap / total, 1.0)
+    binds = total > cap
+    factor = np.where(binds, cap / np.where(binds, total, 1.0), 1.0)
     return q * factor[..., None]
 
 
@@ -70,7 +70,9 @@ def priority_allocation(request_bn: ArrayLike, priority_bn: ArrayLike, capacity_
     priority = np.broadcast_to(_f(priority_bn), q.shape)
     order = np.argsort(-priority, axis=-1, kind="stable")
     q_sorted = np.take_along_axis(q, order, axis=-1)
-    ahead = np.cumsum(q_sorted, axis=-1) - q_sorted
+    # Exclusive prefix sum built by shifting, not cumsum − q, which cancels when q dwarfs earlier requests.
+    ahead = np.zeros_like(q_sorted)
+    np.cumsum(q_sorted[..., :-1], axis=-1, out=ahead[..., 1:])
     served = np.clip(_col(capacity_b) - ahead, 0.0, q_sorted)
     out = np.empty_like(q)
     np.put_along_axis(out, order, served, axis=-1)
@@ -102,7 +104,9 @@ def auction_allocation(
     allocation = priority_allocation(np.where(eligible, q, 0.0), bid, capacity_b)
     binds = np.where(eligible, q, 0.0).sum(axis=-1) > np.broadcast_to(_f(capacity_b), q.shape[:-1])
     marginal = np.where(allocation > 0, bid, np.inf).min(axis=-1)
-    price = np.where(binds & np.isfinite(marginal), marginal, np.broadcast_to(_f(reserve_price), marginal.shape))
+    price = np.where(
+        binds & np.isfinite(marginal), marginal, np.broadcast_to(_f(reserve_price), marginal.shape)
+    )
     if pricing == "uniform":
         payment = allocation * price[..., None]
     elif pricing == "pay_as_bid":
@@ -122,7 +126,9 @@ def _largest_remainder(total: np.ndarray, share_bn: np.ndarray) -> np.ndarray:
     left = np.rint(total - base.sum(axis=-1)).astype(np.int64)
     rank_order = np.argsort(-(share_bn - base), axis=-1, kind="stable")
     ranks = np.empty_like(rank_order)
-    np.put_along_axis(ranks, rank_order, np.broadcast_to(np.arange(share_bn.shape[-1]), share_bn.shape), axis=-1)
+    np.put_along_axis(
+        ranks, rank_order, np.broadcast_to(np.arange(share_bn.shape[-1]), share_bn.shape), axis=-1
+    )
     return base + (ranks < left[..., None])
 
 

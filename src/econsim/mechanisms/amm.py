@@ -57,7 +57,9 @@ def _f(x: ArrayLike) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-def swap_output(reserve_in: ArrayLike, reserve_out: ArrayLike, amount_in: ArrayLike, fee: ArrayLike) -> np.ndarray:
+def swap_output(
+    reserve_in: ArrayLike, reserve_out: ArrayLike, amount_in: ArrayLike, fee: ArrayLike
+) -> np.ndarray:
     """amount_out = a·(1 − f)·y / (x + a·(1 − f)) for a tokens in against reserves (x in, y out)."""
     a_net = _f(amount_in) * (1.0 - _f(fee))
     return a_net * _f(reserve_out) / (_f(reserve_in) + a_net)
@@ -113,8 +115,26 @@ def swap(pool: ConstantProductPool, amount_in: ArrayLike, fee: ArrayLike, x_to_y
     x_to_y = np.broadcast_to(np.asarray(x_to_y, dtype=bool), a.shape)
     reserve_in = np.where(x_to_y, pool.reserve_x, pool.reserve_y)
     reserve_out = np.where(x_to_y, pool.reserve_y, pool.reserve_x)
-    out = swap_output(reserve_in, reserve_out, a, fee)
-    new_in, new_out = reserve_in + a, reserve_out - out
+    a_net = a * (1.0 - _f(fee))
+    new_in = reserve_in + a
+    # Compute the smaller of (output, remaining reserve) directly and the other by difference, so
+    # neither suffers cancellation: y' = y·x/(x + a_net) when the trade takes most of y.
+    small_trade = a_net < reserve_in
+    direct_out = swap_output(reserve_in, reserve_out, a, fee)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direct_new_out = reserve_out * reserve_in / (reserve_in + a_net)
+    new_out = np.where(small_trade, reserve_out - direct_out, direct_new_out)
+    # Round in the pool's favour, as v2's integer floor does, so the float x·y never decreases.
+    k = reserve_in * reserve_out
+    bumped = np.zeros(new_out.shape, dtype=bool)
+    for _ in range(8):
+        short = new_in * new_out < k
+        if not short.any():
+            break
+        new_out = np.where(short, np.nextafter(new_out, np.inf), new_out)
+        bumped |= short
+    # A small trade's output keeps the exact formula (the reserve itself is only good to an ulp of y).
+    out = np.where(small_trade & ~bumped, direct_out, reserve_out - new_out)
     new = ConstantProductPool(
         np.where(x_to_y, new_in, new_out), np.where(x_to_y, new_out, new_in), pool.shares
     )
@@ -174,7 +194,7 @@ def remove_liquidity(pool: ConstantProductPool, shares: ArrayLike) -> LiquidityC
 
 MIN_TICK = -887272
 MAX_TICK = 887272
-_LOG_TICK_BASE = np.log(1.0001)
+_LOG_TICK_BASE = np.log1p(1e-4)  # log(1.0001) would inherit 1.0001's rounding error, ~1e-12 relative
 
 
 def tick_to_price(tick: ArrayLike) -> np.ndarray:
@@ -242,10 +262,11 @@ def _swap_across_ticks(sqrt_price, tick_sqrt, active_liquidity, amount_in, x_to_
         net = remaining * (1.0 - fee)
         if x_to_y:
             net_to_target = liquidity * (1.0 / target - 1.0 / sp)
-            partial_sp = liquidity * sp / (liquidity + net * sp)
+            # Rounding must not push √P backwards or past the target.
+            partial_sp = min(max(liquidity * sp / (liquidity + net * sp), target), sp)
         else:
             net_to_target = liquidity * (target - sp)
-            partial_sp = sp + net / liquidity
+            partial_sp = max(min(sp + net / liquidity, target), sp)
         if net >= net_to_target:  # reach the next tick (or the limit) and cross it
             gross = min(net_to_target / (1.0 - fee), remaining)
             net_used = net_to_target

@@ -64,16 +64,32 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
+def _log_expm1(x: np.ndarray) -> np.ndarray:
+    """log(eˣ − 1) for x ≥ 0 without overflow (−inf at 0)."""
+    with np.errstate(divide="ignore"):
+        return x + np.log(-np.expm1(-x))
+
+
+def _log1mexp(a: np.ndarray) -> np.ndarray:
+    """log(1 − eᵃ) for a ≤ 0, switching forms at −log 2 to keep precision (Mächler 2012)."""
+    with np.errstate(divide="ignore"):
+        near_zero = np.log(-np.expm1(np.minimum(a, -1e-300)))
+        far = np.log1p(-np.exp(np.minimum(a, -np.log(2.0))))
+    return np.where(a > -np.log(2.0), near_zero, far)
+
+
 def _expm1_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(e^{kx} − 1)/k, with its limit x at k = 0."""
-    safe_k = np.where(k == 0, 1.0, k)
-    return np.where(k == 0, x, np.expm1(k * x) / safe_k)
+    """(e^{kx} − 1)/k, written x·(eᶻ − 1)/z with z = kx so that k → 0 (even subnormal) gives x."""
+    z = k * x
+    safe_z = np.where(z == 0, 1.0, z)
+    return x * np.where(z == 0, 1.0, np.expm1(safe_z) / safe_z)
 
 
 def _log1p_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """log(1 + kx)/k, with its limit x at k = 0."""
-    safe_k = np.where(k == 0, 1.0, k)
-    return np.where(k == 0, x, np.log1p(k * x) / safe_k)
+    """log(1 + kx)/k, written x·log(1 + z)/z with z = kx (limit x at k = 0)."""
+    z = k * x
+    safe_z = np.where(z == 0, 1.0, z)
+    return x * np.where(z == 0, 1.0, np.log1p(safe_z) / safe_z)
 
 
 class BondingCurve:
@@ -212,31 +228,23 @@ class SigmoidCurve(BondingCurve):
 
     def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
         k = _f(self.steepness)
-        u, x = self._u(supply), k * _f(tokens)
-        log_sigma, log_one_minus_sigma = -_softplus(-u), -_softplus(u)
-        # Small steps: log1p keeps the digits of a small increment. Large steps: stay in log space
-        # (1 − σ + σ·eˣ) so e^x cannot overflow.
-        small = np.log1p(np.exp(log_sigma) * np.expm1(np.minimum(x, 1.0)))
-        large = np.logaddexp(log_one_minus_sigma, np.maximum(x, 1.0) + log_sigma)
-        return _f(self.max_price) / k * np.where(x <= 1.0, small, large)
+        # log(1 + σ(u)·(eˣ − 1)) = softplus(log(eˣ − 1) + log σ(u)), stable for tiny and huge steps.
+        x = k * _f(tokens)
+        return _f(self.max_price) / k * _softplus(_log_expm1(x) - _softplus(-self._u(supply)))
 
     def tokens_for_deposit(self, supply: ArrayLike, deposit: ArrayLike) -> np.ndarray:
         k = _f(self.steepness)
-        u, y = self._u(supply), k * _f(deposit) / _f(self.max_price)
-        neg_log_sigma = _softplus(-u)
-        small = np.log1p(np.expm1(np.minimum(y, 1.0)) * np.exp(neg_log_sigma))
-        y_big = np.maximum(y, 1.0)
-        # log((eʸ − 1 + σ)/σ) = y + log(1 − (1 − σ)e^{−y}) − log σ
-        large = y_big + np.log1p(-np.exp(-_softplus(u)) * np.exp(-y_big)) + neg_log_sigma
-        return np.where(y <= 1.0, small, large) / k
+        # log(1 + (eʸ − 1)/σ(u)) = softplus(log(eʸ − 1) − log σ(u))
+        y = k * _f(deposit) / _f(self.max_price)
+        return _softplus(_log_expm1(y) + _softplus(-self._u(supply))) / k
 
     def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
         k = _f(self.steepness)
         r = np.minimum(_f(payout), self.reserve(supply))
         y = k * r / _f(self.max_price)
-        ratio = np.expm1(-y) * np.exp(_softplus(-self._u(supply)))
-        with np.errstate(divide="ignore"):
-            tokens = -np.log1p(np.maximum(ratio, -1.0)) / k
+        # Burning x·/k tokens pays y·K/k when e^{−x} = e^{−y}·(1 − e^{−u}·(eʸ − 1)), so
+        # x = y − log(1 − e^{log(eʸ − 1) − u}); the form avoids 1 + (tiny − 1) cancellations.
+        tokens = (y - _log1mexp(np.minimum(_log_expm1(y) - self._u(supply), 0.0))) / k
         return np.minimum(tokens, _f(supply))
 
 
@@ -503,9 +511,7 @@ def abc_close_hatch(
     is p₁ = κ·(1 − θ)·p₀.
     """
     close = np.broadcast_to(_f(close_b).astype(bool), state.hatched.shape) & (state.supply > 0)
-    return AugmentedBondingCurveState(
-        state.supply, state.reserve, state.funding_pool, state.hatched | close
-    )
+    return AugmentedBondingCurveState(state.supply, state.reserve, state.funding_pool, state.hatched | close)
 
 
 def abc_buy(

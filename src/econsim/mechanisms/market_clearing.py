@@ -41,7 +41,7 @@ def _ration(eligible: np.ndarray, priority_key: np.ndarray, qty: np.ndarray, vol
     """Fill ``volume`` across eligible orders in priority order (key ascending, then arrival)."""
     order = np.lexsort((np.arange(qty.size), priority_key))
     order = order[eligible[order]]
-    before = np.cumsum(qty[order]) - qty[order]
+    before = np.concatenate([[0.0], np.cumsum(qty[order])[:-1]])  # quantity ahead in the queue
     fill = np.zeros(qty.size)
     fill[order] = np.clip(volume - before, 0.0, qty[order])
     return fill
@@ -150,5 +150,9 @@ def price_adjustment(
     or the price for a relative rule). The floor keeps an excess supply from driving prices negative.
     """
     p = np.asarray(price, float)
-    step = np.asarray(speed, float) * (np.asarray(demand, float) - np.asarray(supply, float)) / np.asarray(scale, float)
+    step = (
+        np.asarray(speed, float)
+        * (np.asarray(demand, float) - np.asarray(supply, float))
+        / np.asarray(scale, float)
+    )
     return np.maximum(p + step, np.asarray(floor, float))

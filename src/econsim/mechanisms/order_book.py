@@ -289,7 +289,16 @@ class LimitOrderBook:
         self.depth_sp = np.zeros((2, n_prices), dtype=np.int64)
         self.side_o = np.zeros(capacity, dtype=np.int8)
         self.status_o = np.zeros(capacity, dtype=np.int8)
-        for name in ("price_o", "qty_o", "filled_o", "resting_o", "cancelled_o", "next_o", "prev_o", "owner_o"):
+        for name in (
+            "price_o",
+            "qty_o",
+            "filled_o",
+            "resting_o",
+            "cancelled_o",
+            "next_o",
+            "prev_o",
+            "owner_o",
+        ):
             setattr(self, name, np.zeros(capacity, dtype=np.int64))
         for name in self._TRADE_FIELDS:
             setattr(self, name, np.zeros(capacity, dtype=np.int64))
@@ -376,7 +385,9 @@ class LimitOrderBook:
         side_e = np.ascontiguousarray(np.broadcast_to(side, (n,)), dtype=np.int8)
         price_e = np.ascontiguousarray(np.broadcast_to(price, (n,)), dtype=np.int64)
         qty_e = np.ascontiguousarray(np.broadcast_to(quantity, (n,)), dtype=np.int64)
-        target_e = np.ascontiguousarray(np.broadcast_to(-1 if target is None else target, (n,)), dtype=np.int64)
+        target_e = np.ascontiguousarray(
+            np.broadcast_to(-1 if target is None else target, (n,)), dtype=np.int64
+        )
         id_e = np.empty(n, dtype=np.int64)
         self._ensure_capacity(n)
         _process_events(
