@@ -242,7 +242,7 @@ class SigmoidCurve(BondingCurve):
         k = _f(self.steepness)
         r = np.minimum(_f(payout), self.reserve(supply))
         y = k * r / _f(self.max_price)
-        # Burning x·/k tokens pays y·K/k when e^{−x} = e^{−y}·(1 − e^{−u}·(eʸ − 1)), so
+        # Burning x/k tokens pays y·K/k when e^{−x} = e^{−y}·(1 − e^{−u}·(eʸ − 1)), so
         # x = y − log(1 − e^{log(eʸ − 1) − u}); the form avoids 1 + (tiny − 1) cancellations.
         tokens = (y - _log1mexp(np.minimum(_log_expm1(y) - self._u(supply), 0.0))) / k
         return np.minimum(tokens, _f(supply))
@@ -315,7 +315,7 @@ class PowerCurve(BondingCurve):
 # Numerical inverses for curves without closed forms
 
 
-def _expand_bracket(g, lo: np.ndarray, hi: np.ndarray, max_doublings: int = 1100) -> np.ndarray:
+def _expand_bracket(g, hi: np.ndarray, max_doublings: int = 1100) -> np.ndarray:
     """Double ``hi`` where g(hi) < 0 until g(hi) ≥ 0 (g increasing)."""
     for _ in range(max_doublings):
         short = g(hi) < 0
@@ -364,7 +364,7 @@ def solve_tokens_for_deposit(
     def dg(x):
         return curve.price(s + x)
 
-    hi = _expand_bracket(g, lo, hi)
+    hi = _expand_bracket(g, hi)
     return np.where(r > 0, _newton_bisect(g, dg, lo, hi, rtol, max_iter), 0.0)
 
 
