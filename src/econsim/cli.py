@@ -15,8 +15,8 @@ from econsim.engine.errors import ConfigError, EconsimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Batched, vectorized simulation of economies.")
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -44,6 +44,7 @@ def run(
     workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
     save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
+    save_metrics: Annotated[Path | None, typer.Option(help=".npz file for every recorded observable")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter or initial state")] = None,
     strict: Annotated[bool | None, typer.Option("--strict/--no-strict", help="stop on NaN/Inf in the state")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
@@ -68,12 +69,13 @@ def run(
             else:
                 m.param(key)  # unknown names fail here with a suggestion
                 params[key] = value
-    cfg = load_config(raw, model=model, steps=steps, runs=runs, seed=seed, executor=executor, workers=workers,
+    cfg = load_config(raw, source=f"'{config}'", model=model, steps=steps, runs=runs, seed=seed, executor=executor, workers=workers,
                       address=address, strict=strict, params=params or None, initial_state=initial or None)
     out_folder = out or (Path(cfg.out) if cfg.out else Path("results") / (cfg.name or cfg.model))
     fig_dest = save_fig or (Path(cfg.save_fig) if cfg.save_fig else out_folder / "figures")
     try:
         results = run_experiment(cfg, out=str(out_folder), save_fig=str(fig_dest), overwrite=overwrite,
+                                 save_metrics=str(save_metrics) if save_metrics else None,
                                  progress=not quiet and None)
     except KeyboardInterrupt:
         err_console.print(f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
@@ -83,6 +85,50 @@ def run(
     out_console.print(f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
                       f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}")
     out_console.print(f"figures: {fig_dest}")
+    if results.manifest["config"].get("save_metrics"):
+        out_console.print(f"metrics: {results.manifest['config']['save_metrics']}")
+
+
+@app.command()
+def profile(
+    config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
+    model: Annotated[str | None, typer.Option(help="model, for a file without a 'model:' line")] = None,
+    steps: Annotated[int, typer.Option(help="timed steps")] = 50,
+    warmup: Annotated[int, typer.Option(help="untimed steps first (compilation, caches)")] = 3,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter")] = None,
+) -> None:
+    """Time each stage of the step on the configuration's first batch of runs."""
+    import time
+
+    from econsim.engine.stepping import profile_blocks
+    from econsim.engine.streams import RandomStreams
+    from econsim.experiment.config import load_config, read_yaml
+    from econsim.experiment.plan import make_plan
+
+    raw = read_yaml(config)
+    raw.setdefault("name", config.stem)
+    if (model or raw.get("model")) is None:
+        raise ConfigError(f"'{config}' names no model: add a 'model:' line or pass --model")
+    cfg = load_config(raw, source=f"'{config}'", model=model, params=_parse_sets(set_ or []) or None)
+    plan = make_plan(cfg)
+    m = plan.model
+    start, stop = plan.batches[0]
+    _, run_b = plan.subset_and_run(start, stop)
+    params_in, state_in = plan.batch_inputs(start, stop)
+    rng = RandomStreams(plan.seed, run_b[:, None])
+    p = m.param_arrays(params_in, len(run_b))
+    started = time.perf_counter()
+    s = m.initial_state(p, state_in, rng)
+    init_s = time.perf_counter() - started
+    seconds = profile_blocks(m, p, s, rng, steps, warmup)
+    total = sum(seconds.values())
+    table = Table("stage", "ms / step", "share", title=f"{m.name}: {len(run_b)} run(s), {steps} steps", box=None)
+    for name, sec in seconds.items():
+        table.add_row(name, f"{1e3 * sec / max(steps, 1):.3f}", f"{100 * sec / total:.1f} %" if total else "-")
+    table.add_row("[bold]step", f"[bold]{1e3 * total / max(steps, 1):.3f}",
+                  f"{steps / total:.1f} steps/s" if total else "-")
+    out_console.print(table)
+    out_console.print(f"initial state: {init_s:.3f} s")
 
 
 @app.command()
@@ -139,12 +185,11 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # usage errors of the command-line parser (click, which typer may vendor) show themselves
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(exc.exit_code or 2)
         raise
 
 

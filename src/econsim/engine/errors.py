@@ -32,7 +32,11 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def unknown(kind: str, name: str, valid: Iterable[str]) -> ConfigError:
-    """The error for an unknown name: names it, suggests the nearest valid one, lists the valid ones."""
+def unknown(kind: str, name: str, valid: Iterable[str], where: str = "") -> ConfigError:
+    """The error for an unknown name: names it, suggests the nearest valid one, lists the valid ones.
+
+    ``unknown("parameter", "throtle", names, where=" of model 'honey'")`` →
+    unknown parameter 'throtle' of model 'honey' (did you mean 'throttle'?); valid: ...
+    """
     valid = sorted(valid)
-    return ConfigError(f"unknown {kind} '{name}'{suggest(name, valid)}; valid: {', '.join(valid)}")
+    return ConfigError(f"unknown {kind} '{name}'{where}{suggest(name, valid)}; valid: {', '.join(valid)}")

@@ -4,7 +4,8 @@ A model is data plus pure functions, written once for a batch of B runs:
 
 - ``Param``: name, default, bounds, kind and a one-line meaning; parameters reach stages as (B,) arrays
   so sweeps are vectorized (a swept value differs along the run axis).
-- ``Var``: a state variable, its initial value and per-run shape (``()`` for a scalar per run).
+- ``Var``: a state variable, its initial value and per-run shape (``()`` for a scalar per run). A shape
+  entry may name an integer parameter (``shape=("R", "G")``): it is resolved from the batch's values.
 - ``Block``: stages that all read the same state and whose updates are applied together (cadCAD's
   partial state update block). A bare stage in ``Model.step`` is a block of one.
 - A stage is ``stage(s, p, rng) -> dict[str, array]``: state ``s`` and parameters ``p`` are
@@ -26,7 +27,7 @@ from econsim.engine.state import Arrays
 from econsim.engine.streams import RandomStreams
 
 Stage = Callable[[Arrays, Arrays, RandomStreams], Mapping[str, np.ndarray]]
-Observable = Callable[[Arrays, Arrays], np.ndarray]
+Observable = Callable[[Arrays, Arrays], np.ndarray]  # (B,) or (B, k): k recorded columns name_0 … name_{k-1}
 
 _KINDS = ("float", "int", "bool", "choice")
 
@@ -98,8 +99,21 @@ class Var:
     name: str
     initial: float
     doc: str
-    shape: tuple[int, ...] = ()
+    shape: tuple[int | str, ...] = ()
     dtype: Any = np.float64
+
+    def resolve_shape(self, sizes: Mapping[str, Any]) -> tuple[int, ...]:
+        """The per-run shape with every named entry replaced by that parameter's value in ``sizes``."""
+        out = []
+        for dim in self.shape:
+            if isinstance(dim, str):
+                values = np.unique(np.asarray(sizes[dim]))
+                if values.size != 1:
+                    raise ConfigError(f"state variable '{self.name}' is sized by '{dim}', which must take one "
+                                      f"value within a batch; got {values.tolist()}")
+                dim = int(values[0])
+            out.append(int(dim))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,10 @@ class Model:
     adapt_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     #: analyses a configuration may ask for by name: fn(results) -> JSON-ready dict
     reports: Mapping[str, Callable[[Any], dict[str, Any]]] = field(default_factory=dict)
+    #: a few numbers summarising the batch for the progress bar: fn(s, p) -> {label: value}
+    progress_fields: Callable[[Arrays, Arrays], dict[str, float]] | None = None
+    #: figures a configuration may ask for with ``kind: model, name: <key>``: fn(results, df, options) -> Figure
+    figures: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks: tuple[Block, ...] = tuple(b if isinstance(b, Block) else Block(b) for b in self.step)
@@ -151,7 +169,7 @@ class Model:
         try:
             return self.param_by_name[name]
         except KeyError:
-            raise unknown(f"parameter of model '{self.name}'", name, self.param_by_name) from None
+            raise unknown("parameter", name, self.param_by_name, where=f" of model '{self.name}'") from None
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -169,18 +187,19 @@ class Model:
     def initial_state(self, p: Arrays, overrides: Mapping[str, Any], rng: RandomStreams) -> Arrays:
         """The state at timestep 0: each Var's initial value, the model's ``init`` hook, then overrides."""
         n = p.n_runs
-        s = Arrays({v.name: np.full((n, *v.shape), v.initial, dtype=v.dtype) for v in self.state})
+        s = Arrays({v.name: np.full((n, *v.resolve_shape(p)), v.initial, dtype=v.dtype) for v in self.state})
         if self.init is not None:
             s.update(self.init(s, p, rng))
         for name, value in overrides.items():
             var = self.var_by_name[name]
-            s[name] = np.broadcast_to(np.asarray(value, dtype=var.dtype).reshape((-1,) + (1,) * len(var.shape))
+            shape = var.resolve_shape(p)
+            s[name] = np.broadcast_to(np.asarray(value, dtype=var.dtype).reshape((-1,) + (1,) * len(shape))
                                       if np.ndim(value) else np.asarray(value, dtype=var.dtype),
-                                      (n, *var.shape)).copy()
+                                      (n, *shape)).copy()
         return s
 
     def observe(self, s: Arrays, p: Arrays) -> dict[str, np.ndarray]:
-        """The recorded columns for the current state: name -> (B,) array."""
+        """The recorded columns for the current state: name -> (B,) array, or (B, k) for k columns."""
         out = {v.name: s[v.name] for v in self.state if v.shape == ()}
         for name, fn in self.observables.items():
             out[name] = np.asarray(fn(s, p), dtype=np.float64)

@@ -62,14 +62,21 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
         "timestep": np.tile(times.astype(np.int32), n_b),
     }
     for name, values_tb in columns.items():
+        if values_tb.ndim == 3:  # a vector observable (T, B, k): k columns name_0 … name_{k-1}
+            for j in range(values_tb.shape[2]):
+                data[f"{name}_{j}"] = np.ascontiguousarray(values_tb[:, :, j].T).reshape(-1)
+            continue
         data[name] = np.ascontiguousarray(values_tb.T).reshape(-1)
     for name, values_b in task.swept.items():
         data[name] = np.repeat(values_b, n_t)
     return pa.table(data)
 
 
-def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None) -> BatchResult:
-    """Run one batch; write its part atomically if it has a path, else return its table."""
+def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None,
+                  on_fields: Callable[[dict[str, float]], Any] | None = None) -> BatchResult:
+    """Run one batch; write its part atomically if it has a path, else return its table.
+
+    ``on_fields`` receives the model's ``progress_fields`` whenever ``on_step`` is called."""
     started = time.perf_counter()
     model = get_model(task.model_name)
     identity = (task.run_b[:, None] if task.common_random_numbers
@@ -78,7 +85,7 @@ def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None) 
     params: Arrays = model.param_arrays(task.params, task.n_runs)
     state = model.initial_state(params, task.initial_state, rng)
     times, columns = simulate(model, params, state, rng, task.steps, task.record_every, task.strict,
-                              on_step=on_step, run_labels=(task.subset_b, task.run_b))
+                              on_step=on_step, run_labels=(task.subset_b, task.run_b), on_fields=on_fields)
     table = tidy_table(times, columns, task)
     if task.part_path is None:
         return BatchResult(task.index, table.num_rows, time.perf_counter() - started, table=table)

@@ -91,10 +91,13 @@ class Figure(_Strict):
 
     ``timeseries``: ``vars`` over time, one panel per value of ``facet`` (a swept name), the Monte
     Carlo cloud and its mean. ``heatmap``: mean of ``value`` at the last recorded step over the ``x`` and
-    ``y`` swept names.
+    ``y`` swept names. ``model``: the model's own figure called ``name`` (``Model.figures``), drawn with
+    ``options``.
     """
 
-    kind: Literal["timeseries", "heatmap"]
+    kind: Literal["timeseries", "heatmap", "model"]
+    name: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
     vars: list[str] = Field(default_factory=list)
     facet: str | None = None
     x: str | None = None
@@ -108,6 +111,8 @@ class Figure(_Strict):
             raise ValueError("a timeseries figure needs 'vars'")
         if self.kind == "heatmap" and not (self.x and self.y and self.value):
             raise ValueError("a heatmap figure needs 'x', 'y' and 'value'")
+        if self.kind == "model" and not self.name:
+            raise ValueError("a model figure needs 'name' (one of the model's figures)")
         return self
 
 
@@ -133,6 +138,8 @@ class ExperimentConfig(_Strict):
     out: str | None = None
     figures: list[Figure] | None = None
     save_fig: str | None = None
+    #: file (.npz) for every recorded observable as a (steps,) or (steps, k) array (runs stacked first if several)
+    save_metrics: str | None = None
     reports: list[str] = Field(default_factory=list)
 
     def results_fingerprint(self) -> dict[str, Any]:
@@ -204,7 +211,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, **overrides: Any) -> ExperimentConfig:
+def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, source: str | None = None,
+                **overrides: Any) -> ExperimentConfig:
     """A validated configuration from a path, a dict or a config, with top-level ``overrides`` applied.
 
     Overrides whose value is None are ignored; ``params`` and ``initial_state`` overrides are merged
@@ -215,7 +223,7 @@ def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, **overri
         source = "(object)"
     elif isinstance(config, dict):
         raw = dict(config)
-        source = "(dict)"
+        source = source or "(dict)"
     else:
         raw = read_yaml(config)
         raw.setdefault("name", Path(config).stem)

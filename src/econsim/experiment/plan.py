@@ -76,8 +76,8 @@ def _check_name(model: Model, name: str, where: str) -> str:
         if model.var_by_name[name].shape != ():
             raise ConfigError(f"{where}{name}: only scalar state variables can be set or swept")
         return "state"
-    raise unknown(f"parameter or state variable of model '{model.name}' in {where.rstrip('.')}",
-                  name, [*model.param_by_name, *model.var_by_name])
+    raise unknown("parameter or state variable", name, [*model.param_by_name, *model.var_by_name],
+                  where=f" in {where.rstrip('.')} of model '{model.name}'")
 
 
 def _check_value(model: Model, name: str, value: Any, where: str) -> Any:
@@ -105,7 +105,8 @@ def expand_sweep(model: Model, config: ExperimentConfig) -> tuple[list[str], lis
 
 def batch_size_for(model: Model, config: ExperimentConfig, n_runs_total: int, workers: int) -> int:
     """Runs per batch: as many as fit the memory budget, and enough batches to feed every worker."""
-    state_elems = sum(math.prod(v.shape) for v in model.state)
+    sizes = {**model.defaults(), **config.params}
+    state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.state)
     n_records = len(record_steps(config.steps, config.record_every))
     n_columns = len(model.recorded) + 3 + len(config.sweep.grid) + len(config.sweep.zip)
     # live state plus temporaries of a step (~8 arrays) + records, their table and its parquet encoding (~3x)

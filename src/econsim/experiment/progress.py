@@ -12,14 +12,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 @contextmanager
 def progress_bar(total: int, description: str, enabled: bool | None = None) -> Iterator[Callable[[int], None]]:
-    """Yields ``advance(n)``. ``enabled=None`` shows the bar only when stderr is a terminal."""
+    """Yields ``advance(n)``; ``advance.fields({label: value})`` shows a model's summary numbers beside
+    the bar. ``enabled=None`` shows the bar only when stderr is a terminal."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        yield lambda n: None
+        def silent(n: int) -> None:
+            return None
+
+        silent.fields = lambda values: None  # type: ignore[attr-defined]
+        yield silent
         return
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("run-steps"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[info]}"),
                   console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        task = bar.add_task(description, total=total, info="")
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        def fields(values: dict[str, float]) -> None:
+            bar.update(task, info="  ".join(f"{k} {v:.4g}" for k, v in values.items()))
+
+        advance.fields = fields  # type: ignore[attr-defined]
+        yield advance

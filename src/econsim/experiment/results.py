@@ -75,6 +75,32 @@ class Results:
         df = self.to_pandas()
         return df[df["timestep"] == df["timestep"].max()].reset_index(drop=True)
 
+    def stacked(self, name: str) -> np.ndarray:
+        """A recorded observable as an array (runs, timesteps) or, for a vector observable recorded as
+        columns ``name_0 … name_{k-1}``, (runs, timesteps, k); runs in subset-major order."""
+        table = self.to_arrow()
+        n_runs = len(set(zip(table["subset"].to_pylist(), table["run"].to_pylist(), strict=True)))
+        if name in table.column_names:
+            return table[name].to_numpy().reshape(n_runs, -1)
+        k = 0
+        while f"{name}_{k}" in table.column_names:
+            k += 1
+        if k == 0:
+            raise ConfigError(f"no recorded observable '{name}'")
+        return np.stack([table[f"{name}_{j}"].to_numpy() for j in range(k)], axis=-1).reshape(n_runs, -1, k)
+
+    def save_metrics(self, path: str | Path, names: list[str]) -> Path:
+        """Write the named observables to a compressed .npz: each (timesteps, k) for a single run, with a
+        leading runs axis when there are several."""
+        arrays = {}
+        for name in names:
+            values = self.stacked(name)
+            arrays[name] = values[0] if values.shape[0] == 1 else values
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
+        return path
+
     def to_xarray(self):
         """An xarray Dataset with dimensions (subset, run, timestep); swept values are subset coordinates."""
         import xarray as xr

@@ -41,7 +41,7 @@ def make_reports(results: Results, names: list[str], folder: Path | None) -> dic
     reports = {}
     for name in names:
         if name not in model.reports:
-            raise unknown(f"report of model '{model.name}'", name, model.reports)
+            raise unknown("report", name, model.reports, where=f" of model '{model.name}'")
         reports[name] = model.reports[name](results)
     if folder is not None:
         (Path(folder) / "report.json").write_text(json.dumps(reports, indent=2, default=float))
@@ -60,7 +60,7 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
     cfg = load_config(config, **overrides)
     for name in cfg.reports:  # fail before any work, not after it
         if name not in get_model(cfg.model).reports:
-            raise unknown(f"report of model '{cfg.model}'", name, get_model(cfg.model).reports)
+            raise unknown("report", name, get_model(cfg.model).reports, where=f" of model '{cfg.model}'")
     executor = make_executor(cfg.executor, cfg.workers, cfg.address)
     plan = make_plan(cfg, workers=executor.workers)
     store = ResultStore(cfg.out) if cfg.out else None
@@ -95,6 +95,8 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
         results = Results(manifest, tables=tables)
     if cfg.reports:
         results.reports = make_reports(results, cfg.reports, store.folder if store else None)
+    if cfg.save_metrics:
+        results.save_metrics(cfg.save_metrics, list(get_model(cfg.model).observables))
     if cfg.save_fig or (store and cfg.figures is not None):
         from econsim.plotting import draw_figures
 

@@ -38,6 +38,13 @@ def draw_figure(results: Results, spec: Figure, df=None) -> plt.Figure:
     for name in (spec.facet, spec.x, spec.y):
         if name and name not in results.swept:
             raise ConfigError(f"figure uses '{name}', which is not swept; swept: {', '.join(results.swept) or 'nothing'}")
+    if spec.kind == "model":
+        from econsim.models.registry import get_model
+
+        model = get_model(results.manifest["model"])
+        if spec.name not in model.figures:
+            raise unknown(f"figure of model '{model.name}'", spec.name, model.figures)
+        return model.figures[spec.name](results, df, spec.options)
     if spec.kind == "timeseries":
         return timeseries_figure(df, spec.vars, spec.facet)
     return heatmap_figure(df, spec.x, spec.y, spec.value)
@@ -52,14 +59,14 @@ def draw_figures(results: Results, specs: Sequence[Figure | dict[str, Any]] | No
     written = []
     for i, spec in enumerate(figures):
         name = spec.file or (f"{spec.kind}-{'-'.join(spec.vars)}.png" if spec.kind == "timeseries"
-                             else f"heatmap-{spec.value}.png")
+                             else f"{spec.name}.png" if spec.kind == "model" else f"heatmap-{spec.value}.png")
         if dest.suffix.lower() in _IMAGE_SUFFIXES:
             path = dest if i == 0 else dest.with_name(f"{dest.stem}-{Path(name).stem}{dest.suffix}")
         else:
             path = dest / name
         path.parent.mkdir(parents=True, exist_ok=True)
         fig = draw_figure(results, spec, df)
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=spec.options.get("dpi", 110))
         plt.close(fig)
         written.append(path)
     return written
