@@ -17,14 +17,15 @@ from econsim.experiment.batch import BatchResult, BatchTask, execute_batch
 Progress = Callable[[int], object]
 
 
-def execute_task(task: BatchTask, on_step: Callable[[int], object] | None = None) -> BatchResult:
+def execute_task(task: BatchTask, on_step: Callable[[int], object] | None = None,
+                 on_fields: Callable[[dict[str, float]], object] | None = None) -> BatchResult:
     """Run one task: a native ``BatchTask``, or any task that brings its own ``execute(on_step)``.
 
     Tasks of other kinds (the cadCAD compatibility layer's batches) only need ``index``, ``n_runs``,
     ``steps`` and ``execute``, so every executor can ship them unchanged.
     """
     execute = getattr(task, "execute", None)
-    return execute(on_step) if execute is not None else execute_batch(task, on_step)
+    return execute(on_step) if execute is not None else execute_batch(task, on_step, on_fields)
 
 
 class Executor:
@@ -44,7 +45,9 @@ class InProcessExecutor(Executor):
 
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
         for task in tasks:
-            yield execute_task(task, on_step=lambda n, k=task.n_runs: progress(n * k))
+            # the model's progress fields (e.g. mean AEC) go beside the bar when it can show them
+            yield execute_task(task, on_step=lambda n, k=task.n_runs: progress(n * k),
+                               on_fields=getattr(progress, "fields", None))
 
 
 class ProcessExecutor(Executor):
