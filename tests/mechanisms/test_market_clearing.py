@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from econsim.mechanisms.market_clearing import (
     call_auction,
+    call_auction_batch,
     price_adjustment,
     walrasian_price,
     walrasian_price_brentq,
@@ -66,6 +67,37 @@ def test_call_auction_maximises_volume_and_fills_consistently(buys, sells):
         assert np.all(r.buy_fill[bp < bp[i]] == 0)
     for i in np.flatnonzero(r.sell_fill < sq):
         assert np.all(r.sell_fill[sp > sp[i]] == 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    runs=st.lists(st.tuples(orders, orders), min_size=1, max_size=6),
+    width=st.integers(25, 30),
+    pad_price=st.integers(0, 40),
+    use_reference=st.booleans(),
+)
+def test_batched_call_auction_matches_one_market_at_a_time(runs, width, pad_price, use_reference):
+    n = len(runs)
+    arrays = {k: np.full((n, width), float(pad_price)) for k in ("bp", "sp")}
+    arrays |= {k: np.zeros((n, width)) for k in ("bq", "sq")}  # quantity-0 padding never trades
+    reference = np.linspace(5.0, 25.0, n)
+    for r, (buys, sells) in enumerate(runs):
+        arrays["bp"][r, : len(buys)], arrays["bq"][r, : len(buys)] = zip(*buys, strict=True)
+        arrays["sp"][r, : len(sells)], arrays["sq"][r, : len(sells)] = zip(*sells, strict=True)
+    batch = call_auction_batch(
+        arrays["bp"], arrays["bq"], arrays["sp"], arrays["sq"], reference if use_reference else None
+    )
+    for r, (buys, sells) in enumerate(runs):
+        nb, ns = len(buys), len(sells)
+        one = call_auction(
+            arrays["bp"][r, :nb], arrays["bq"][r, :nb], arrays["sp"][r, :ns], arrays["sq"][r, :ns],
+            reference[r] if use_reference else None,
+        )  # fmt: skip
+        np.testing.assert_array_equal(batch.price[r], one.price)
+        assert (batch.volume[r], batch.imbalance[r]) == (one.volume, one.imbalance)
+        np.testing.assert_array_equal(batch.buy_fill[r, :nb], one.buy_fill)
+        np.testing.assert_array_equal(batch.sell_fill[r, :ns], one.sell_fill)
+        assert np.all(batch.buy_fill[r, nb:] == 0) and np.all(batch.sell_fill[r, ns:] == 0)
 
 
 def test_walrasian_price_linear_markets_by_run():

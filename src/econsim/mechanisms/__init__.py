@@ -55,7 +55,9 @@ from econsim.mechanisms.bonding_curves import (
 )
 from econsim.mechanisms.market_clearing import (
     AuctionResult,
+    BatchAuctionResult,
     call_auction,
+    call_auction_batch,
     price_adjustment,
     walrasian_price,
     walrasian_price_brentq,
@@ -84,6 +86,7 @@ __all__ = [
     "AugmentedBondingCurveParams",
     "AugmentedBondingCurveState",
     "AugmentedBondingCurveTrade",
+    "BatchAuctionResult",
     "BondingCurve",
     "ConcentratedLiquidityPool",
     "ConstantProductPool",
@@ -112,6 +115,7 @@ __all__ = [
     "buy_exact_tokens",
     "buy_for_deposit",
     "call_auction",
+    "call_auction_batch",
     "price_adjustment",
     "price_to_tick",
     "priority_allocation",

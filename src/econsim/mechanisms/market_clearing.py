@@ -22,7 +22,9 @@ from scipy.optimize import brentq
 
 __all__ = [
     "AuctionResult",
+    "BatchAuctionResult",
     "call_auction",
+    "call_auction_batch",
     "price_adjustment",
     "walrasian_price",
     "walrasian_price_brentq",
@@ -91,6 +93,117 @@ def call_auction(
     buy_fill = _ration(bp >= price, -bp, bq, best)
     sell_fill = _ration(sp <= price, sp, sq, best)
     return AuctionResult(float(price), float(best), buy_fill, sell_fill, float(demand[pick] - supply[pick]))
+
+
+class BatchAuctionResult(NamedTuple):
+    price: np.ndarray  # by run; nan where nothing crosses
+    volume: np.ndarray  # by run
+    buy_fill: np.ndarray  # by run and buy order
+    sell_fill: np.ndarray  # by run and sell order
+    imbalance: np.ndarray  # by run: D(p*) − O(p*)
+
+
+def _order_by(primary, secondary) -> np.ndarray:
+    """Per-row argsort by ``primary`` then ``secondary``: two stable argsorts, faster than lexsort."""
+    first = np.argsort(secondary, axis=-1, kind="stable")
+    then = np.argsort(np.take_along_axis(primary, first, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(first, then, axis=-1)
+
+
+def _quantity_below(candidate_bc, price_bo, qty_bo, inclusive: bool) -> np.ndarray:
+    """Σ qty of orders priced < c (≤ c if ``inclusive``) for every candidate c, per run.
+
+    One merged stable sort per row: candidates carry no quantity, so a running sum over the merged
+    row, read off at each candidate, counts exactly the orders sorted before it. Equal prices keep
+    their concatenation order, so orders go first when they count (≤) and after when not (<).
+    """
+    n_c, n_o = candidate_bc.shape[-1], price_bo.shape[-1]
+    no_qty = np.zeros(candidate_bc.shape)
+    if inclusive:
+        price, weight, at = (
+            np.concatenate([price_bo, candidate_bc], -1),
+            np.concatenate([qty_bo, no_qty], -1),
+            n_o,
+        )
+    else:
+        price, weight, at = (
+            np.concatenate([candidate_bc, price_bo], -1),
+            np.concatenate([no_qty, qty_bo], -1),
+            0,
+        )
+    order = np.argsort(price, axis=-1, kind="stable")
+    running = np.cumsum(np.take_along_axis(weight, order, axis=-1), axis=-1)
+    out = np.empty_like(running)
+    np.put_along_axis(out, order, running, axis=-1)
+    return out[..., at : at + n_c]
+
+
+def _ration_batch(price_bo, qty_bo, eligible_bo, volume_b, best_first_key_bo) -> np.ndarray:
+    """Fill ``volume`` per run across eligible orders, by key ascending then arrival."""
+    q = np.where(eligible_bo, qty_bo, 0.0)
+    order = np.argsort(best_first_key_bo, axis=-1, kind="stable")  # stable: ties keep arrival order
+    q_sorted = np.take_along_axis(q, order, axis=-1)
+    ahead = np.zeros_like(q_sorted)
+    np.cumsum(q_sorted[..., :-1], axis=-1, out=ahead[..., 1:])
+    fill = np.clip(volume_b[..., None] - ahead, 0.0, q_sorted)
+    out = np.empty_like(fill)
+    np.put_along_axis(out, order, fill, axis=-1)
+    return out
+
+
+def call_auction_batch(
+    buy_price_bo: ArrayLike,
+    buy_quantity_bo: ArrayLike,
+    sell_price_bo: ArrayLike,
+    sell_quantity_bo: ArrayLike,
+    reference_price_b: ArrayLike | None = None,
+) -> BatchAuctionResult:
+    """``call_auction`` for many runs at once, with no loop over runs.
+
+    Orders are (run, order) arrays; runs with fewer orders pad with quantity-0 orders (any finite
+    price), which never trade and never set the price. Same rules and tie-breaks as ``call_auction``.
+    """
+    bp, bq = np.atleast_2d(np.asarray(buy_price_bo, float)), np.atleast_2d(np.asarray(buy_quantity_bo, float))
+    sp, sq = (
+        np.atleast_2d(np.asarray(sell_price_bo, float)),
+        np.atleast_2d(np.asarray(sell_quantity_bo, float)),
+    )
+    candidate = np.concatenate([bp, sp], axis=-1)
+    real = np.concatenate([bq > 0, sq > 0], axis=-1)
+    demand = bq.sum(axis=-1, keepdims=True) - _quantity_below(candidate, bp, bq, inclusive=False)
+    supply = _quantity_below(candidate, sp, sq, inclusive=True)
+
+    # Sort candidates by price, real orders first within a price, and keep one per distinct price.
+    order = _order_by(candidate, ~real)
+    price_s = np.take_along_axis(candidate, order, axis=-1)
+    demand_s = np.take_along_axis(demand, order, axis=-1)
+    supply_s = np.take_along_axis(supply, order, axis=-1)
+    keep = np.take_along_axis(real, order, axis=-1)
+    keep[..., 1:] &= price_s[..., 1:] != price_s[..., :-1]
+
+    volume_s = np.where(keep, np.minimum(demand_s, supply_s), -1.0)
+    best = volume_s.max(axis=-1)
+    tied = volume_s == best[..., None]
+    surplus = np.where(tied, np.abs(demand_s - supply_s), np.inf)
+    tied &= surplus == surplus.min(axis=-1, keepdims=True)
+    if reference_price_b is not None:
+        reference = np.broadcast_to(np.asarray(reference_price_b, float), best.shape)[..., None]
+        pick = np.argmin(np.where(tied, np.abs(price_s - reference), np.inf), axis=-1)
+    else:
+        middle = (tied.sum(axis=-1, keepdims=True) - 1) // 2
+        pick = np.argmax(tied & (np.cumsum(tied, axis=-1) - 1 == middle), axis=-1)
+    pick = pick[..., None]
+    trades = best > 0
+    price = np.where(trades, np.take_along_axis(price_s, pick, axis=-1)[..., 0], np.nan)
+    volume = np.where(trades, best, 0.0)
+    imbalance = np.where(
+        trades,
+        (np.take_along_axis(demand_s, pick, axis=-1) - np.take_along_axis(supply_s, pick, axis=-1))[..., 0],
+        0.0,
+    )
+    buy_fill = _ration_batch(bp, bq, bp >= price[..., None], volume, -bp)
+    sell_fill = _ration_batch(sp, sq, sp <= price[..., None], volume, sp)
+    return BatchAuctionResult(price, volume, buy_fill, sell_fill, imbalance)
 
 
 def walrasian_price(
