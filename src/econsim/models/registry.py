@@ -9,6 +9,7 @@ from econsim.engine.model import Model
 
 _BUILTIN: dict[str, str] = {
     "honey": "econsim.models.honey:model",
+    "atp": "econsim.models.atp:model",
 }
 
 

@@ -1,0 +1,137 @@
+"""Demography (spec §6.15–6.16): age-structured survival, ageing, fertility and migration, one day per step.
+
+    an = clip((AEC − aec_low)/(aec_high − aec_low), 0, 1);  ema ← 0.9 ema + 0.1 g;  gr = log max(ema/base, 1e−6)
+    H = clip(0.5 an + 0.4 clip(½ + ½ tanh(½ gr), 0, 1) + 0.1 (1 − util), 0, 1)
+    Dv ← 0.99 Dv + 0.01 clip(½ + ½ tanh(0.3 gr), 0, 1)
+    h_ra = clip(h⁰_a · M_a(H) · (1 + mort_sink_mult util) · D_r, 0, 5),  survival e^(−h dy), dy = 1/365
+    fertility F = clip(F_dev F_rep F_cyc, 0.4, 1.8) · F_r;  births Σ_a female_share n_a ASFR_a F dy
+
+The README's keys act as AEC multipliers (the original ignored them):
+    D_r = death_base/0.010 · (1 + death_k [aec_death_center − AEC]₊)      on every hazard
+    F_r = birth_base/0.015 · (1 + birth_k [AEC − aec_birth_center]₊)      on fertility
+so at the README defaults and with AEC between the two centres the original's rates are unchanged.
+
+Ageing moves 1/365 of each age bin to the next bin per day and keeps the open-ended last bin, conserving
+mass; the original applied the transpose (people got younger, bin 0 leaked, bin 100 created mass), which
+``legacy_reverse_ageing`` restores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams
+
+AGE = np.arange(101)
+DAY = 1.0 / 365.0
+CONS_WEIGHT_A = np.where(AGE < 18, 0.6, np.where(AGE < 65, 1.0, 0.8))
+LABOUR_WEIGHT_A = np.select([AGE < 18, AGE < 25, AGE < 55, AGE < 65, AGE < 75], [0.0, 0.5, 0.9, 0.5, 0.1], 0.05)
+_SHAPE = np.where((AGE >= 15) & (AGE <= 49),
+                  0.75 * np.exp(-0.5 * ((AGE - 26) / 4.0) ** 2) + 0.25 * np.exp(-0.5 * ((AGE - 32) / 5.5) ** 2), 0.0)
+ASFR_A = _SHAPE / _SHAPE.sum() * 0.075  # total fertility 0.075, as the original
+MOBILE_A = (AGE >= 18) & (AGE <= 39)
+
+
+def base_hazard(p: Arrays) -> np.ndarray:
+    """Annual hazard h⁰ (B, A): infant, child, youth, Gompertz–Makeham adult."""
+    c = lambda v: v[:, None]  # noqa: E731
+    adult = c(p.adult_makeham_lambda) + c(p.adult_gomp_alpha) * np.exp(c(p.adult_gomp_beta) * np.clip(AGE - 40, -40, 60))
+    return np.where(AGE == 0, c(p.imr_base), np.where(AGE <= 4, c(p.u5_child_base),
+                                                      np.where(AGE <= 14, c(p.youth_base), adult)))
+
+
+def age_forward(n_ra: np.ndarray) -> np.ndarray:
+    """n'_a = (1 − 1/365) n_a + n_{a−1}/365;  the last bin keeps its mass."""
+    moved = n_ra * DAY
+    out = n_ra - moved
+    out[..., 1:] += moved[..., :-1]
+    out[..., -1] += moved[..., -1]
+    return out
+
+
+def age_backward(n_ra: np.ndarray) -> np.ndarray:
+    """The original's operator: n'_a = (1 − 1/365) n_a + n_{a+1}/365 for a < 100, n'_100 = n_100."""
+    out = n_ra * (1.0 - DAY)
+    out[..., :-1] += n_ra[..., 1:] * DAY
+    out[..., -1] = n_ra[..., -1]
+    return out
+
+
+def gdp_per_capita(s: Arrays) -> np.ndarray:
+    return s.gdp_r / np.maximum(s.pop_r, 1e-9)
+
+
+def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Stage 16 (population only; wallets follow in ``inheritance``)."""
+    c = lambda v: v[:, None]  # noqa: E731
+    g_r = gdp_per_capita(s)
+    first = (s.day == 0)[:, None]
+    # the original ran day 0 with placeholder trackers (= 1); we start them from day 0's GDP per capita
+    base_r = np.where(first, np.maximum(g_r, 1e-6), s.gdppc_base_r)
+    ema_prev_r = np.where(first, g_r, s.gdppc_ema_r)
+    develop_r = np.where(first, np.clip(0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (base_r + 1e-9), 1e-6))),
+                                        0.0, 1.0), s.develop_r)
+    an = np.clip((s.aec_r - c(p.aec_low)) / np.maximum(1e-6, c(p.aec_high) - c(p.aec_low)), 0.0, 1.0)
+    ema_r = 0.9 * ema_prev_r + 0.1 * g_r
+    growth = np.log(np.maximum(ema_r / (base_r + 1e-9), 1e-6))
+    util = np.clip(s.pollutant_r / (s.sink_cap_r + 1e-9), 0.0, 1.0)
+    health = np.clip(0.5 * an + 0.4 * np.clip(0.5 + 0.5 * np.tanh(0.5 * growth), 0.0, 1.0) + 0.1 * (1.0 - util),
+                     0.0, 1.0)
+    develop_r = 0.99 * develop_r + 0.01 * np.clip(0.5 + 0.5 * np.tanh(0.3 * growth), 0.0, 1.0)
+    death_mult = c(p.death_base) / 0.010 * (1.0 + c(p.death_k) * np.maximum(c(p.aec_death_center) - s.aec_r, 0.0))
+    birth_mult = c(p.birth_base) / 0.015 * (1.0 + c(p.birth_k) * np.maximum(s.aec_r - c(p.aec_birth_center), 0.0))
+    h = health[:, :, None]
+    elastic = np.where(AGE == 0, np.exp(-c(p.eta_neonatal)[:, :, None] * h),
+                       np.where(AGE <= 14, np.exp(-c(p.eta_child)[:, :, None] * h), np.exp(-c(p.eta_adult)[:, :, None] * h)))
+    hazard = np.clip(base_hazard(p)[:, None, :] * elastic * (1.0 + c(p.mort_sink_mult) * util)[:, :, None]
+                     * death_mult[:, :, None], 0.0, 5.0)
+    survivors = s.pop_ra * np.exp(-hazard * DAY)
+    deaths_r = np.maximum(s.pop_ra.sum(axis=2) - survivors.sum(axis=2), 0.0)
+    death_frac = np.clip(deaths_r / (s.pop_r + 1e-9), 0.0, 0.99)
+    legacy = p.legacy_reverse_ageing[:, None, None]
+    aged = np.where(legacy, age_backward(survivors), age_forward(survivors))
+    surv5 = np.exp(-hazard[:, :, :5].sum(axis=2))
+    f_dev = np.clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
+    f_rep = np.clip((0.995 / np.maximum(surv5, 1e-3)) ** c(p.fert_phi_rep), 0.5, 1.8)
+    shock = np.maximum(-(np.log(np.maximum(ema_r + 1e-9, 1e-6)) - np.log(np.maximum(ema_prev_r + 1e-9, 1e-6))), 0.0)
+    f_cyc = np.clip(np.exp(-c(p.fert_theta_cyc) * shock), 0.6, 1.2)
+    fert = np.clip(f_dev * f_rep * f_cyc, 0.4, 1.8) * birth_mult
+    births = np.maximum((c(p.female_share)[:, :, None] * aged * ASFR_A).sum(axis=2) * fert * DAY, 0.0)
+    newborn = births * np.exp(-hazard[:, :, 0] * DAY)
+    aged[:, :, 0] += newborn
+    aged = migrate(s, p, aged, g_r, base_r, an)
+    pop_ra = np.maximum(aged, 0.0)
+    pop_r = pop_ra.sum(axis=2)
+    working, retire = int(p.working_age[0]), int(p.retirement_age[0])
+    work = pop_ra[:, :, working:retire].sum(axis=2)
+    young, old = pop_ra[:, :, :working].sum(axis=2), pop_ra[:, :, retire:].sum(axis=2)
+    return {
+        "pop_ra": pop_ra, "pop_r": pop_r, "births_r": newborn, "death_frac_r": death_frac,
+        "gdppc_base_r": base_r, "gdppc_ema_prev_r": ema_prev_r, "gdppc_ema_r": ema_r, "develop_r": develop_r,
+        "health_r": health,
+        "cons_scale_r": np.clip(pop_ra @ CONS_WEIGHT_A / s.cons_base_r, 0.25, 4.0),
+        "labour_r": np.clip(pop_ra @ LABOUR_WEIGHT_A / s.labour_base_r, 0.2, 1.2),
+        "psr_r": work / (old + 1e-9), "dep_r": (young + old) / (work + 1e-9),
+    }
+
+
+def migrate(s: Arrays, p: Arrays, n_ra: np.ndarray, g_r: np.ndarray, base_r: np.ndarray, an: np.ndarray) -> np.ndarray:
+    """Ages 18–39 move towards attractive neighbours: outflow min(rate·dy, 0.25) of the mobile, split by
+    ω_rk ∝ at_n(r,k) / cost_rk^kappa, at = 0.6 g/base + 0.4(½ + ½an) over its mean, cost = 1 + D/mean D.
+    Wallets stay where they are."""
+    rate = np.minimum(np.maximum(p.migration_rate_annual * DAY, 0.0), 0.25)
+    if not (rate > 0).any():
+        return n_ra
+    B = n_ra.shape[0]
+    attract = 0.6 * g_r / (base_r + 1e-9) + 0.4 * (0.5 + 0.5 * an)
+    attract = attract / (attract.mean(axis=1, keepdims=True) + 1e-12)
+    runs = np.arange(B)[:, None, None]
+    cost = 1.0 + s.route_dist_rk / (s.route_dist_rk.mean(axis=(1, 2), keepdims=True) + 1e-9)
+    weight = np.maximum(attract[runs, s.nbr_rk] / cost ** p.migration_kappa[:, None, None], 0.0)
+    weight = weight / (weight.sum(axis=2, keepdims=True) + 1e-12)
+    out_ra = n_ra * MOBILE_A * rate[:, None, None]
+    flows = weight[..., None] * out_ra[:, :, None, :]  # (B, R, κ, A)
+    n_ra = n_ra - out_ra
+    for b in range(B):  # runs, not agents
+        np.add.at(n_ra[b], s.nbr_rk[b].ravel(), flows[b].reshape(-1, n_ra.shape[2]))
+    return n_ra

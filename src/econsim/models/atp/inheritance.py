@@ -1,0 +1,44 @@
+"""Inheritance and birth endowments (spec §6.15), with the FX valve, in one pass over the agents.
+
+    death share df_r;  for v ∈ {x, y, w}: v_i ← (1 − df) v_i + ψ̂_i · inherit_frac_on_death · df · V_r
+    ψ̂_i = (greed_i + ε)^inherit_conc normalised within the region;  (1 − inherit_frac) df V_r is destroyed
+    x_i += birth_endow_atp · b̃_r / agents_r;   fiat_i += birth_endow_fiat · b̃_r / agents_r
+
+Deviation: the endowment is added to the tracked eATP pool too (the original let the pools drift from the
+wallets). After this pass the tracked pools are set to the exact wallet sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams
+from econsim.models.atp.fx import valve_share
+from econsim.models.atp.wallets import closing_pass, pools
+
+
+def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Stage 17: wallets brought up to date, inheritance, FX valve, birth endowments."""
+    B, R = s.pop_r.shape
+    df_r = s.death_frac_r
+    pools_r3 = pools(s)  # after this step's maps
+    frac = p.inherit_frac_on_death[:, None]
+    inherit_r3 = (frac * df_r)[:, :, None] * pools_r3
+    per_agent = 1.0 / np.maximum(s.agents_r, 1.0)
+    endow_atp_r = p.birth_endow_atp[:, None] * s.births_r * per_agent
+    endow_fiat_r = p.birth_endow_fiat[:, None] * s.births_r * per_agent
+    share_r = valve_share(s, p)
+    sums_r3 = np.zeros((B, R, 3))
+    fx_in_r = np.zeros((B, R))
+    fx_want_r = np.zeros((B, R))
+    closing_pass(s.atp_n, s.adp_n, s.amp_n, s.fiat_n, s.crypto_n, s.wallet_map_r, s.region_n, s.heir_n,
+                 s.fx_prop_n, 1.0 - df_r, inherit_r3, share_r, 1.0 - p.fx_spread_fiat, 1.0 - p.fx_spread_crypto,
+                 endow_atp_r, endow_fiat_r, sums_r3, fx_in_r, fx_want_r)
+    return {
+        "atp_n": s.atp_n, "adp_n": s.adp_n, "amp_n": s.amp_n, "fiat_n": s.fiat_n, "crypto_n": s.crypto_n,
+        "wallet_map_r": np.broadcast_to(np.eye(3), s.wallet_map_r.shape).copy(),
+        "atp_r": sums_r3[..., 0], "adp_r": sums_r3[..., 1], "amp_r": sums_r3[..., 2],
+        "fx_in_r": fx_in_r, "fx_want_r": fx_want_r, "endowed_r": endow_atp_r * s.agents_r,
+        "destroyed_r": ((1.0 - frac) * df_r) * pools_r3.sum(axis=2),
+        "day": s.day + 1,
+    }
