@@ -108,14 +108,14 @@ def _exp(z):
     return r * r
 
 
-@njit(cache=True, fastmath=False)
-def _apply_map(m, x, y, w):
-    return (m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
-            m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
-            m[2, 0] * x + m[2, 1] * y + m[2, 2] * w)
+@njit(cache=True, inline="always")
+def _apply_map(m, b, r, x, y, w):
+    return (m[b, r, 0, 0] * x + m[b, r, 0, 1] * y + m[b, r, 0, 2] * w,
+            m[b, r, 1, 0] * x + m[b, r, 1, 1] * y + m[b, r, 1, 2] * w,
+            m[b, r, 2, 0] * x + m[b, r, 2, 1] * y + m[b, r, 2, 2] * w)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)  # fastmath: lets LLVM vectorise the sums over goods (reassociation)
 def demand_pass(x_bn, y_bn, w_bn, map_br33, region_bn, theta_bng, inv_tau_bn, cons_bn, innov_bn, store_bn,
                 price_brg, scale_br, spend_brg, innov_br, store_br):
     """Apply the pending wallet map, then every agent's demand (a loop over agents: numba-compiled, one pass).
@@ -129,27 +129,30 @@ def demand_pass(x_bn, y_bn, w_bn, map_br33, region_bn, theta_bng, inv_tau_bn, co
     for b in range(n_b):
         for i in range(n_n):
             r = region_bn[b, i]
-            x, y, w = _apply_map(map_br33[b, r], x_bn[b, i], y_bn[b, i], w_bn[b, i])
+            x, y, w = _apply_map(map_br33, b, r, x_bn[b, i], y_bn[b, i], w_bn[b, i])
             x_bn[b, i] = x
             y_bn[b, i] = y
             w_bn[b, i] = w
             u = inv_tau_bn[b, i]
+            theta = theta_bng[b, i]
+            price = price_brg[b, r]
             total = OUTSIDE
             for g in range(n_g):
-                z = (theta_bng[b, i, g] - price_brg[b, r, g]) * u
+                z = (theta[g] - price[g]) * u
                 z = min(max(z, -40.0), 40.0)
                 v = _exp(z)
                 e[g] = v
                 total += v
             budget = x * scale_br[b, r]
             f = cons_bn[b, i] * budget / total
+            spend = spend_brg[b, r]
             for g in range(n_g):
-                spend_brg[b, r, g] += f * e[g]
+                spend[g] += f * e[g]
             innov_br[b, r] += innov_bn[b, i] * budget
             store_br[b, r] += store_bn[b, i] * budget
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def closing_pass(x_bn, y_bn, w_bn, fiat_bn, crypto_bn, map_br33, region_bn, heir_bn, fx_prop_bn,
                  keep_br, inherit_br3, fx_scale_br, fx_net_fiat_b, fx_net_crypto_b, endow_atp_br, endow_fiat_br,
                  sums_br3, fx_in_br, fx_want_br):
@@ -161,7 +164,7 @@ def closing_pass(x_bn, y_bn, w_bn, fiat_bn, crypto_bn, map_br33, region_bn, heir
     for b in range(n_b):
         for i in range(n_n):
             r = region_bn[b, i]
-            x, y, w = _apply_map(map_br33[b, r], x_bn[b, i], y_bn[b, i], w_bn[b, i])
+            x, y, w = _apply_map(map_br33, b, r, x_bn[b, i], y_bn[b, i], w_bn[b, i])
             keep = keep_br[b, r]
             h = heir_bn[b, i]
             x = keep * x + h * inherit_br3[b, r, 0]
