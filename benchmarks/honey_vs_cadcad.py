@@ -79,10 +79,11 @@ def ensure_benchenv() -> None:
         print(f"creating virtualenv {BENCHENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(BENCHENV)
     stamp = STAMP.read_text().split() if STAMP.exists() else []
-    if "peers" not in stamp:
+    peers_tag = "peers:" + hashlib.sha256(" ".join(PEER_REQUIREMENTS).encode()).hexdigest()[:16]
+    if peers_tag not in stamp:
         if _pip(*PEER_REQUIREMENTS) != 0:
             sys.exit("could not install the peer engines into .benchenv")
-        stamp = ["peers"]
+        stamp = [peers_tag]  # forces an econsim reinstall too, against the new pins
         STAMP.write_text(" ".join(stamp))
     econsim_tag = "econsim:" + _pyproject_hash()
     if econsim_tag not in stamp:
