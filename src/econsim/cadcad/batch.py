@@ -1,0 +1,226 @@
+"""A batch of cadCAD runs: the unit every econsim executor ships (in process, process pool, Ray).
+
+The task carries the experiment as pickled bytes plus the files of the user modules its functions live
+in, so a fresh worker (spawned process, Ray node) can load those modules before unpickling. Each run
+seeds numpy's global RNG and ``random`` from the experiment seed and the run's identity; the caller's
+generator states are restored afterwards. Rows become one table per batch: a DataFrame in cadCAD's
+column order, or a Parquet part (plus the swept parameter values) when the task has a path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import operator
+import os
+import pickle
+import random
+import sys
+import sysconfig
+import time
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from econsim.cadcad.simulate import simulate_run
+from econsim.cadcad.spec import INDEX_COLUMNS, RunSpec, Spec
+from econsim.engine.errors import ConfigError
+from econsim.experiment.batch import BatchResult
+
+# --------------------------------------------------------------------------- shipping the experiment
+
+
+def _system_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return [str(Path(d).resolve()) for d in dirs]
+
+
+def _user_module_file(name: str | None) -> str | None:
+    """The file of a module that a fresh worker may not be able to import by name, else None."""
+    if not name or name in ("__main__", "builtins") or name.split(".")[0] in ("econsim", "numpy", "pandas"):
+        return None
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if not file:
+        return None
+    resolved = str(Path(file).resolve())
+    if any(resolved.startswith(d + os.sep) for d in _system_dirs()):
+        return None
+    return resolved
+
+
+def dump_spec(spec: Spec) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    """The pickled experiment, and (module name, file) of each user module its functions come from.
+
+    cloudpickle (standalone, or Ray's copy once Ray is imported) is used when available, so functions
+    defined in a script's ``__main__`` travel by value.
+    """
+    try:
+        import cloudpickle as cp
+    except ImportError:
+        cp = sys.modules.get("ray.cloudpickle")
+    base = cp.Pickler if cp is not None else pickle.Pickler
+    if cp is None:
+        try:
+            pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise ConfigError(
+                f"the model cannot be sent to worker processes ({exc}); define its functions at module "
+                "level, install cloudpickle, or use executor='inprocess'") from None
+    modules: dict[str, None] = {}
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def reducer_override(self, obj):
+            if isinstance(obj, (types.FunctionType, type)):
+                modules[getattr(obj, "__module__", None) or ""] = None
+            parent = getattr(super(), "reducer_override", None)
+            return parent(obj) if parent is not None else NotImplemented
+
+    import io
+
+    buffer = io.BytesIO()
+    Recording(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(spec)
+    preload = tuple((name, file) for name in modules if (file := _user_module_file(name)) is not None)
+    return buffer.getvalue(), preload
+
+
+def load_spec(blob: bytes, preload: tuple[tuple[str, str], ...]) -> Spec:
+    for name, file in preload:
+        if name in sys.modules:
+            continue
+        try:
+            importlib.import_module(name)
+            continue
+        except ImportError:
+            pass
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return pickle.loads(blob)
+
+
+# --------------------------------------------------------------------------- randomness
+
+
+def run_seed(seed: int, run: RunSpec) -> np.ndarray:
+    """128 bits of seed for one run, from the experiment seed and the run's (simulation, subset, run)."""
+    return np.random.SeedSequence(seed, spawn_key=(run.simulation, run.subset, run.run)).generate_state(4)
+
+
+def seed_globals(seed: int, run: RunSpec) -> None:
+    words = run_seed(seed, run)
+    np.random.seed(words)  # noqa: NPY002 - cadCAD models draw from numpy's global generator
+    random.seed(int.from_bytes(words.tobytes(), "little"))
+
+
+# --------------------------------------------------------------------------- the task
+
+
+@dataclass(frozen=True)
+class CadcadTask:
+    """Some runs of an experiment. The experiment travels as ``spec`` (in this process) or as
+    ``spec_blob`` + ``preload`` (to other processes)."""
+
+    index: int
+    runs: tuple[int, ...]  # indices into Spec.runs
+    seed: int
+    steps: int
+    spec: Spec | None = None
+    spec_blob: bytes = b""
+    preload: tuple[tuple[str, str], ...] = ()
+    deepcopy: bool = False
+    check: bool = False
+    part_path: str | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
+
+    def execute(self, on_step=None) -> BatchResult:
+        started = time.perf_counter()
+        spec = self.spec if self.spec is not None else load_spec(self.spec_blob, self.preload)
+        frame = simulate_batch(spec, self.runs, self.seed, self.deepcopy, self.check)
+        if on_step is not None:
+            on_step(self.steps)
+        if self.part_path is None:
+            return BatchResult(self.index, len(frame), time.perf_counter() - started, table=frame)
+        write_part(frame, spec, self.runs, self.part_path)
+        return BatchResult(self.index, len(frame), time.perf_counter() - started, part_path=self.part_path)
+
+
+def simulate_batch(spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy: bool = False,
+                   check: bool = False) -> pd.DataFrame:
+    """Every run of the batch, as one DataFrame in cadCAD's columns and row order."""
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    rows: list[dict[str, Any]] = []
+    names: list[str] = []
+    try:
+        for i in run_indices:
+            run = spec.runs[i]
+            model = spec.models[run.model]
+            seed_globals(seed, run)
+            history = simulate_run(model, dict(spec.points[run.point]) if isinstance(spec.points[run.point], dict)
+                                   else spec.points[run.point], run, deepcopy=deepcopy, check=check)
+            for step_rows in history:
+                rows.extend(step_rows)
+            for n in model.state_names:
+                if n not in names:
+                    names.append(n)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    return rows_to_frame(rows, names)
+
+
+def rows_to_frame(rows: list[dict[str, Any]], state_names: list[str]) -> pd.DataFrame:
+    """Columns as cadCAD's DataFrame has them: state variables (then any new names), then the indices."""
+    columns = [*state_names, *INDEX_COLUMNS]
+    width = len(columns)
+    if rows and any(len(r) != width for r in rows):  # an update returned a name not in the initial state
+        extra: dict[str, None] = {}
+        for r in rows:
+            extra.update(dict.fromkeys(k for k in r if k not in extra))
+        columns = [*state_names, *INDEX_COLUMNS, *(k for k in extra if k not in columns)]
+        values = [[r.get(c, np.nan) for r in rows] for c in columns]
+    else:
+        values = list(zip(*map(operator.itemgetter(*columns), rows), strict=True)) if rows \
+            else [[] for _ in columns]
+    data = {}
+    for name, column in zip(columns, values, strict=True):
+        data[name] = np.asarray(column, dtype=np.int64) if name in INDEX_COLUMNS else list(column)
+    frame = pd.DataFrame(data)
+    order = [c for c in columns if c not in INDEX_COLUMNS] + INDEX_COLUMNS
+    return frame[order]
+
+
+def write_part(frame: pd.DataFrame, spec: Spec, run_indices: tuple[int, ...], part_path: str) -> None:
+    """The batch as a Parquet part: econsim's global ``subset`` (sweep point), the cadCAD columns, and
+    the swept parameter values. Columns Parquet cannot hold are written as their ``repr``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    point_of = {ids: i for i, ids in enumerate(spec.point_ids)}
+    table = frame.copy()
+    table["subset"] = np.fromiter((point_of[(s, c)] for s, c in zip(table["simulation"], table["subset"],
+                                                                    strict=True)), dtype=np.int64,
+                                  count=len(table))
+    for name, values in spec.swept().items():
+        table[name] = np.asarray(values)[table["subset"].to_numpy()]
+    arrays = {}
+    for name in table.columns:
+        try:
+            arrays[name] = pa.array(table[name])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arrays[name] = pa.array(table[name].map(repr).astype(object))
+    path = Path(part_path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.table(arrays), tmp)
+    os.replace(tmp, path)  # a part exists only once complete
