@@ -36,9 +36,8 @@ class Range(_Strict):
     def _one_of_step_num(self) -> Range:
         if (self.step is None) == (self.num is None):
             raise ValueError("give exactly one of 'step' or 'num'")
-        if self.step is not None:
-            if self.step == 0 or (self.stop - self.start) * self.step < 0:
-                raise ValueError(f"step {self.step} does not lead from {self.start} to {self.stop}")
+        if self.step is not None and (self.step == 0 or (self.stop - self.start) * self.step < 0):
+            raise ValueError(f"step {self.step} does not lead from {self.start} to {self.stop}")
         return self
 
     def values(self) -> list[float]:

@@ -95,7 +95,7 @@ class ResultStore:
         return done
 
     def write_manifest(self, plan: Plan, status: str, wall_time_s: float, created: str | None = None) -> None:
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest = {
             "format": 1,
             "model": plan.model_name,

@@ -27,8 +27,10 @@ def heatmap_figure(df: pd.DataFrame, x: str, y: str, value: str, title: str | No
     ax.set_yticks(np.arange(grid.shape[0]), [f"{v:g}" for v in grid.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    for (r, c), v in np.ndenumerate(grid.to_numpy()):
-        ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="white")
+    values = grid.to_numpy()
+    middle = np.nanmin(values) + 0.6 * (np.nanmax(values) - np.nanmin(values))
+    for (r, c), v in np.ndenumerate(values):
+        ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="black" if v > middle else "white")
     fig.colorbar(image, ax=ax, label=f"final {value} (mean over runs)")
     ax.set_title(title or f"final {value}")
     fig.tight_layout()

@@ -31,6 +31,11 @@ def timeseries_figure(df: pd.DataFrame, variables: list[str], facet: str | None 
             ax.fill_between(t, np.nanpercentile(finite, 10, axis=1), np.nanpercentile(finite, 90, axis=1),
                             color="tab:orange", alpha=0.25, linewidth=0)
             ax.plot(t, np.nanmean(finite, axis=1), color="tab:orange", linewidth=1.8)
+            if i == 0 and j == 0:
+                ax.legend(handles=[plt.Line2D([], [], color="tab:blue", alpha=0.5, label="runs"),
+                                   plt.Line2D([], [], color="tab:orange", linewidth=1.8, label="mean"),
+                                   plt.Rectangle((0, 0), 1, 1, color="tab:orange", alpha=0.25, label="10–90 %")],
+                          fontsize=7, loc="upper left")
             if i == 0:
                 ax.set_title(var)
             if j == 0 and fv is not None:
