@@ -176,7 +176,9 @@ def plot(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, click returns an Exit's code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except EconsimError as exc:
         err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
         sys.exit(2)

@@ -103,3 +103,26 @@ def test_results_without_swept_parameters(tmp_path):
     df = res.to_pandas()
     assert len(df) == 6 and res.swept == []
     assert np.isclose(df["total_supply"].iloc[0], 26238)
+
+
+def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01, 0.02, 0.03]\n"
+                      "runs: 200\nsteps: 300\nseed: 5\nmemory_budget_mb: 5.5\n")
+    out = tmp_path / "r"
+    cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((out / "parts").is_dir() and list((out / "parts").glob("*.parquet"))):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    done = len(list((out / "parts").glob("*.parquet")))
+    assert 1 <= done < len(manifest["batches"])
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    assert econsim.load(out).complete
