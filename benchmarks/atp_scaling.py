@@ -1,0 +1,101 @@
+"""atp scaling: steps per second and peak memory of one run at the H1 sizes (R=16, G=24, J=12) over N.
+
+    .venv/bin/python benchmarks/atp_scaling.py                       # N = 1e4, 1e5, 2e5, 1e6
+    .venv/bin/python benchmarks/atp_scaling.py --n 200000 --steps 200
+    .venv/bin/python benchmarks/atp_scaling.py --h1-steps 20000      # also time a whole H1 run
+
+Each N runs in a fresh process (one core: numba and BLAS threads pinned to 1), so its peak resident memory
+(ru_maxrss) is its own. Target (issue 4): ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+H1 = ROOT / "configs" / "atp" / "H1_baseline_stability.yaml"
+ONE_CORE = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def measure(n_agents: int, steps: int, warmup: int) -> dict:
+    """In this process: build the H1 world with N agents, step it, report steps/s and peak memory."""
+    import resource
+
+    import numpy as np
+
+    from econsim.engine.streams import RandomStreams
+    from econsim.experiment.config import load_config
+    from econsim.models.registry import get_model
+
+    cfg = load_config(H1)
+    model = get_model("atp")
+    p = model.param_arrays({**cfg.params, "N": n_agents}, 1)
+    rng = RandomStreams(cfg.seed or 0, np.zeros((1, 1), dtype=np.int64))
+    started = time.perf_counter()
+    s = model.initial_state(p, {}, rng)
+    init_s = time.perf_counter() - started
+
+    def advance(k: int) -> None:
+        for _ in range(k):
+            for block in model.blocks:
+                for stage in block.stages:
+                    s.update(stage(s, p, rng))
+
+    advance(warmup)
+    started = time.perf_counter()
+    advance(steps)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"N": n_agents, "steps": steps, "steps_per_s": steps / seconds, "ms_per_step": 1e3 * seconds / steps,
+            "init_s": init_s, "peak_rss_mb": peak_mb}
+
+
+def h1_run(steps: int) -> dict:
+    """Wall time of ``econsim run H1 --steps steps`` (world generation, stepping, recording, Parquet, figure)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "econsim.cli", "run", str(H1), "--steps", str(steps), "--out",
+                        f"{tmp}/out", "--save-fig", f"{tmp}/h1.png", "--save-metrics", f"{tmp}/h1.npz", "--quiet"],
+                       check=True, env={**os.environ, **ONE_CORE}, cwd=tmp)
+        return {"h1_steps": steps, "wall_s": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="*", default=[10_000, 100_000, 200_000, 1_000_000])
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default: by N)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--h1-steps", type=int, default=0, help="also time a whole H1 run of this many steps")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # worker mode: measure this N and print JSON
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.steps, args.warmup)))
+        return
+    rows = []
+    for n in args.n:
+        steps = args.steps or max(10, min(300, int(3e7 // n)))
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--steps", str(steps), "--warmup",
+                              str(args.warmup)], capture_output=True, text=True, check=True,
+                             env={**os.environ, **ONE_CORE})
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step  "
+              f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)", flush=True)
+    if len(rows) > 1:
+        per_agent = [r["ms_per_step"] / r["N"] * 1e6 for r in rows]
+        print("ns per agent-step:", ", ".join(f"{v:.0f}" for v in per_agent))
+    if args.h1_steps:
+        row = h1_run(args.h1_steps)
+        print(f"H1, {args.h1_steps} steps, N = 200 000: {row['wall_s']:.0f} s wall")
+
+
+if __name__ == "__main__":
+    main()
