@@ -10,6 +10,7 @@ from econsim.engine.model import Model
 _BUILTIN: dict[str, str] = {
     "honey": "econsim.models.honey:model",
     "atp": "econsim.models.atp:model",
+    "tokens": "econsim.models.tokens:model",
 }
 
 
