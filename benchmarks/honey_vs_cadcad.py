@@ -154,6 +154,52 @@ def time_econsim(config_dict: dict | None = None, repeat: int = 2) -> list[float
     return times
 
 
+# --------------------------------------------------------------------------- econsim.cadcad (compat)
+
+COMPAT = "econsim-cadcad"
+COMPAT_LABEL = "econsim.cadcad, notebook functions unchanged"
+COMPAT_EXECUTORS = {"inprocess": COMPAT_LABEL, "process": COMPAT_LABEL + " (process pool)"}
+
+
+def time_econsim_cadcad(peers, params, runs: int, steps: int, executor: str = "inprocess", repeat: int = 2):
+    """Wall seconds of ``econsim.cadcad.run`` on the notebook's own functions, one per call.
+
+    Same inputs as the peers (``examples/honey_notebook/model.py`` unchanged, the cadCAD sweep dict),
+    seed 1, on ``executor`` (``inprocess``: one process, like cadCAD single_proc; ``process``: a pool of
+    every CPU, which pays for spawning and importing in each worker). Timed like the peers: building
+    and executing, results returned as a DataFrame; imports excluded. Returns (times, last DataFrame)
+    or None if unavailable.
+    """
+    try:
+        from econsim import cadcad
+    except ImportError as exc:
+        print(f"{COMPAT}: not available ({exc})")
+        return None
+    model = peers.load_model()
+    p = peers.normalize_params(params)
+    times, df = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        df = cadcad.run(initial_state=model.genesis_states, partial_state_update_blocks=model.partial_state_update_blocks,
+                        params=p, runs=runs, timesteps=steps, seed=1, executor=executor, workers=os.cpu_count())
+        times.append(time.perf_counter() - t0)
+    return times, df
+
+
+def compat_ratios(rows: list[tuple[str, float, str]]) -> None:
+    """How many times faster econsim.cadcad is than each peer (targets: 10x cadCAD single, 2x radCAD
+    without deepcopy)."""
+    compat = [s for label, s, _ in rows if label == COMPAT_LABEL]  # one process, like cadCAD single_proc
+    if not compat:
+        return
+    print(f"\n{COMPAT_LABEL} (in process): {compat[0]:.2f}s")
+    for name in PEER_NAMES:
+        for label, seconds, _ in rows:
+            if label == PEER_LABELS[name]:
+                target = {"cadcad-single": " (target >= 10x)", "radcad-nodeepcopy": " (target >= 2x)"}.get(name, "")
+                print(f"  {seconds / compat[0]:6.1f}x faster than {label}{target}")
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -174,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        choices=[*PEER_NAMES, "econsim"],
-        help=f"skip an engine (repeatable): {', '.join([*PEER_NAMES, 'econsim'])}",
+        choices=[*PEER_NAMES, "econsim", COMPAT],
+        help=f"skip an engine (repeatable): {', '.join([*PEER_NAMES, 'econsim', COMPAT])}",
     )
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=120)
@@ -207,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("econsim", econsim_seconds, ""))
             print(f"econsim: {', '.join(f'{t:.2f}s' for t in times)}", flush=True)
 
+    for executor, label in COMPAT_EXECUTORS.items():
+        timed = None if COMPAT in args.skip else time_econsim_cadcad(peers, params, args.runs, args.steps, executor)
+        if timed:
+            times, df = timed
+            neg, sat = peer_stats(df)
+            distinct, nruns = peers.distinct_runs(df)
+            note = f"neg price {neg:.2f}% of runs, final sat>0.5 {sat:.1f}%, {distinct}/{nruns} distinct price paths"
+            print(f"{label}: {', '.join(f'{t:.2f}s' for t in times)} ({note})", flush=True)
+            rows.append((label, min(times), note + f"; first call {times[0]:.2f}s"))
+            del df
+
     for name in PEER_NAMES:
         if name in args.skip:
             continue
@@ -232,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if econsim_seconds is None and "econsim" not in args.skip:
         print("(econsim: not available - ratios need econsim.run)")
+    compat_ratios(rows)
     return 0
 
 
