@@ -36,27 +36,21 @@ def market_state(last_ret_b, price_b, ema_b, band_b, token_share_bn) -> np.ndarr
     return (4 * ret_bucket_b + 2 * above_b)[:, None] + heavy_bn
 
 
-def q_update(q_bnsa, state_bn, action_bn, reward_bn, next_state_bn, learner_bn, alpha_b, gamma_b):
-    """One Q-learning update of every learner's (state, action) entry; other agents keep their table."""
-    b, n = state_bn.shape
-    flat = q_bnsa.reshape(b, n, N_STATES * N_ACTIONS)
-    idx = (state_bn * N_ACTIONS + action_bn)[..., None]
-    current = np.take_along_axis(flat, idx, axis=-1)[..., 0]
-    best_next = q_bnsa.reshape(b * n, N_STATES, N_ACTIONS)[np.arange(b * n), next_state_bn.reshape(-1)].max(axis=-1)
-    target = reward_bn + gamma_b[:, None] * best_next.reshape(b, n)
-    new = np.where(learner_bn, current + alpha_b[:, None] * (target - current), current)
-    out = flat.copy()
-    np.put_along_axis(out, idx, new[..., None].astype(out.dtype), axis=-1)
-    return out.reshape(q_bnsa.shape)
+def q_update(q_msa, state_m, action_m, reward_m, next_state_m, alpha_m, gamma_m) -> np.ndarray:
+    """One Q-learning update of the (state, action) entry of each of M tables (M, S, A); a new array."""
+    rows = np.arange(len(state_m))
+    current = q_msa[rows, state_m, action_m]
+    target = reward_m + gamma_m * q_msa[rows, next_state_m].max(axis=-1)
+    out = q_msa.copy()
+    out[rows, state_m, action_m] = current + alpha_m * (target - current)
+    return out
 
 
-def choose_action(q_bnsa, state_bn, epsilon_b, explore_u_bn, random_action_u_bn) -> np.ndarray:
-    """ε-greedy action (B, N): greedy in Q, uniform with probability ε."""
-    b, n = state_bn.shape
-    rows = q_bnsa.reshape(b * n, N_STATES, N_ACTIONS)[np.arange(b * n), state_bn.reshape(-1)]
-    greedy = rows.argmax(axis=-1).reshape(b, n)
-    random_action = np.minimum((random_action_u_bn * N_ACTIONS).astype(np.int64), N_ACTIONS - 1)
-    return np.where(explore_u_bn < epsilon_b[:, None], random_action, greedy)
+def choose_action(q_msa, state_m, epsilon_m, explore_u_m, random_action_u_m) -> np.ndarray:
+    """ε-greedy action of each of M tables: greedy in Q, uniform with probability ε."""
+    greedy = q_msa[np.arange(len(state_m)), state_m].argmax(axis=-1)
+    random_action = np.minimum((random_action_u_m * N_ACTIONS).astype(np.int64), N_ACTIONS - 1)
+    return np.where(explore_u_m < epsilon_m, random_action, greedy)
 
 
 def replicator(shares_bk, fitness_bk, selection_b) -> np.ndarray:
