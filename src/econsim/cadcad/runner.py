@@ -35,7 +35,7 @@ def make_spec(experiment: Any = None, *, initial_state=None, partial_state_updat
     if experiment is not None:
         if initial_state is not None or partial_state_update_blocks is not None:
             raise ConfigError("give either an experiment object or initial_state/partial_state_update_blocks")
-        if specs.is_radcad(experiment):
+        if specs.is_radcad_experiment(experiment):
             return specs.from_radcad(experiment)
         if specs.is_cadcad_experiment(experiment):
             return specs.from_cadcad(experiment)

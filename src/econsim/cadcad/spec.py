@@ -249,5 +249,5 @@ def is_cadcad_experiment(obj: Any) -> bool:
             and all(type(c).__module__.startswith("cadCAD") for c in configs))
 
 
-def is_radcad(obj: Any) -> bool:
-    return type(obj).__module__.startswith("radcad")
+def is_radcad_experiment(obj: Any) -> bool:
+    return type(obj).__module__.startswith("radcad") and type(obj).__name__ in ("Experiment", "Simulation")
