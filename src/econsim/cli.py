@@ -132,6 +132,33 @@ def profile(
 
 
 @app.command()
+def cadcad(
+    file: Annotated[Path, typer.Argument(help="Python file defining a cadCAD model or Experiment")],
+    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs (N), for a model given as pieces")] = None,
+    timesteps: Annotated[int | None, typer.Option(help="timesteps (len(T)), for a model given as pieces")] = None,
+    seed: Annotated[int | None, typer.Option(help="experiment seed (each run seeds numpy/random from it)")] = None,
+    out: Annotated[Path | None, typer.Option(help="results folder (default: results/<file name>)")] = None,
+    executor: Annotated[str, typer.Option(help="inprocess | process | ray")] = "inprocess",
+    workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
+    check: Annotated[bool, typer.Option(help="stop if a function changes the state it is given")] = False,
+    deepcopy: Annotated[bool, typer.Option(help="deep-copy the state before each substep, as cadCAD does")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run a cadCAD model file unchanged: cadCAD's table to Parquet, a summary, figures."""
+    from econsim.cadcad.script import run_file
+
+    out_folder = out or Path("results") / file.stem
+    _df, summary = run_file(file, out_folder, runs=runs, timesteps=timesteps, seed=seed, executor=executor,
+                           workers=workers, address=address, check=check, deepcopy=deepcopy, overwrite=overwrite,
+                           progress=not quiet and None)
+    out_console.print(f"[green]done[/]: {summary['simulations']} simulation(s), {summary['subsets']} subset(s), "
+                      f"{summary['runs']} run(s) × {summary['timesteps']} timesteps, {summary['rows']} rows, "
+                      f"seed {summary['seed']} → {out_folder} (summary.json)")
+
+
+@app.command()
 def models() -> None:
     """List the built-in models."""
     from econsim.models.registry import get_model, model_names
