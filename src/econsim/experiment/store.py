@@ -10,6 +10,7 @@ exactly the finished batches: running the same command again computes only the m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ def fingerprint(plan: Plan) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@functools.cache
 def git_revision() -> str | None:
     """The econsim source tree's git revision, when it is a checkout."""
     here = Path(__file__).resolve().parent
