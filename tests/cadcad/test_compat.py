@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from cadcad_reference import assert_same_table, experiment, run_cadcad
 
-from econsim import cadcad
-from econsim.engine.errors import ConfigError
+from econsim import cadcad  # noqa: E402
+from econsim.engine.errors import ConfigError  # noqa: E402
 
 
 def economy(**overrides):
@@ -62,7 +62,8 @@ def test_a_configured_cadcad_experiment_with_several_models():
     assert sorted(ours["simulation"].unique()) == [0, 1]
 
 
-def test_notebook_model_without_price_noise_matches_cadcad(honey):
+def test_notebook_model_without_price_noise_matches_cadcad(notebook):
+    honey = notebook
     params = {**honey.params, "p_variance": [0], "throttle": honey.params["throttle"][:3],
               "target_reserve_ratio": honey.params["target_reserve_ratio"][:3]}
     model = {"initial_state": honey.genesis_states, "partial_state_update_blocks": honey.partial_state_update_blocks,
