@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from cadcad_reference import assert_same_table, experiment, run_cadcad
 
-from econsim import cadcad  # noqa: E402
-from econsim.engine.errors import ConfigError  # noqa: E402
+from econsim import cadcad
+from econsim.engine.errors import ConfigError
 
 
 def economy(**overrides):
