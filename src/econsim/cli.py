@@ -159,6 +159,39 @@ def cadcad(
 
 
 @app.command()
+def optimize(
+    config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
+    objective: Annotated[str, typer.Option(help="final-step column (mean over runs) or REPORT:KEY")],
+    param: Annotated[list[str], typer.Option("--param", help="NAME=LOW:HIGH[:log] or NAME=A,B,C to search")],
+    maximize: Annotated[bool, typer.Option(help="maximize instead of minimize")] = False,
+    trials: Annotated[int, typer.Option(help="parameter settings to try")] = 30,
+    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs per trial")] = None,
+    steps: Annotated[int | None, typer.Option(help="number of steps")] = None,
+    seed: Annotated[int | None, typer.Option(help="experiment seed (the same for every trial)")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the evidence (default: results/optimize-<name>)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter")] = None,
+) -> None:
+    """Search parameters that minimize (or maximize) a metric averaged over Monte Carlo runs."""
+    from econsim.experiment.config import load_config, read_yaml
+    from econsim.experiment.optimize import optimize as run_search
+
+    raw = read_yaml(config)
+    raw.setdefault("name", config.stem)
+    if raw.get("model") is None:
+        raise ConfigError(f"'{config}' names no model: add a 'model:' line")
+    cfg = load_config(raw, source=f"'{config}'", runs=runs, steps=steps, seed=seed,
+                      params=_parse_sets(set_ or []) or None)
+    folder = out or Path("results") / f"optimize-{cfg.name or cfg.model}"
+    result = run_search(cfg, objective, param, maximize=maximize, trials=trials, out=folder)
+    table = Table("parameter", "best value", title=f"{result.direction} {objective}: best {result.best_value:.6g} "
+                  f"over {len(result.trials)} trials", box=None)
+    for name, value in result.best_params.items():
+        table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
+    out_console.print(table)
+    out_console.print(f"evidence: {result.files['figure']}, {result.files['trials']}, {result.files['best']}")
+
+
+@app.command()
 def models() -> None:
     """List the built-in models."""
     from econsim.models.registry import get_model, model_names
