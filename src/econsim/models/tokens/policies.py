@@ -14,7 +14,7 @@ each agent's valuation bias b_i (perceived value V·e^{b_i}), and the trade frac
                      dump (sell ½) for ψ < 0.65, then wait. With ``collusion`` the members of a group
                      of ``group_size`` share one offset, so they pump and dump together.
     learning         the ε-greedy Q-learning action (``learning.py``), after updating Q with the
-                     reward since the last decision: r_i = 100·(w_i(t) − w_i(t−1 decision))/w_i(0).
+                     return since the last decision, in percent: r_i = 100·(w_i(t)/w_i(last decision) − 1).
 
 At ``shock_step`` every agent but the arbitrageurs also dumps ``shock_size`` of its tokens (a panic
 sale) — the disturbance whose drawdown and recovery time the stability metrics measure.
@@ -126,7 +126,7 @@ def _learn(s, p, rng, learner, share, wealth) -> dict[str, np.ndarray]:
     """Reward since the last decision, the Q update, and this step's ε-greedy action — computed on the
     learners' rows only (the Q-tables of other agents are carried unchanged)."""
     state = learning.market_state(s.last_ret, s.price, s.ema, p.signal_band, share)
-    reward = np.where(learner & (s.t[:, None] > 1), 100.0 * (wealth - s.mark) / s.wealth0, 0.0)
+    reward = np.where(learner & (s.t[:, None] > 1), 100.0 * (wealth / np.maximum(s.mark, 1e-12) - 1.0), 0.0)
     draws = rng("learning").random((2, *learner.shape[1:]))
     b, n = np.nonzero(learner)
     q_rows = s.q[b, n]

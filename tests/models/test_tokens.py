@@ -1,0 +1,142 @@
+"""The tokens model: conservation of tokens, reserve and money on every venue, bounds, learning that
+improves its own reward, replicator shares on the simplex, and every scenario config running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from econsim.engine.state import Arrays
+from econsim.engine.stepping import simulate
+from econsim.engine.streams import RandomStreams
+from econsim.experiment.runner import run
+from econsim.models.registry import get_model
+from econsim.models.tokens import learning, venues
+from econsim.models.tokens.population import STRATEGIES, K, assign_strategies, counts_bk, gini_b
+
+CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "tokens").glob("*.yaml"))
+ONLY_LEARNERS = {"population": "custom", **{f"share_{k}": 0.0 for k in STRATEGIES}, "share_learning": 1.0}
+
+
+def simulate_tokens(steps: int = 120, runs: int = 3, seed: int = 7, **params):
+    """Step the model directly; return (params, initial state copy, final state)."""
+    model = get_model("tokens")
+    rng = RandomStreams(seed, np.arange(runs)[:, None])
+    p = model.param_arrays({"N": 60, "shock_step": steps // 2, **params}, runs)
+    s = model.initial_state(p, {}, rng)
+    start = Arrays({k: v.copy() for k, v in s.items()})
+    simulate(model, p, s, rng, steps)
+    return p, start, s
+
+
+@pytest.mark.parametrize("curve", venues.CURVES)
+def test_bonding_curve_conserves_tokens_reserve_and_money(curve):
+    p, s0, s = simulate_tokens(venue="bonding_curve", curve=curve)
+    # every token is held by an agent or the AMM; the curve's reserve backs exactly the supply
+    np.testing.assert_allclose(s.tokens.sum(-1) + s.pool_tokens, s.supply, rtol=1e-10)
+    np.testing.assert_allclose(s.reserve, venues.curve_reserve(p, s.supply), rtol=1e-9)
+    money = lambda x: x.cash.sum(-1) + x.reserve + x.pool_cash  # noqa: E731
+    np.testing.assert_allclose(money(s), money(s0), rtol=1e-10)
+    assert (s.supply != s0["supply"]).all()  # the curve did mint and burn
+
+
+@pytest.mark.parametrize("venue", ["call_auction", "tatonnement"])
+def test_market_clearing_conserves_tokens_and_money(venue):
+    _p, s0, s = simulate_tokens(venue=venue)
+    np.testing.assert_allclose(s.tokens.sum(-1) + s.pool_tokens, s0["tokens"].sum(-1) + s0["pool_tokens"], rtol=1e-10)
+    np.testing.assert_allclose(s.cash.sum(-1) + s.pool_cash, s0["cash"].sum(-1) + s0["pool_cash"], rtol=1e-10)
+    assert (s.price != s0["price"]).all()
+
+
+def test_exogenous_venue_conserves_against_the_outside_account():
+    _p, s0, s = simulate_tokens(venue="exogenous")
+    np.testing.assert_allclose(s.cash.sum(-1) + s.outside_cash, s0["cash"].sum(-1), rtol=1e-10)
+    np.testing.assert_allclose(s.tokens.sum(-1) + s.outside_tokens, s0["tokens"].sum(-1), rtol=1e-10)
+
+
+@pytest.mark.parametrize("allocation", ["proportional", "priority", "auction"])
+def test_resource_economy_conserves_money_and_respects_capacity(allocation):
+    _p, s0, s = simulate_tokens(venue="resource", allocation=allocation, capacity=0.5)
+    np.testing.assert_allclose(s.cash.sum(-1) + s.treasury, s0["cash"].sum(-1), rtol=1e-10)
+    assert (s.fill.sum(-1) <= 0.5 * 60 * (1 + 1e-12)).all()
+    assert ((s.useful_utilization >= 0) & (s.useful_utilization <= s.utilization + 1e-12)).all()
+    assert (s.utilization <= 1 + 1e-12).all()
+
+
+@pytest.mark.parametrize("venue", ["bonding_curve", "call_auction", "tatonnement", "exogenous", "resource"])
+def test_bounds(venue):
+    _p, _, s = simulate_tokens(venue=venue, selection=20.0, evolve_every=10)
+    assert (s.cash >= -1e-9).all() and (s.tokens >= -1e-9).all()
+    assert (s.price > 0).all() and (s.pool_tokens >= 0).all()
+    assert ((s.max_drawdown >= 0) & (s.max_drawdown <= 1)).all()
+    np.testing.assert_allclose(s.shares.sum(-1), 1.0, rtol=1e-12)
+    assert ((s.strategy >= 0) & (s.strategy < K)).all()
+
+
+def test_population_counts_follow_the_mix():
+    p = get_model("tokens").param_arrays({"N": 101, "population": "strategic"}, 2)
+    from econsim.models.tokens.population import mix_bk
+
+    shares = mix_bk(p)
+    np.testing.assert_allclose(shares.sum(-1), 1.0)
+    counts = counts_bk(shares, 101)
+    assert (counts.sum(-1) == 101).all() and (np.abs(counts - 101 * shares) < 1).all()
+    strategy = assign_strategies(shares, 101, RandomStreams(1, np.arange(2)[:, None]))
+    for k in range(K):
+        assert ((strategy == k).sum(-1) == counts[:, k]).all()
+
+
+def test_gini_closed_forms():
+    assert gini_b(np.full((1, 10), 3.0))[0] == pytest.approx(0.0)
+    one_has_all = np.zeros((1, 10))
+    one_has_all[0, 3] = 5.0
+    assert gini_b(one_has_all)[0] == pytest.approx(0.9)  # (n − 1)/n
+
+
+def test_q_update_is_the_bellman_step():
+    q = np.zeros((2, learning.N_STATES, learning.N_ACTIONS))
+    q[:, 5] = [1.0, 4.0, 2.0]
+    new = learning.q_update(q, np.array([0, 3]), np.array([2, 1]), np.array([1.0, -1.0]), np.array([5, 5]),
+                            np.array([0.5, 0.1]), np.array([0.9, 0.0]))
+    assert new[0, 0, 2] == pytest.approx(0.5 * (1.0 + 0.9 * 4.0))
+    assert new[1, 3, 1] == pytest.approx(0.1 * -1.0)
+    assert (q[:, 0] == 0).all()  # the input table is untouched
+
+
+def test_replicator_stays_on_the_simplex_and_favours_the_fitter():
+    shares = np.array([[0.5, 0.3, 0.2, 0.0]])
+    fitness = np.array([[0.1, -0.2, 0.3, 9.0]])
+    new = learning.replicator(shares, fitness, np.array([5.0]))
+    assert new.sum() == pytest.approx(1.0)
+    assert new[0, 3] == 0.0  # an extinct strategy stays extinct
+    assert new[0, 2] > shares[0, 2] and new[0, 1] < shares[0, 1]
+    u = np.random.default_rng(0).random((1, 20000))
+    drawn = learning.draw_from_shares(new, u)
+    np.testing.assert_allclose(np.bincount(drawn[0], minlength=4) / 20000, new[0], atol=0.015)
+
+
+def test_learning_agents_improve_their_own_reward_in_a_fixed_environment():
+    """Q-learners alone against an exogenous price cycle: their mean return per step rises."""
+    params = {**ONLY_LEARNERS, "N": 60, "venue": "exogenous", "value_vol": 0.0, "cycle_amplitude": 0.2,
+              "cycle_period": 16.0, "trade_fraction": 1.0, "epsilon": 0.05}
+    results = run({"model": "tokens", "params": params, "runs": 2, "steps": 700, "seed": 5}, progress=False)
+    reward = results.stacked("learner_reward")
+    early, late = reward[:, 2:100].mean(), reward[:, 500:].mean()
+    assert late > early + 0.2, (early, late)
+
+
+def test_shock_is_measured():
+    _p, _, s = simulate_tokens(venue="bonding_curve", steps=200, shock_size=0.5)
+    assert (s.shock_drawdown > 0.05).all()
+    assert (s.recovery_time > 0).all()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_scenario_configs_run_with_their_figures(config, tmp_path):
+    results = run(config, steps=12, runs=1, params={"N": 30}, out=str(tmp_path / "out"), progress=False)
+    assert results.complete
+    figures = list((tmp_path / "out" / "figures").glob("*.png"))
+    assert len(figures) >= 2
+    assert "summary" in results.reports
