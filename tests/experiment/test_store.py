@@ -71,7 +71,7 @@ def test_resume_after_kill_recomputes_only_missing_batches(tmp_path):
     config = tmp_path / "big.yaml"
     config.write_text(
         "model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01, 0.02, 0.03]\n"
-        "runs: 200\nsteps: 300\nseed: 5\nmemory_budget_mb: 5.5\n"
+        "runs: 100\nsteps: 150\nseed: 5\nmemory_budget_mb: 2.75\n"
     )
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
@@ -108,7 +108,7 @@ def test_results_without_swept_parameters(tmp_path):
 def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01, 0.02, 0.03]\n"
-                      "runs: 200\nsteps: 300\nseed: 5\nmemory_budget_mb: 5.5\n")
+                      "runs: 100\nsteps: 150\nseed: 5\nmemory_budget_mb: 2.75\n")
     out = tmp_path / "r"
     cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
