@@ -12,9 +12,9 @@ The ``account`` stage updates the price signals and the running sums the metrics
     U_i = log(w_i / w_i(0)) in the token economies (log utility of wealth); the consumed value in the
     resource economy.
 
-Observables: wealth Gini, mean return, mean utility, exploitation (the wealth gained by arbitrage,
-manipulation and learning agents as a share of all initial wealth), the mean return and the share
-of each strategy, the learning agents' mean reward, and ``design_loss`` = volatility + tracking
+Observables: wealth Gini, mean return, mean utility, exploitation (the trading gain of arbitrage,
+manipulation and learning agents — wealth beyond what their endowment would be worth if simply held —
+as a share of all initial wealth), each strategy's mean return and mean trading gain, its share, the learning agents' mean reward, and ``design_loss`` = volatility + tracking
 (7.3's objective: a flat curve is calm but cannot follow the value, a steep one follows it nervously).
 """
 
@@ -71,10 +71,16 @@ def _tracking(s, p):
     return s.sum_track / np.maximum(s.t, 1)
 
 
+def trading_gain_bn(s, p) -> np.ndarray:
+    """Wealth gained by trading: w_i(t) minus what the initial endowment would be worth if held."""
+    held = p.initial_cash[:, None] + np.where((p.venue == "resource")[:, None], 0.0,
+                                              p.initial_tokens[:, None] * s.price[:, None])
+    return wealth_bn(s, p) - held
+
+
 def _exploitation(s, p):
-    gain = wealth_bn(s, p) - s.wealth0
     exploiter = np.isin(s.strategy, EXPLOITERS)
-    return np.where(exploiter, gain, 0.0).sum(axis=-1) / s.wealth0.sum(axis=-1)
+    return np.where(exploiter, trading_gain_bn(s, p), 0.0).sum(axis=-1) / s.wealth0.sum(axis=-1)
 
 
 def _learner_reward(s, p):
@@ -93,6 +99,7 @@ OBSERVABLES = {
     "exploitation": _exploitation,
     "learner_reward": _learner_reward,
     "return_by_strategy": lambda s, p: mean_by_strategy(wealth_bn(s, p) / s.wealth0 - 1.0, s.strategy),
+    "gain_by_strategy": lambda s, p: mean_by_strategy(trading_gain_bn(s, p) / s.wealth0, s.strategy),
     "strategy_share": lambda s, p: s.shares,
 }
 
@@ -114,9 +121,9 @@ def summary(results) -> dict[str, Any]:
         for c in SUMMARY_COLUMNS:
             if c in part:
                 row[c] = float(part[c].mean())
-        row["return_by_strategy"] = {name: float(part[f"return_by_strategy_{k}"].mean())
-                                     for k, name in enumerate(STRATEGIES)
-                                     if part[f"return_by_strategy_{k}"].notna().any()}
+        for column in ("return_by_strategy", "gain_by_strategy"):
+            row[column] = {name: float(part[f"{column}_{k}"].mean()) for k, name in enumerate(STRATEGIES)
+                           if part[f"{column}_{k}"].notna().any()}
         learner = df[(df["subset"] == subset)][["timestep", "learner_reward"]].dropna()
         if len(learner):
             t = learner["timestep"]
