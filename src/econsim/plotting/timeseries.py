@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 
 
 def timeseries_figure(df: pd.DataFrame, variables: list[str], facet: str | None = None,
@@ -17,16 +18,24 @@ def timeseries_figure(df: pd.DataFrame, variables: list[str], facet: str | None 
     n_rows, n_cols = len(facet_values), len(variables)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols + 0.6, 2.4 * n_rows + 0.8),
                              squeeze=False, sharex=True)
+    # a timestep with several rows (cadCAD's substeps) is shown by its last one
+    df = df.drop_duplicates(["subset", "run", "timestep"], keep="last")
     for i, fv in enumerate(facet_values):
         part = df if fv is None else df[df[facet] == fv]
         for j, var in enumerate(variables):
             ax = axes[i, j]
-            wide = part.pivot_table(index="timestep", columns=["subset", "run"], values=var)
-            t = wide.index.to_numpy()
-            values = wide.to_numpy()
+            # results are sorted by subset, run, timestep and every run records the same timesteps,
+            # so each run is one row of a (runs, T) reshape
+            t = np.unique(part["timestep"].to_numpy())
+            if len(part) % len(t) == 0:
+                values = part[var].to_numpy(dtype=float).reshape(-1, len(t)).T
+            else:  # runs recorded at different timesteps
+                values = part.pivot_table(index="timestep", columns=["subset", "run"], values=var).to_numpy()
             # a few hundred faint runs show the cloud; more only slow the drawing down
-            shown = values[:, :: max(1, values.shape[1] // 300)]
-            ax.plot(t, shown, color="tab:blue", alpha=0.08, linewidth=0.6)
+            shown = values[:, :: max(1, values.shape[1] // 200)]
+            # one collection draws hundreds of runs far faster than one Line2D each
+            ax.add_collection(LineCollection(np.stack(np.broadcast_arrays(t[None, :], shown.T), axis=-1),
+                                             colors="tab:blue", alpha=0.08, linewidths=0.6))
             finite = np.where(np.isfinite(values), values, np.nan)
             ax.fill_between(t, np.nanpercentile(finite, 10, axis=1), np.nanpercentile(finite, 90, axis=1),
                             color="tab:orange", alpha=0.25, linewidth=0)
