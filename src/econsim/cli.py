@@ -87,6 +87,23 @@ def run(
     out_console.print(f"figures: {fig_dest}")
     if results.manifest["config"].get("save_metrics"):
         out_console.print(f"metrics: {results.manifest['config']['save_metrics']}")
+    _print_reports(results.reports, out_folder)
+
+
+def _print_reports(reports: dict[str, Any], folder: Path) -> None:
+    """Each report's headline when it has one, else its JSON (shortened); all of it is in report.json."""
+    import json
+
+    for name, report in reports.items():
+        headline = report.get("headline") if isinstance(report, dict) else None
+        if headline:
+            out_console.print(f"{name}: {headline}")
+            continue
+        lines = json.dumps(report, indent=1, default=float).splitlines()
+        out_console.print(f"{name}:\n" + "\n".join(lines[:40]) + ("\n…" if len(lines) > 40 else ""),
+                          highlight=False)
+    if reports:
+        out_console.print(f"reports: {folder / 'report.json'}")
 
 
 @app.command()

@@ -118,3 +118,15 @@ def test_statistically_equal_to_cadcad(cadcad_sample):
         assert abs(p_theirs - p_mine) < 4 * se, (subset, p_theirs, p_mine)
         assert stats.ks_2samp(theirs, mine).pvalue > 1e-3, subset
         assert abs(theirs.mean() - mine.mean()) < 4 * np.sqrt(theirs.var() / len(theirs) + mine.var() / len(mine))
+
+
+def test_productivity_scan_reports_the_undecided_range():
+    res = econsim.run("configs/honey/productivity_scan.yaml", runs=30,
+                      sweep={"grid": {"productivity": {"start": 0.80, "stop": 0.96, "step": 0.02}}})
+    report = res.reports["productivity_range"]
+    trend = {float(k): v for k, v in report["saturation_trend"].items()}
+    low, high = report["range"]
+    assert trend[0.8] < 0.1 < 0.8 < trend[0.96]  # failure below the range, success above it
+    assert 0.8 < low <= report["median"] <= high < 0.96
+    assert all(0.1 <= trend[p] <= 0.8 for p in trend if low <= p <= high)
+    assert "productivity" in report["headline"]

@@ -22,7 +22,13 @@ def productivity_range(results) -> dict[str, Any]:
     inside = trend[(trend >= LOW) & (trend <= HIGH)]
     below = trend[trend < LOW]
     above = trend[trend > HIGH]
+    if len(inside):
+        headline = (f"saturation trend between {LOW} and {HIGH} for productivity {inside.index.min():g} … "
+                    f"{inside.index.max():g} (median {np.median(inside.index):g})")
+    else:
+        headline = f"no productivity value has a saturation trend between {LOW} and {HIGH}"
     return {
+        "headline": headline,
         "saturation_trend": {f"{k:g}": float(v) for k, v in trend.items()},
         "range": [float(inside.index.min()), float(inside.index.max())] if len(inside) else None,
         "median": float(np.median(inside.index)) if len(inside) else None,
