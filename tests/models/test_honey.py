@@ -1,5 +1,7 @@
 """The honey model against the seed notebook's own functions and against cadCAD running them."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,7 +123,8 @@ def test_statistically_equal_to_cadcad(cadcad_sample):
 
 
 def test_productivity_scan_reports_the_undecided_range():
-    res = econsim.run("configs/honey/productivity_scan.yaml", runs=30,
+    config = Path(__file__).resolve().parents[2] / "configs" / "honey" / "productivity_scan.yaml"
+    res = econsim.run(config, runs=30,
                       sweep={"grid": {"productivity": {"start": 0.80, "stop": 0.96, "step": 0.02}}})
     report = res.reports["productivity_range"]
     trend = {float(k): v for k, v in report["saturation_trend"].items()}
