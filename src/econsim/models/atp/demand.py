@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.atp.wallets import demand_pass
+from econsim.models.atp.wallets import demand_pass, region_bounds
 
 
 def aec(atp_r: np.ndarray, adp_r: np.ndarray, amp_r: np.ndarray) -> np.ndarray:
@@ -35,7 +35,7 @@ def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     spend_rg = np.zeros((B, R, G))
     innov_r = np.zeros((B, R))
     store_r = np.zeros((B, R))
-    demand_pass(s.atp_n, s.adp_n, s.amp_n, s.wallet_map_r, s.region_n, s.theta_ng, s.inv_tau_n, s.cons_coef_n,
+    demand_pass(s.atp_n, s.adp_n, s.amp_n, s.wallet_map_r, region_bounds(s.agents_r), s.theta_ng, s.inv_tau_n, s.cons_coef_n,
                 s.innov_coef_n, s.store_coef_n, s.price_rg, s.cons_scale_r, spend_rg, innov_r, store_r)
     mint_r = np.maximum(s.minted_r, 0.0) + 1.0
     return {

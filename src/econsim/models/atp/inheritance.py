@@ -14,7 +14,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.atp.fx import valve_share
-from econsim.models.atp.wallets import closing_pass, pools
+from econsim.models.atp.wallets import closing_pass, pools, region_bounds
 
 
 def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -31,7 +31,7 @@ def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarra
     sums_r3 = np.zeros((B, R, 3))
     fx_in_r = np.zeros((B, R))
     fx_want_r = np.zeros((B, R))
-    closing_pass(s.atp_n, s.adp_n, s.amp_n, s.fiat_n, s.crypto_n, s.wallet_map_r, s.region_n, s.heir_n,
+    closing_pass(s.atp_n, s.adp_n, s.amp_n, s.fiat_n, s.crypto_n, s.wallet_map_r, region_bounds(s.agents_r), s.heir_n,
                  s.fx_prop_n, 1.0 - df_r, inherit_r3, share_r, 1.0 - p.fx_spread_fiat, 1.0 - p.fx_spread_crypto,
                  endow_atp_r, endow_fiat_r, sums_r3, fx_in_r, fx_want_r)
     return {

@@ -27,8 +27,9 @@ STATE: list[Var] = [
     _v("crypto_n", "agent crypto balance (nominal overlay)", "N"),
     _v("region_n", "agent's region (static; agents sorted by region)", "N", dtype=np.int64),
     _v("greed_n", "greed γ̃ ∈ (0, 1) (static)", "N"),
-    _v("theta_ng", "preference θ = A·B (static)", "N", "G"),
-    _v("inv_tau_n", "1 / demand temperature (static)", "N"),
+    # float32, as the demand logits they feed (see wallets.demand_pass)
+    _v("theta_ng", "preference θ = A·B (static)", "N", "G", dtype=np.float32),
+    _v("inv_tau_n", "1 / demand temperature (static)", "N", dtype=np.float32),
     _v("cons_coef_n", "consumption budget per unit eATP: (1 − saving − R&D − storage shares)/2", "N"),
     _v("innov_coef_n", "R&D budget per unit eATP", "N"),
     _v("store_coef_n", "storage budget per unit eATP", "N"),

@@ -92,99 +92,116 @@ def ledger_updates(acc: dict) -> dict[str, np.ndarray]:
 
 # --- compiled passes over the agents --------------------------------------------------------------------
 
-@njit(fastmath=True, inline="always")
-def _exp(z):
-    """exp(z) for |z| ≤ 40 as (Taylor₁₂(z/64))⁶⁴: plain arithmetic, so LLVM vectorises the loop over goods
-    (numba's math.exp does not: this halves the demand pass). Relative error < 5e-11."""
-    y = z * (1.0 / 64.0)
-    r = 1.0 + y * (1.0 + y * (1 / 2 + y * (1 / 6 + y * (1 / 24 + y * (1 / 120 + y * (1 / 720 + y * (
-        1 / 5040 + y * (1 / 40320 + y * (1 / 362880 + y * (1 / 3628800 + y * (1 / 39916800 + y * (
-            1 / 479001600))))))))))))
-    r = r * r
-    r = r * r
-    r = r * r
-    r = r * r
-    r = r * r
-    return r * r
+# float32 constants: a Python float would promote the demand arithmetic to float64
+_F = np.float32
+_LOG2E, _LN2_HI, _LN2_LO = _F(1.4426950408889634), _F(0.693359375), _F(-2.12194440e-4)
+_C2, _C3, _C4, _C5, _C6, _C7 = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720), _F(1 / 5040)
+_ONE, _HALF, _CLIP = _F(1.0), _F(0.5), _F(40.0)
 
 
-@njit(cache=True, inline="always")
-def _apply_map(m, b, r, x, y, w):
-    return (m[b, r, 0, 0] * x + m[b, r, 0, 1] * y + m[b, r, 0, 2] * w,
-            m[b, r, 1, 0] * x + m[b, r, 1, 1] * y + m[b, r, 1, 2] * w,
-            m[b, r, 2, 0] * x + m[b, r, 2, 1] * y + m[b, r, 2, 2] * w)
+def region_bounds(agents_r: np.ndarray) -> np.ndarray:
+    """(B, R + 1) index of each region's first agent (agents are stored sorted by region)."""
+    counts = np.rint(agents_r).astype(np.int64)
+    out = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=np.int64)
+    np.cumsum(counts, axis=1, out=out[:, 1:])
+    return out
 
 
-@njit(cache=True, fastmath=True)  # fastmath: lets LLVM vectorise the sums over goods (reassociation)
-def demand_pass(x_bn, y_bn, w_bn, map_br33, region_bn, theta_bng, inv_tau_bn, cons_bn, innov_bn, store_bn,
+@njit(cache=True, fastmath=True)  # fastmath: lets LLVM vectorise the loops over goods (reassociation)
+def demand_pass(x_bn, y_bn, w_bn, map_br33, bounds_br, theta_bng, inv_tau_bn, cons_bn, innov_bn, store_bn,
                 price_brg, scale_br, spend_brg, innov_br, store_br):
     """Apply the pending wallet map, then every agent's demand (a loop over agents: numba-compiled, one pass).
 
     L_ig = clip((θ_ig − p_g,ρ(i))/τ_i, −40, 40); π_ig = e^L_ig / (Σ_h e^L_ih + e^−5);
     spend_ig = cons_i · x_i · cs_ρ(i) · π_ig summed into spend_rg; R&D and storage budgets likewise.
+
+    The logits and e^L are float32 (as in the original, whose tensors were all float32): 8 SIMD lanes instead
+    of 4 halve the cost of the N × G exponentials, two thirds of the step. e^L = 2^k · P₇(L − k ln 2), k the
+    nearest integer to L/ln 2, 2^k built in the exponent bits; relative error ≈ 2·10⁻⁶, set by rounding L to
+    float32. Wallets, budgets and the sums over agents stay float64.
     """
-    n_b, n_n = x_bn.shape
-    n_g = theta_bng.shape[2]
-    e = np.empty(n_g)
+    n_b, n_g = x_bn.shape[0], theta_bng.shape[2]
+    e = np.empty(n_g, np.float32)
+    bits = np.empty(n_g, np.int32)
+    two_k = bits.view(np.float32)
+    price = np.empty(n_g, np.float32)
     for b in range(n_b):
-        for i in range(n_n):
-            r = region_bn[b, i]
-            x, y, w = _apply_map(map_br33, b, r, x_bn[b, i], y_bn[b, i], w_bn[b, i])
-            x_bn[b, i] = x
-            y_bn[b, i] = y
-            w_bn[b, i] = w
-            u = inv_tau_bn[b, i]
-            theta = theta_bng[b, i]
-            price = price_brg[b, r]
-            total = OUTSIDE
+        for r in range(bounds_br.shape[1] - 1):
+            m = map_br33[b, r]
             for g in range(n_g):
-                z = (theta[g] - price[g]) * u
-                z = min(max(z, -40.0), 40.0)
-                v = _exp(z)
-                e[g] = v
-                total += v
-            budget = x * scale_br[b, r]
-            f = cons_bn[b, i] * budget / total
+                price[g] = price_brg[b, r, g]
+            scale = scale_br[b, r]
             spend = spend_brg[b, r]
-            for g in range(n_g):
-                spend[g] += f * e[g]
-            innov_br[b, r] += innov_bn[b, i] * budget
-            store_br[b, r] += store_bn[b, i] * budget
+            innov = store = 0.0
+            for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
+                x, y, w = x_bn[b, i], y_bn[b, i], w_bn[b, i]
+                x, y_bn[b, i], w_bn[b, i] = (m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
+                                             m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
+                                             m[2, 0] * x + m[2, 1] * y + m[2, 2] * w)
+                x_bn[b, i] = x
+                u = _F(inv_tau_bn[b, i])
+                theta = theta_bng[b, i]
+                for g in range(n_g):
+                    z = min(max((_F(theta[g]) - price[g]) * u, -_CLIP), _CLIP)
+                    k = np.floor(z * _LOG2E + _HALF)
+                    q = (z - k * _LN2_HI) - k * _LN2_LO
+                    e[g] = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
+                    bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
+                total = OUTSIDE
+                for g in range(n_g):
+                    v = e[g] * two_k[g]
+                    e[g] = v
+                    total += v
+                budget = x * scale
+                f = cons_bn[b, i] * budget / total
+                for g in range(n_g):
+                    spend[g] += f * e[g]
+                innov += innov_bn[b, i] * budget
+                store += store_bn[b, i] * budget
+            innov_br[b, r] += innov
+            store_br[b, r] += store
 
 
-@njit(cache=True, fastmath=True)
-def closing_pass(x_bn, y_bn, w_bn, fiat_bn, crypto_bn, map_br33, region_bn, heir_bn, fx_prop_bn,
+@njit(cache=True, fastmath=True)  # fastmath: vectorised sums over a region's agents
+def closing_pass(x_bn, y_bn, w_bn, fiat_bn, crypto_bn, map_br33, bounds_br, heir_bn, fx_prop_bn,
                  keep_br, inherit_br3, fx_scale_br, fx_net_fiat_b, fx_net_crypto_b, endow_atp_br, endow_fiat_br,
                  sums_br3, fx_in_br, fx_want_br):
     """Apply the pending wallet map; inheritance v ← keep·v + heir·pool; the FX valve; birth endowments.
 
     Returns through ``sums_br3`` the regional wallet sums, ``fx_in_br`` the eADP credited and
-    ``fx_want_br`` the eADP the new nominal balances will offer next step."""
-    n_b, n_n = x_bn.shape
+    ``fx_want_br`` the eADP the new nominal balances will offer next step. One region at a time, so the
+    sums stay in registers."""
+    n_b = x_bn.shape[0]
     for b in range(n_b):
-        for i in range(n_n):
-            r = region_bn[b, i]
-            x, y, w = _apply_map(map_br33, b, r, x_bn[b, i], y_bn[b, i], w_bn[b, i])
+        net_fiat, net_crypto = fx_net_fiat_b[b], fx_net_crypto_b[b]
+        for r in range(bounds_br.shape[1] - 1):
+            m = map_br33[b, r]
             keep = keep_br[b, r]
-            h = heir_bn[b, i]
-            x = keep * x + h * inherit_br3[b, r, 0]
-            y = keep * y + h * inherit_br3[b, r, 1]
-            w = keep * w + h * inherit_br3[b, r, 2]
-            share = fx_scale_br[b, r] * fx_prop_bn[b, i]
-            cf = share * fiat_bn[b, i]
-            cc = share * crypto_bn[b, i]
-            credit = fx_net_fiat_b[b] * cf + fx_net_crypto_b[b] * cc
-            y += credit
-            x += endow_atp_br[b, r]
-            fiat = fiat_bn[b, i] - cf + endow_fiat_br[b, r]
-            crypto = crypto_bn[b, i] - cc
-            x_bn[b, i] = x
-            y_bn[b, i] = y
-            w_bn[b, i] = w
-            fiat_bn[b, i] = fiat
-            crypto_bn[b, i] = crypto
-            sums_br3[b, r, 0] += x
-            sums_br3[b, r, 1] += y
-            sums_br3[b, r, 2] += w
-            fx_in_br[b, r] += credit
-            fx_want_br[b, r] += fx_prop_bn[b, i] * (fx_net_fiat_b[b] * fiat + fx_net_crypto_b[b] * crypto)
+            hx, hy, hw = inherit_br3[b, r, 0], inherit_br3[b, r, 1], inherit_br3[b, r, 2]
+            fx_scale, endow_atp, endow_fiat = fx_scale_br[b, r], endow_atp_br[b, r], endow_fiat_br[b, r]
+            sx = sy = sw = fx_in = fx_want = 0.0
+            for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
+                x0, y0, w0 = x_bn[b, i], y_bn[b, i], w_bn[b, i]
+                h = heir_bn[b, i]
+                x = keep * (m[0, 0] * x0 + m[0, 1] * y0 + m[0, 2] * w0) + h * hx + endow_atp
+                y = keep * (m[1, 0] * x0 + m[1, 1] * y0 + m[1, 2] * w0) + h * hy
+                w = keep * (m[2, 0] * x0 + m[2, 1] * y0 + m[2, 2] * w0) + h * hw
+                prop = fx_prop_bn[b, i]
+                cf = fx_scale * prop * fiat_bn[b, i]
+                cc = fx_scale * prop * crypto_bn[b, i]
+                credit = net_fiat * cf + net_crypto * cc
+                y += credit
+                fiat = fiat_bn[b, i] - cf + endow_fiat
+                crypto = crypto_bn[b, i] - cc
+                x_bn[b, i], y_bn[b, i], w_bn[b, i] = x, y, w
+                fiat_bn[b, i], crypto_bn[b, i] = fiat, crypto
+                sx += x
+                sy += y
+                sw += w
+                fx_in += credit
+                fx_want += prop * (net_fiat * fiat + net_crypto * crypto)
+            sums_br3[b, r, 0] += sx
+            sums_br3[b, r, 1] += sy
+            sums_br3[b, r, 2] += sw
+            fx_in_br[b, r] += fx_in
+            fx_want_br[b, r] += fx_want

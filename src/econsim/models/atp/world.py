@@ -151,7 +151,7 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
                                  for b in range(B)]), axis=1)
     a_nk = 0.5 * agents.standard_normal((N, K))
     b_kg = 0.5 * agents.standard_normal((K, G))
-    theta_ng = np.matmul(a_nk, b_kg)
+    theta_ng = np.matmul(a_nk, b_kg).astype(np.float32)  # the demand logits are float32
     greed_n = 1.0 / (1.0 + np.exp(-0.75 * agents.standard_normal((N,))))
     agents_r = np.stack([np.bincount(region_n[b], minlength=R) for b in range(B)]).astype(np.float64)
     out.update(region_n=region_n, theta_ng=theta_ng, greed_n=greed_n, agents_r=agents_r)
@@ -209,7 +209,7 @@ def agent_coefficients(p: Arrays, greed_n: np.ndarray, region_n: np.ndarray, R: 
     weight_n = (greed_n + 1e-9) ** col(p.inherit_conc)
     heir_n = weight_n / np.take_along_axis(region_sum(weight_n, region_n, R), region_n, axis=1)
     return {
-        "inv_tau_n": np.exp(col(p.greed_tau_scale) * greed_n) / col(p.tau),
+        "inv_tau_n": (np.exp(col(p.greed_tau_scale) * greed_n) / col(p.tau)).astype(np.float32),
         "cons_coef_n": 0.5 * (1.0 - shares.sum(axis=0)),
         "innov_coef_n": 0.5 * shares[1],
         "store_coef_n": 0.5 * shares[2],
