@@ -5,7 +5,9 @@
     .venv/bin/python benchmarks/atp_scaling.py --h1-steps 20000      # also time a whole H1 run
 
 Each N runs in a fresh process (one core: numba and BLAS threads pinned to 1), so its peak resident memory
-(ru_maxrss) is its own. Target (issue 4): ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
+(ru_maxrss) is its own. Besides wall time it reports the process's CPU time per step, which other jobs on a
+loaded machine disturb far less, and the load average (1 min) before and after.
+Target (issue 4): ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
 """
 
 from __future__ import annotations
@@ -48,11 +50,12 @@ def measure(n_agents: int, steps: int, warmup: int) -> dict:
                     s.update(stage(s, p, rng))
 
     advance(warmup)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     advance(steps)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"N": n_agents, "steps": steps, "steps_per_s": steps / seconds, "ms_per_step": 1e3 * seconds / steps,
+            "cpu_ms_per_step": 1e3 * cpu_seconds / steps,
             "init_s": init_s, "peak_rss_mb": peak_mb}
 
 
@@ -80,6 +83,7 @@ def main() -> None:
         print(json.dumps(measure(args.one, args.steps, args.warmup)))
         return
     rows = []
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     for n in args.n:
         steps = args.steps or max(10, min(300, int(3e7 // n)))
         out = subprocess.run([sys.executable, __file__, "--one", str(n), "--steps", str(steps), "--warmup",
@@ -92,9 +96,11 @@ def main() -> None:
     if len(rows) > 1:
         per_agent = [r["ms_per_step"] / r["N"] * 1e6 for r in rows]
         print("ns per agent-step:", ", ".join(f"{v:.0f}" for v in per_agent))
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.h1_steps:
         row = h1_run(args.h1_steps)
-        print(f"H1, {args.h1_steps} steps, N = 200 000: {row['wall_s']:.0f} s wall")
+        print(f"H1, {args.h1_steps} steps, N = 200 000: {row['wall_s']:.0f} s wall "
+              f"(load average {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":
