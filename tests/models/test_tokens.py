@@ -1,5 +1,7 @@
-"""The tokens model: conservation of tokens, reserve and money on every venue, bounds, learning that
-improves its own reward, replicator shares on the simplex, and every scenario config running."""
+"""The tokens model: conservation of every token, reserve and money on every venue with one and
+several tokens, arbitrage that profits from and closes price gaps in every market mode, the order
+book, a regression against the single-token implementation, bounds, learning that improves its own
+reward, replicator shares on the simplex, and every scenario config running."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from econsim.engine import ConfigError
 from econsim.engine.state import Arrays
 from econsim.engine.stepping import simulate
 from econsim.engine.streams import RandomStreams
@@ -20,54 +23,77 @@ CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "tokens").glob("*.yaml
 ONLY_LEARNERS = {"population": "custom", **{f"share_{k}": 0.0 for k in STRATEGIES}, "share_learning": 1.0}
 
 
-def simulate_tokens(steps: int = 120, runs: int = 3, seed: int = 7, **params):
+def simulate_tokens(steps: int = 120, runs: int = 3, seed: int = 7, overrides=None, **params):
     """Step the model directly; return (params, initial state copy, final state)."""
     model = get_model("tokens")
     rng = RandomStreams(seed, np.arange(runs)[:, None])
     p = model.param_arrays({"N": 60, "shock_step": steps // 2, **params}, runs)
     s = model.initial_state(p, {}, rng)
+    for name, fn in (overrides or {}).items():
+        s[name] = fn(s)
     start = Arrays({k: v.copy() for k, v in s.items()})
     simulate(model, p, s, rng, steps)
     return p, start, s
 
 
+def held_tokens(s):
+    """Every token's units held by agents, AMM pools and the outside account: (B, J)."""
+    return s.tokens.sum(1) + s.pool_tokens + s.outside_tokens
+
+
+def money(s):
+    """All cash: agents', the AMM pools', the curves' reserves, the outside account and the treasury."""
+    return s.cash.sum(-1) + s.pool_cash.sum(-1) + s.reserve.sum(-1) + s.outside_cash + s.treasury
+
+
+@pytest.mark.parametrize("n_tokens", [1, 3])
 @pytest.mark.parametrize("curve", venues.CURVES)
-def test_bonding_curve_conserves_tokens_reserve_and_money(curve):
-    p, s0, s = simulate_tokens(venue="bonding_curve", curve=curve)
-    # every token is held by an agent or the AMM; the curve's reserve backs exactly the supply
-    np.testing.assert_allclose(s.tokens.sum(-1) + s.pool_tokens, s.supply, rtol=1e-10)
+def test_bonding_curve_conserves_tokens_reserve_and_money(curve, n_tokens):
+    p, s0, s = simulate_tokens(venue="bonding_curve", curve=curve, n_tokens=n_tokens)
+    assert s.tokens.shape == (3, 60, n_tokens) and s.price.shape == (3, n_tokens)
+    # every token is held by an agent or its AMM; each curve's reserve backs exactly its supply
+    np.testing.assert_allclose(s.tokens.sum(1) + s.pool_tokens, s.supply, rtol=1e-10)
     np.testing.assert_allclose(s.reserve, venues.curve_reserve(p, s.supply), rtol=1e-9)
-    money = lambda x: x.cash.sum(-1) + x.reserve + x.pool_cash  # noqa: E731
     np.testing.assert_allclose(money(s), money(s0), rtol=1e-10)
-    assert (s.supply != s0["supply"]).all()  # the curve did mint and burn
+    assert (s.supply != s0["supply"]).all()  # every curve did mint and burn
 
 
-@pytest.mark.parametrize("venue", ["call_auction", "tatonnement"])
-def test_market_clearing_conserves_tokens_and_money(venue):
-    _p, s0, s = simulate_tokens(venue=venue)
-    np.testing.assert_allclose(s.tokens.sum(-1) + s.pool_tokens, s0["tokens"].sum(-1) + s0["pool_tokens"], rtol=1e-10)
-    np.testing.assert_allclose(s.cash.sum(-1) + s.pool_cash, s0["cash"].sum(-1) + s0["pool_cash"], rtol=1e-10)
+@pytest.mark.parametrize("n_tokens", [1, 3])
+@pytest.mark.parametrize("venue", ["call_auction", "tatonnement", "order_book"])
+def test_market_clearing_conserves_every_token_and_money(venue, n_tokens):
+    _p, s0, s = simulate_tokens(venue=venue, n_tokens=n_tokens, steps=60)
+    np.testing.assert_allclose(held_tokens(s), held_tokens(s0), rtol=1e-10)
+    np.testing.assert_allclose(money(s), money(s0), rtol=1e-10)
     assert (s.price != s0["price"]).all()
+    assert (s.cash >= -1e-9).all() and (s.tokens >= -1e-9).all()
 
 
-def test_exogenous_venue_conserves_against_the_outside_account():
-    _p, s0, s = simulate_tokens(venue="exogenous")
+@pytest.mark.parametrize("n_tokens", [1, 2])
+def test_exogenous_venue_conserves_against_the_outside_account(n_tokens):
+    _p, s0, s = simulate_tokens(venue="exogenous", n_tokens=n_tokens)
     np.testing.assert_allclose(s.cash.sum(-1) + s.outside_cash, s0["cash"].sum(-1), rtol=1e-10)
-    np.testing.assert_allclose(s.tokens.sum(-1) + s.outside_tokens, s0["tokens"].sum(-1), rtol=1e-10)
+    np.testing.assert_allclose(s.tokens.sum(1) + s.outside_tokens, s0["tokens"].sum(1), rtol=1e-10)
 
 
 @pytest.mark.parametrize("allocation", ["proportional", "priority", "auction"])
 def test_resource_economy_conserves_money_and_respects_capacity(allocation):
     _p, s0, s = simulate_tokens(venue="resource", allocation=allocation, capacity=0.5)
     np.testing.assert_allclose(s.cash.sum(-1) + s.treasury, s0["cash"].sum(-1), rtol=1e-10)
-    assert (s.fill.sum(-1) <= 0.5 * 60 * (1 + 1e-12)).all()
+    assert (s.fill[..., 0].sum(-1) <= 0.5 * 60 * (1 + 1e-12)).all()
     assert ((s.useful_utilization >= 0) & (s.useful_utilization <= s.utilization + 1e-12)).all()
     assert (s.utilization <= 1 + 1e-12).all()
 
 
-@pytest.mark.parametrize("venue", ["bonding_curve", "call_auction", "tatonnement", "exogenous", "resource"])
+def test_resource_economy_has_one_resource():
+    with pytest.raises(ConfigError, match="n_tokens"):
+        simulate_tokens(venue="resource", n_tokens=2, steps=1)
+
+
+@pytest.mark.parametrize("venue", ["bonding_curve", "call_auction", "tatonnement", "order_book", "exogenous",
+                                   "resource"])
 def test_bounds(venue):
-    _p, _, s = simulate_tokens(venue=venue, selection=20.0, evolve_every=10)
+    n_tokens = 1 if venue == "resource" else 2
+    _p, _, s = simulate_tokens(venue=venue, selection=20.0, evolve_every=10, n_tokens=n_tokens, steps=80)
     assert (s.cash >= -1e-9).all() and (s.tokens >= -1e-9).all()
     assert (s.price > 0).all() and (s.pool_tokens >= 0).all()
     assert ((s.max_drawdown >= 0) & (s.max_drawdown <= 1)).all()

@@ -1,10 +1,11 @@
-"""The tokens model: autonomous agents trading a dynamically priced token (seed 003).
+"""The tokens model: autonomous agents trading J dynamically priced tokens (seed 003).
 
-N agents per run hold cash B_i and tokens H_i, follow a policy π_i (rule-based, strategic, learning;
-the mix is ``population``) and score a utility U_i; all are (B, N) arrays. The token trades on a
-primary venue (``venue``: bonding curve, call auction, tâtonnement, an exogenous price) and on a
-constant-product AMM, between which arbitrageurs trade; or, in the resource economy, agents request
-a resource of limited capacity. One step::
+N agents per run hold cash B_i (B, N) and holdings H_ij of J = ``n_tokens`` tokens (B, N, J), follow
+a policy π_i (rule-based, strategic, learning; the mix is ``population``) that decides per token, and
+score a utility U_i. Each token j has its own venues and price P_j (B, J): a primary venue (``venue``:
+bonding curve, call auction, tâtonnement, continuous limit order book, an exogenous price) and a
+constant-product AMM pool, between which arbitrageurs trade; or, in the resource economy, agents
+request a resource of limited capacity (J = 1). One step::
 
     step = [fundamental, decide, trade, arbitrage, account, evolve]
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from econsim.engine import Model, Param, Var
+from econsim.engine import Model, Param
+from econsim.engine.errors import ConfigError
 from econsim.engine.state import Arrays
 from econsim.engine.streams import RandomStreams
 from econsim.models.tokens import learning, venues
@@ -23,14 +25,18 @@ from econsim.models.tokens.evolution import evolve
 from econsim.models.tokens.market import arbitrage, fundamental, trade
 from econsim.models.tokens.metrics import OBSERVABLES, account, summary
 from econsim.models.tokens.policies import decide
-from econsim.models.tokens.population import POPULATIONS, PRESETS, STRATEGIES, K, assign_strategies, mix_bk
+from econsim.models.tokens.population import POPULATIONS, PRESETS, STRATEGIES, assign_strategies, mix_bk
+from econsim.models.tokens.state import STATE
 
-VENUES = ("bonding_curve", "call_auction", "tatonnement", "exogenous", "resource")
+VENUES = ("bonding_curve", "call_auction", "tatonnement", "order_book", "exogenous", "resource")
 
 PARAMS = [
     Param("N", 200, "agents per run", bounds=(2, 10_000_000), kind="int"),
+    Param("n_tokens", 1, "J: tokens traded, each on its own venues (the resource economy has one)",
+          bounds=(1, 64), kind="int"),
     Param("venue", "bonding_curve", "primary venue: bonding curve (7.1), call auction or tâtonnement (7.2), "
-          "an exogenous price, or the resource economy (7.4)", kind="choice", choices=VENUES),
+          "a continuous limit order book, an exogenous price, or the resource economy (7.4)", kind="choice",
+          choices=VENUES),
     Param("population", "mixed", "intelligence mix: a preset or 'custom' (the share_* parameters)",
           kind="choice", choices=POPULATIONS),
     *[Param(f"share_{name}", PRESETS["mixed"][k], f"share of {name} agents (population: custom)",
@@ -66,6 +72,11 @@ PARAMS = [
     Param("group_size", 5, "agents per colluding group", bounds=(1, None), kind="int"),
     Param("max_slack", 0.02, "call auction: largest relative distance of a limit price from the last price",
           bounds=(0.0, 0.99)),
+    Param("tick_size", 1e-4, "order book: price tick, relative to the price at the start of the step",
+          bounds=(1e-7, 0.01)),
+    Param("book_range", 0.25, "order book: limit prices lie within this relative distance of the price",
+          bounds=(0.01, 0.99)),
+    Param("lot_size", 1e-3, "order book: smallest quantity of tokens in an order", bounds=(1e-9, None)),
     Param("adjust_speed", 0.5, "tâtonnement / resource price: g in ΔP = g·P·(D − O)/scale", bounds=(0.0, None)),
     Param("learning_rate", 0.1, "Q-learning step α", bounds=(0.0, 1.0)),
     Param("discount", 0.9, "Q-learning discount γ", bounds=(0.0, 0.999)),
@@ -86,70 +97,37 @@ PARAMS = [
           choices=("proportional", "priority", "auction")),
 ]
 
-_SCALARS = [
-    ("t", 0.0, "step"), ("price", 1.0, "primary venue's price P (resource price in 7.4)"),
-    ("prev_price", 1.0, "price before this step"), ("amm_price", 1.0, "AMM price (cash per token)"),
-    ("value", 1.0, "fundamental value V"), ("base_value", 1.0, "value before the cycle"),
-    ("ema", 1.0, "moving average of the price"), ("last_ret", 0.0, "last log return"),
-    ("supply", 0.0, "token supply S (agents + AMM)"), ("reserve", 0.0, "bonding-curve reserve"),
-    ("pool_tokens", 0.0, "AMM token reserve"), ("pool_cash", 0.0, "AMM cash reserve"),
-    ("outside_cash", 0.0, "exogenous venue: cash received from agents"),
-    ("outside_tokens", 0.0, "exogenous venue: tokens received from agents"),
-    ("treasury", 0.0, "resource economy: payments not yet paid back"),
-    ("volume", 0.0, "tokens (resource units) traded this step"), ("imbalance", 0.0, "demand − supply"),
-    ("arb_volume", 0.0, "tokens moved by arbitrage this step"),
-    ("sum_r2", 0.0, "Σ squared log returns"), ("sum_track", 0.0, "Σ |log(P/V)|"),
-    ("peak_price", 1.0, "highest price so far"), ("max_drawdown", 0.0, "largest fall from a peak"),
-    ("ref_price", 1.0, "price just before the shock"), ("shock_drawdown", 0.0, "largest fall after the shock"),
-    ("recovery_time", 0.0, "steps from the shock to recovery (time under water until then)"),
-    ("recovered", 0.0, "1 once the price is back after the shock"),
-    ("utilization", 0.0, "resource allocated / capacity"),
-    ("useful_utilization", 0.0, "resource allocated within need / capacity"),
-]
-_AGENTS = [
-    ("cash", 0.0, "cash B_i"), ("tokens", 0.0, "tokens H_i"), ("utility", 0.0, "utility U_i"),
-    ("bias", 0.0, "log valuation bias b_i"), ("wealth0", 1.0, "initial wealth"),
-    ("mark", 1.0, "wealth at the last decision (learning reward)"), ("epoch_wealth", 1.0, "wealth at the last revision"),
-    ("buy_frac", 0.0, "share of cash to spend this step"), ("sell_frac", 0.0, "share of tokens to sell this step"),
-    ("fill", 0.0, "tokens (resource units) received this step, net"), ("reward", 0.0, "learning reward this step"),
-]
-STATE = [
-    *[Var(name, init, doc) for name, init, doc in _SCALARS],
-    *[Var(name, init, doc, shape=("N",)) for name, init, doc in _AGENTS],
-    Var("strategy", 0, "strategy code π_i (population.STRATEGIES)", shape=("N",), dtype=np.int64),
-    Var("offset", 0, "manipulator's phase offset", shape=("N",), dtype=np.int64),
-    Var("q_state", 0, "learner's state at its last decision", shape=("N",), dtype=np.int64),
-    Var("q_action", 1, "learner's action at its last decision", shape=("N",), dtype=np.int64),
-    Var("q", 0.0, "Q-table Q_i(s, a)", shape=("N", learning.N_STATES, learning.N_ACTIONS), dtype=np.float32),
-    Var("shares", 0.0, "strategy shares x_k", shape=(K,)),
-]
-
-
 def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
-    """Endowments, strategies, biases, manipulators' offsets, venues at their starting prices."""
-    n = s.cash.shape[1]
+    """Endowments of every token, strategies, biases, manipulators' offsets and targets, venues at
+    their starting prices."""
+    n, j = s.tokens.shape[1:]
+    if ((p.venue == "resource") & (p.n_tokens > 1)).any():
+        raise ConfigError("venue = resource models one resource: set n_tokens = 1")
     col = lambda x: np.asarray(x, dtype=float)[:, None]  # noqa: E731
     shares = mix_bk(p)
     strategy = assign_strategies(shares, n, rng)
-    bias = col(p.value_dispersion) * rng("bias").standard_normal((n,))
+    bias = col(p.value_dispersion)[:, :, None] * rng("bias").standard_normal((n, j))
     u = rng("offsets").random((n,))
-    group_u = u[:, (np.arange(n) // p.group_size[0]) * p.group_size[0]]
+    group = np.arange(n) // p.group_size[0]
+    group_u = u[:, group * p.group_size[0]]
     offset = np.floor(np.where(col(p.collusion) > 0, group_u, u) * col(p.pump_period)).astype(np.int64)
-    resource = p.venue == "resource"
-    tokens = np.broadcast_to(col(np.where(resource, 0.0, p.initial_tokens)), s.cash.shape).copy()
+    # colluding groups pump one token together; lone manipulators spread over the tokens
+    target = np.where(col(p.collusion) > 0, group[None, :], np.arange(n)[None, :]) % j
+    resource = col(p.venue == "resource") > 0
+    tokens = np.broadcast_to(np.where(resource, 0.0, col(p.initial_tokens))[:, :, None], s.tokens.shape).copy()
     cash = np.broadcast_to(col(p.initial_cash), s.cash.shape).copy()
-    pool_tokens = np.where(resource, 0.0, p.pool_depth * p.N)
-    supply = tokens.sum(axis=-1) + pool_tokens
-    curve = p.venue == "bonding_curve"
-    price = np.where(curve, venues.curve_price(p, supply), p.initial_price)
-    wealth = cash + tokens * price[:, None]
-    q = 1e-3 * rng("q_init").random((n, learning.N_STATES, learning.N_ACTIONS))
+    pool_tokens = np.broadcast_to(np.where(resource, 0.0, col(p.pool_depth * p.N)), s.price.shape).copy()
+    supply = tokens.sum(axis=1) + pool_tokens
+    curve = col(p.venue == "bonding_curve") > 0
+    price = np.where(curve, venues.curve_price(p, supply), col(p.initial_price))
+    wealth = cash + (tokens * price[:, None, :]).sum(axis=-1)
+    q = 1e-3 * rng("q_init").random((n, j, learning.N_STATES, learning.N_ACTIONS))
     scalars = dict.fromkeys(("price", "prev_price", "amm_price", "value", "base_value", "ema", "peak_price", "ref_price"), price)
     return {
         **scalars,
         "supply": supply, "reserve": np.where(curve, venues.curve_reserve(p, supply), 0.0),
         "pool_tokens": pool_tokens, "pool_cash": pool_tokens * price,
-        "cash": cash, "tokens": tokens, "bias": bias, "strategy": strategy, "offset": offset,
+        "cash": cash, "tokens": tokens, "bias": bias, "strategy": strategy, "offset": offset, "target": target,
         "wealth0": wealth, "mark": wealth.copy(), "epoch_wealth": wealth.copy(),
         "q": q.astype(np.float32), "shares": shares,
     }

@@ -1,12 +1,12 @@
 """Learning agents: tabular Q-learning over a discrete action set, and replicator dynamics.
 
-Q-learning, every agent its own table Q_i(s, a), all agents and runs updated at once (seed's
+Q-learning, every agent its own table Q_ij(s, a) per token, all agents, tokens and runs updated at once (seed's
 π* = argmax E[Σ γᵗ R_t]):
 
     Q_i(s, a) ← Q_i(s, a) + α·(r_i + γ·max_a' Q_i(s', a') − Q_i(s, a))
     a_i = argmax_a Q_i(s_i, a) with probability 1 − ε, else uniform
 
-The state combines what the agent sees of the market and of itself (12 states):
+The state combines what the agent sees of the token's market and of itself (12 states):
 
     s = 4·(sign of the last return: −, 0, +) + 2·(price above its moving average) + (tokens > half of wealth)
 
@@ -28,12 +28,14 @@ N_ACTIONS = 3
 SELL, HOLD, BUY = range(N_ACTIONS)
 
 
-def market_state(last_ret_b, price_b, ema_b, band_b, token_share_bn) -> np.ndarray:
-    """State index (B, N) from the last return, the price against its average, and the agent's holdings."""
-    ret_bucket_b = np.where(last_ret_b < -band_b, 0, np.where(last_ret_b > band_b, 2, 1))
-    above_b = (price_b > ema_b).astype(np.int64)
-    heavy_bn = (token_share_bn > 0.5).astype(np.int64)
-    return (4 * ret_bucket_b + 2 * above_b)[:, None] + heavy_bn
+def market_state(last_ret_bj, price_bj, ema_bj, band_b, token_share_bnj) -> np.ndarray:
+    """State index (B, N, J) of each agent and token from the token's last return, its price against
+    its average, and the agent's holdings of it (more than half of its wealth)."""
+    band = band_b[:, None]
+    ret_bucket_bj = np.where(last_ret_bj < -band, 0, np.where(last_ret_bj > band, 2, 1))
+    above_bj = (price_bj > ema_bj).astype(np.int64)
+    heavy_bnj = (token_share_bnj > 0.5).astype(np.int64)
+    return (4 * ret_bucket_bj + 2 * above_bj)[:, None, :] + heavy_bnj
 
 
 def q_update(q_msa, state_m, action_m, reward_m, next_state_m, alpha_m, gamma_m) -> np.ndarray:

@@ -1,10 +1,16 @@
-"""The market stages: the fundamental value, order execution on the venues, and arbitrage.
+"""The market stages: the fundamental values, order execution on the venues, and arbitrage.
 
-    fundamental   V_t = base_t·(1 + A·sin(2πt/T)),  base_{t+1} = base_t·exp(σ_V·z − σ_V²/2)
-                  (the exogenous venue's price is V itself)
-    trade         a share ``amm_share`` of every order goes to the AMM, the rest to the primary venue
-                  (``venue``: bonding_curve | call_auction | tatonnement | exogenous | resource)
-    arbitrage     arbitrageurs close the gap between the primary venue and the AMM (see ``arbitrage``)
+Every token j has its own value, primary venue and AMM pool; markets are (run, token) pairs.
+
+    fundamental   V_jt = base_jt·(1 + A·sin(2πt/T + 2πj/J)),  base_{j,t+1} = base_jt·exp(σ_V·z_jt − σ_V²/2)
+                  (independent shocks per token; the cycles of the J tokens are spread over the period;
+                  the exogenous venue's price is V itself)
+    trade         an agent's orders over all tokens spend at most its cash (buy fractions that add up
+                  to more than one are scaled down); a share ``amm_share`` of every order goes to the
+                  token's AMM, the rest to its primary venue
+                  (``venue``: bonding_curve | call_auction | tatonnement | order_book | exogenous | resource)
+    arbitrage     arbitrageurs close the gap between each token's primary venue and its AMM, in every
+                  market mode (see ``arbitrage``)
 """
 
 from __future__ import annotations
@@ -19,19 +25,22 @@ from econsim.models.tokens.population import ARBITRAGE
 _BISECTIONS = 20  # halvings of the arbitrage amount: the gap left is ~1e-6 of the arbitrageurs' cash
 
 
-def _col(x) -> np.ndarray:
-    return np.asarray(x)[:, None]
+_col = venues.col
+_agents = venues.agents
+CLEARING = ("call_auction", "tatonnement", "order_book")  # venues whose arbitrage unwinds on the AMM
 
 
 def fundamental(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     t = s.t + 1
-    sigma = p.value_vol
-    base = s.base_value * np.exp(sigma * rng("value").standard_normal() - 0.5 * sigma**2)
-    value = base * (1.0 + p.cycle_amplitude * np.sin(2 * np.pi * t / p.cycle_period))
+    n_j = s.value.shape[1]
+    sigma = _col(p.value_vol)
+    base = s.base_value * np.exp(sigma * rng("value").standard_normal((n_j,)) - 0.5 * sigma**2)
+    phase = 2 * np.pi * np.arange(n_j) / n_j
+    value = base * (1.0 + _col(p.cycle_amplitude) * np.sin(2 * np.pi * _col(t) / _col(p.cycle_period) + phase))
     out = {"t": t, "base_value": base, "value": value, "prev_price": s.price}
     exo = p.venue == "exogenous"
     if exo.any():
-        out["price"] = np.where(exo, value, s.price)
+        out["price"] = np.where(_col(exo), value, s.price)
     return out
 
 
@@ -52,11 +61,44 @@ def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     return out
 
 
+def orders(s: Arrays, p: Arrays) -> tuple[np.ndarray, np.ndarray]:
+    """Cash to spend on and tokens to sell of each token (B, N, J): b_i·β_ij / max(1, Σ_j β_ij) and
+    H_ij·σ_ij — so the buys over all tokens never exceed the agent's cash."""
+    total = s.buy_frac.sum(axis=-1, keepdims=True)
+    buy_cash = s.cash[:, :, None] * s.buy_frac / np.maximum(total, 1.0)
+    return buy_cash, s.sell_frac * s.tokens
+
+
+def gap_orders(s: Arrays, p: Arrays) -> tuple[np.ndarray, np.ndarray]:
+    """The trades on the AMM that close its gap to the primary price P (closed forms of the v2 pool).
+
+    Selling dx tokens into a pool (x, y) with fee f moves its marginal bid to (1−f)·x·y/(x + (1−f)dx)²;
+    it equals P at dx = (√((1−f)·x·y/P) − x)/(1−f). Spending dy cash moves its marginal ask to P at
+    dy = (√((1−f)·x·y·P) − y)/(1−f). Returns (tokens to buy on the primary venue and sell on the AMM,
+    cash to raise on the primary venue and spend on the AMM), each (B, J) and ≥ 0.
+    """
+    x, y, price, keep = s.pool_tokens, s.pool_cash, s.price, 1.0 - _col(p.amm_fee)
+    to_sell = np.maximum((np.sqrt(keep * x * y / price) - x) / keep, 0.0)
+    to_spend = np.maximum((np.sqrt(keep * x * y * price) - y) / keep, 0.0)
+    return to_sell, to_spend
+
+
 def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[str, np.ndarray]:
-    arb = s.strategy == ARBITRAGE
-    buy_cash, sell_tok = s.buy_frac * s.cash, s.sell_frac * s.tokens
-    routed = _col(np.where(venue == "exogenous", 0.0, p.amm_share))
+    n_j = s.tokens.shape[-1]
+    arb = (s.strategy == ARBITRAGE)[:, :, None]
+    buy_cash, sell_tok = orders(s, p)
+    routed = _col(np.where(venue == "exogenous", 0.0, p.amm_share))[:, :, None]
     primary_buy, primary_sell = (1 - routed) * buy_cash, (1 - routed) * sell_tok
+    if venue in ("tatonnement", "order_book"):
+        # arbitrageurs take the side of the primary market that closes the AMM's gap, sized by
+        # ``gap_orders`` and shared pro rata to their cash (a J-th per token) and holdings
+        to_sell, to_spend = gap_orders(s, p)
+        arb_cash = np.where(arb, s.cash[:, :, None] / n_j, 0.0) * np.ones((1, 1, n_j))
+        arb_tok = np.where(arb, s.tokens, 0.0)
+        want_buy = venues._share(arb_cash.sum(axis=1), arb_cash, to_sell * s.price)
+        want_sell = venues._share(arb_tok.sum(axis=1), arb_tok, to_spend / s.price)
+        primary_buy = np.where(arb, np.minimum(want_buy, arb_cash), primary_buy)
+        primary_sell = np.where(arb, np.minimum(want_sell, s.tokens), primary_sell)
     if venue == "bonding_curve":
         out = venues.bonding_curve(s, p, primary_buy, primary_sell)
     elif venue == "exogenous":
@@ -65,14 +107,18 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
         out = venues.tatonnement(s, p, primary_buy, primary_sell)
     else:
         # limit prices: a random slack per order; arbitrageurs quote around the AMM's price, net of fee
-        slack = rng("orders").random(s.cash.shape[1:]) * _col(p.max_slack)
-        price, amm_price = _col(s.price), _col(s.pool_cash / s.pool_tokens)
-        buy_limit = np.where(arb, amm_price * (1 - _col(p.amm_fee)) ** 2, price * (1 + slack))
-        sell_limit = np.where(arb, amm_price / (1 - _col(p.amm_fee)) ** 2, price * (1 - slack))
-        phi = _col(p.trade_fraction)
-        primary_buy = np.where(arb, phi * s.cash, primary_buy)
-        primary_sell = np.where(arb, phi * s.tokens, primary_sell)
-        out = venues.call_auction(s, p, primary_buy, primary_sell, buy_limit, sell_limit)
+        slack = rng("orders").random(s.tokens.shape[1:]) * _col(p.max_slack)[:, :, None]
+        price, amm_price = _agents(s.price), _agents(s.pool_cash / s.pool_tokens)
+        fee = _col(p.amm_fee)[:, :, None]
+        buy_limit = np.where(arb, amm_price * (1 - fee) ** 2, price * (1 + slack))
+        sell_limit = np.where(arb, amm_price / (1 - fee) ** 2, price * (1 - slack))
+        if venue == "call_auction":
+            phi = _col(p.trade_fraction)[:, :, None]
+            primary_buy = np.where(arb, phi * s.cash[:, :, None] / n_j, primary_buy)
+            primary_sell = np.where(arb, phi * s.tokens, primary_sell)
+            out = venues.call_auction(s, p, primary_buy, primary_sell, buy_limit, sell_limit)
+        else:
+            out = venues.order_book(s, p, rng, primary_buy, primary_sell, buy_limit, sell_limit)
     if venue != "exogenous":
         pool = venues.amm(s, p, routed * buy_cash * ~arb, routed * sell_tok * ~arb, out["cash"], out["tokens"])
         out["cash"], out["tokens"] = pool.pop("cash"), pool.pop("tokens")
@@ -85,13 +131,19 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
 
 
 def arbitrage(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
-    """Arbitrageurs trade the primary venue against the AMM.
+    """Arbitrageurs trade each token's primary venue against its AMM, in every market mode.
 
     Bonding curve: if the AMM's price net of fee exceeds the curve's, spend cash x on the curve and
     sell the minted tokens on the AMM; if it is below, buy on the AMM and burn on the curve. x is
-    found by bisection so that the two marginal prices meet (or all the arbitrageurs' cash is used).
-    Market clearing: the tokens arbitrageurs bought in the auction are sold on the AMM and the cash
-    from their auction sales buys tokens back there. Each leg is shared pro rata.
+    found by bisection so that the two marginal prices meet (or the arbitrageurs' cash for the token,
+    a J-th of it, is used).
+    Call auction, tâtonnement, order book: in the trade stage arbitrageurs bought (sold) on the
+    primary venue where the AMM's bid (ask) was above (below) the primary price; here they sell the
+    tokens they bought on the AMM and spend the cash from their sales buying tokens back on it. Each
+    leg is shared pro rata.
+
+    ``arb_profit``: the arbitrageurs' gain this step, cash plus the tokens' net change at the primary
+    price; ``arb_gain`` sums it.
     """
     arb = s.strategy == ARBITRAGE
     if not arb.any():
@@ -100,16 +152,19 @@ def arbitrage(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]
     curve = p.venue == "bonding_curve"
     if curve.any():
         _merge(out, _arbitrage_curve(s, p, arb), curve, s)
-    auction = p.venue == "call_auction"
-    if auction.any():
-        _merge(out, _arbitrage_auction(s, p, arb), auction, s)
+    clearing = np.isin(p.venue, CLEARING)
+    if clearing.any():
+        _merge(out, _arbitrage_clearing(s, p, arb), clearing, s)
+    if "arb_profit" in out:
+        out["arb_gain"] = s.arb_gain + out["arb_profit"]
     return out
 
 
 def _arbitrage_curve(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndarray]:
-    fee = p.amm_fee
-    cash_arb = np.where(arb, s.cash, 0.0)
-    budget_b = cash_arb.sum(axis=-1)
+    fee = _col(p.amm_fee)
+    n_j = s.tokens.shape[-1]
+    cash_arb = np.where(arb, s.cash, 0.0)[:, :, None] / n_j
+    budget_bj = np.broadcast_to(cash_arb.sum(axis=1), s.price.shape)
     x_pool, y_pool = s.pool_tokens, s.pool_cash
     # direction +1: buy on the curve, sell on the AMM; −1: buy on the AMM, sell to the curve
     direction = np.where((1 - fee) * y_pool / x_pool > s.price, 1.0,
@@ -126,13 +181,13 @@ def _arbitrage_curve(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndar
                        venues.curve_price(p, curve_supply) - pool_y / pool_x / (1 - fee))
         return tokens, gap
 
-    lo, hi = np.zeros_like(budget_b), budget_b.copy()
+    lo, hi = np.zeros_like(budget_bj), budget_bj.copy()
     _, gap_hi = legs(hi)
     for _ in range(_BISECTIONS):
         mid = 0.5 * (lo + hi)
         _, gap = legs(mid)
         lo, hi = np.where(gap > 0, mid, lo), np.where(gap > 0, hi, mid)
-    x = np.where(direction == 0, 0.0, np.where(gap_hi > 0, budget_b, lo))
+    x = np.where(direction == 0, 0.0, np.where(gap_hi > 0, budget_bj, lo))
 
     pool = ConstantProductPool(x_pool, y_pool, np.ones_like(x_pool))
     minted = venues.curve_mint(p, s.supply, np.where(direction > 0, x, 0.0))
@@ -145,29 +200,34 @@ def _arbitrage_curve(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndar
     new_pool = np.where(up, sold.pool.reserve_x, np.where(direction < 0, bought.pool.reserve_x, x_pool))
     new_pool_cash = np.where(up, sold.pool.reserve_y, np.where(direction < 0, bought.pool.reserve_y, y_pool))
     supply = s.supply + np.where(up, minted, -burn)
-    weight = venues._share(budget_b, cash_arb, proceeds - x)
+    weight = venues._share(budget_bj, cash_arb, proceeds - x)
     return {
-        "cash": s.cash + weight,
+        "cash": s.cash + weight.sum(axis=-1),
         "pool_tokens": new_pool,
         "pool_cash": new_pool_cash,
         "supply": supply,
         "reserve": s.reserve + np.where(up, x, -refund),
         "price": venues.curve_price(p, supply),
         "arb_volume": np.where(up, minted, burn),
+        "arb_profit": (proceeds - x).sum(axis=-1),
     }
 
 
-def _arbitrage_auction(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndarray]:
-    got = np.where(arb, np.maximum(s.fill, 0.0), 0.0)
-    gave = np.where(arb, np.maximum(-s.fill, 0.0), 0.0)
-    cash_in = gave * _col(s.price)  # what the auction paid them for the tokens they sold
+def _arbitrage_clearing(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndarray]:
+    is_arb = arb[:, :, None]
+    got = np.where(is_arb, np.maximum(s.fill, 0.0), 0.0)
+    cash_in = np.where(is_arb, np.maximum(s.fill_cash, 0.0), 0.0)  # what the primary paid for their sales
+    cost = np.where(is_arb, np.maximum(-s.fill_cash, 0.0), 0.0)  # what they paid for their buys
+    gave = np.where(is_arb, np.maximum(-s.fill, 0.0), 0.0)
     pool = ConstantProductPool(s.pool_tokens, s.pool_cash, np.ones_like(s.pool_cash))
-    sold = swap(pool, got.sum(axis=-1), p.amm_fee, x_to_y=True)
-    bought = swap(sold.pool, cash_in.sum(axis=-1), p.amm_fee, x_to_y=False)
+    sold = swap(pool, got.sum(axis=1), _col(p.amm_fee), x_to_y=True)
+    bought = swap(sold.pool, cash_in.sum(axis=1), _col(p.amm_fee), x_to_y=False)
+    profit_bj = sold.amount_out - cost.sum(axis=1) + (bought.amount_out - gave.sum(axis=1)) * s.price
     return {
-        "cash": s.cash + venues._share(got.sum(axis=-1), got, sold.amount_out) - cash_in,
-        "tokens": s.tokens - got + venues._share(cash_in.sum(axis=-1), cash_in, bought.amount_out),
+        "cash": s.cash + venues._share(got.sum(axis=1), got, sold.amount_out).sum(axis=-1) - cash_in.sum(axis=-1),
+        "tokens": s.tokens - got + venues._share(cash_in.sum(axis=1), cash_in, bought.amount_out),
         "pool_tokens": bought.pool.reserve_x,
         "pool_cash": bought.pool.reserve_y,
-        "arb_volume": got.sum(axis=-1) + bought.amount_out,
+        "arb_volume": got.sum(axis=1) + bought.amount_out,
+        "arb_profit": profit_bj.sum(axis=-1),
     }

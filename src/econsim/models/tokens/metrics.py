@@ -2,6 +2,8 @@
 
 The ``account`` stage updates the price signals and the running sums the metrics need:
 
+per token j (each (B, J)):
+
     r_t = log(P_t / P_{t−1})            EMA:  P̄' = P̄ + λ·(P − P̄)
     volatility   = √(Σ r_t² / t)                     (realized, per step, since the start)
     tracking     = Σ |log(P_t / V_t)| / t            (how far the price strays from the value)
@@ -12,6 +14,9 @@ The ``account`` stage updates the price signals and the running sums the metrics
     U_i = log(w_i / w_i(0)) in the token economies (log utility of wealth); the consumed value in the
     resource economy.
 
+Every per-token variable (``TOKEN_VARS``: price, supply, volatility's sums, drawdowns …) is recorded
+as its mean over the J tokens under its own name (for J = 1, the token's value), and price and
+volatility also per token (``price_by_token_j``, ``volatility_by_token_j``).
 Observables: wealth Gini, mean return, mean utility, exploitation (the trading gain of arbitrage,
 manipulation and learning agents — wealth beyond what their endowment would be worth if simply held —
 as a share of all initial wealth), each strategy's mean return and mean trading gain, its share, the learning agents' mean reward, and ``design_loss`` = volatility + tracking
@@ -28,6 +33,7 @@ from econsim.engine import Arrays, RandomStreams
 from econsim.models.tokens.evolution import mean_by_strategy
 from econsim.models.tokens.policies import wealth_bn
 from econsim.models.tokens.population import EXPLOITERS, LEARNING, STRATEGIES, gini_b
+from econsim.models.tokens.state import TOKEN_VARS
 
 
 def account(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -36,16 +42,17 @@ def account(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     sum_track = s.sum_track + np.abs(np.log(s.price / s.value))
     peak = np.maximum(s.peak_price, s.price)
     max_drawdown = np.maximum(s.max_drawdown, 1.0 - s.price / peak)
-    at_shock = (s.t == p.shock_step) & (p.shock_step > 0)
+    col = lambda x: np.asarray(x)[:, None]  # noqa: E731
+    at_shock = col((s.t == p.shock_step) & (p.shock_step > 0))
     ref = np.where(at_shock, s.prev_price, s.ref_price)
-    after = (p.shock_step > 0) & (s.t >= p.shock_step)
+    after = col((p.shock_step > 0) & (s.t >= p.shock_step))
     shock_drawdown = np.where(after, np.maximum(s.shock_drawdown, 1.0 - s.price / ref), 0.0)
-    back = s.price >= (1.0 - p.recovery_tolerance) * ref
-    recovered = np.where(after, (s.recovered > 0) | (back & (s.t > p.shock_step)), False)
-    recovery_time = np.where(after & ~(s.recovered > 0), s.t - p.shock_step, s.recovery_time)
+    back = s.price >= (1.0 - col(p.recovery_tolerance)) * ref
+    recovered = np.where(after, (s.recovered > 0) | (back & col(s.t > p.shock_step)), False)
+    recovery_time = np.where(after & ~(s.recovered > 0), col(s.t - p.shock_step), s.recovery_time)
     out = {
         "last_ret": ret,
-        "ema": s.ema + p.ema_rate * (s.price - s.ema),
+        "ema": s.ema + col(p.ema_rate) * (s.price - s.ema),
         "sum_r2": sum_r2,
         "sum_track": sum_track,
         "peak_price": peak,
@@ -63,18 +70,23 @@ def account(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     return out
 
 
+def _volatility_bj(s, p):
+    return np.sqrt(s.sum_r2 / np.maximum(s.t, 1)[:, None])
+
+
 def _volatility(s, p):
-    return np.sqrt(s.sum_r2 / np.maximum(s.t, 1))
+    """Mean over tokens of each token's realized volatility."""
+    return _volatility_bj(s, p).mean(axis=-1)
 
 
 def _tracking(s, p):
-    return s.sum_track / np.maximum(s.t, 1)
+    return (s.sum_track / np.maximum(s.t, 1)[:, None]).mean(axis=-1)
 
 
 def trading_gain_bn(s, p) -> np.ndarray:
     """Wealth gained by trading: w_i(t) minus what the initial endowment would be worth if held."""
     held = p.initial_cash[:, None] + np.where((p.venue == "resource")[:, None], 0.0,
-                                              p.initial_tokens[:, None] * s.price[:, None])
+                                              p.initial_tokens[:, None] * s.price.sum(axis=-1)[:, None])
     return wealth_bn(s, p) - held
 
 
@@ -89,7 +101,14 @@ def _learner_reward(s, p):
     return np.where(n > 0, np.where(learner, s.reward, 0.0).sum(axis=-1) / np.maximum(n, 1), np.nan)
 
 
+def _token_mean(name: str):
+    return lambda s, p: s[name].mean(axis=-1)
+
+
 OBSERVABLES = {
+    **{name: _token_mean(name) for name, _, _ in TOKEN_VARS},
+    "price_by_token": lambda s, p: s.price,
+    "volatility_by_token": _volatility_bj,
     "volatility": _volatility,
     "tracking": _tracking,
     "design_loss": lambda s, p: _volatility(s, p) + _tracking(s, p),

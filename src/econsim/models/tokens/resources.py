@@ -1,4 +1,4 @@
-"""The resource economy (seed §7.4): a resource of limited capacity C per step, requested by agents,
+"""The resource economy (seed §7.4; one resource, n_tokens = 1): a resource of limited capacity C per step, requested by agents,
 allocated by a rule, priced by demand and supply.
 
 Each step agent i needs n_i = n̄·Exp(1) units and values a unit at v_i = v̄·e^{b_i}. Its request
@@ -47,9 +47,9 @@ def allocate(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     col = lambda x: np.asarray(x)[:, None]  # noqa: E731
     draws = rng("needs").random((2, *code.shape[1:]))
     need = col(p.need_mean) * -np.log1p(-draws[:, 0])
-    valuation = col(p.valuation_mean) * np.exp(s.bias)
-    price = col(s.price)
-    trend = col(np.log(s.price / s.ema))
+    valuation = col(p.valuation_mean) * np.exp(s.bias[..., 0])
+    price = s.price  # (B, 1): one resource
+    trend = np.log(s.price / s.ema)
     band = col(p.signal_band)
     base = np.where(price < valuation, need, 0.0)
     request = base
@@ -58,7 +58,7 @@ def allocate(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     request = np.where(code == NOISE, need * 2 * draws[:, 1], request)
     request = np.where(code == LIQUIDITY, need, request)
     request = np.where(code == MANIPULATION, 2 * need, request)
-    request = np.where(code == LEARNING, s.q_action * need, request)
+    request = np.where(code == LEARNING, s.q_action[..., 0] * need, request)
     request = np.minimum(request, s.cash / price)
 
     capacity_b = p.capacity * p.N
@@ -72,7 +72,7 @@ def allocate(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         elif kind == "priority":
             alloc = np.where(m, priority_allocation(request, valuation, capacity_b), alloc)
         else:
-            auction = auction_allocation(request, valuation, capacity_b, reserve_price=s.price)
+            auction = auction_allocation(request, valuation, capacity_b, reserve_price=s.price[:, 0])
             alloc = np.where(m, auction.allocation, alloc)
             pay_price = np.where(m, col(auction.price), pay_price)
     # the auction's uniform price may exceed P; never charge more than the agent holds
@@ -84,11 +84,11 @@ def allocate(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         "cash": s.cash - payment + col(income / p.N),
         "treasury": s.treasury + payment.sum(axis=-1) - income,
         "utility": s.utility + valuation * useful,
-        "price": price_adjustment(s.price, demand_b, capacity_b, p.adjust_speed * s.price,
-                                  scale=capacity_b, floor=1e-6),
+        "price": price_adjustment(s.price[:, 0], demand_b, capacity_b, p.adjust_speed * s.price[:, 0],
+                                  scale=capacity_b, floor=1e-6)[:, None],
         "utilization": alloc.sum(axis=-1) / capacity_b,
         "useful_utilization": useful.sum(axis=-1) / capacity_b,
-        "volume": alloc.sum(axis=-1),
-        "imbalance": demand_b - capacity_b,
-        "fill": alloc,
+        "volume": alloc.sum(axis=-1)[:, None],
+        "imbalance": (demand_b - capacity_b)[:, None],
+        "fill": alloc[..., None],
     }

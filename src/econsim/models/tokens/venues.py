@@ -1,10 +1,11 @@
 """Where orders execute: the bonding curve, the constant-product AMM, the call auction, tâtonnement,
-and an exogenous price (a fixed environment for learning agents).
+the continuous limit order book and an exogenous price (a fixed environment for learning agents).
 
-Orders arrive as a cash amount to spend (``buy_cash_bn``) and tokens to sell (``sell_tok_bn``) per
-agent. Every venue fills them in aggregate per run and shares the proceeds pro rata, so no agent
-pays more cash or delivers more tokens than it holds, and cash and tokens only move between agents
-and venues:
+Every token j has its own venues: a market is a (run, token) pair, so market arrays are (B, J) and
+orders are (B, N, J). Orders arrive as a cash amount to spend (``buy_cash_bnj``) and tokens to sell
+(``sell_tok_bnj``) per agent and token. Every venue but the order book fills them in aggregate per
+market and shares the proceeds pro rata, so no agent pays more cash or delivers more tokens than it
+holds, and cash and tokens only move between agents and venues:
 
     bonding curve   mint ΔS = N·f⁻¹(S/N, D/N) for deposits D, reserve += D; then burn the sells T,
                     refund = N·∫_{(S−T)/N}^{S/N} f, reserve −= refund. The curve is written per agent
@@ -12,6 +13,8 @@ and venues:
     AMM             cash→token swap of the aggregate buys, then token→cash swap of the sells (v2, fee).
     call auction    each agent's buy and sell limit order; one uniform clearing price (max volume).
     tâtonnement     trade min(D, O) at P, then P' = P + g·P·(D − O)/S (``price_adjustment``).
+    order book      each agent's limit orders, in a random arrival order, through a price-time
+                    priority book (``order_book.py``); P' = the last trade's price.
     exogenous       trade at the given price against an outside account (``outside_*``).
 """
 
@@ -19,10 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from econsim.engine import Arrays
+from econsim.engine import Arrays, RandomStreams
 from econsim.mechanisms import (
+    BUY,
+    LIMIT,
+    SELL,
     ConstantProductPool,
     ExponentialCurve,
+    LimitOrderBook,
     LinearCurve,
     PowerCurve,
     SigmoidCurve,
@@ -34,139 +41,233 @@ from econsim.mechanisms import (
 CURVES = ("linear", "exponential", "sigmoid", "power")
 
 
+def col(x) -> np.ndarray:
+    """A per-run (B,) parameter as (B, 1), to broadcast against a market array (B, J)."""
+    return np.asarray(x)[:, None]
+
+
+def agents(x_bj) -> np.ndarray:
+    """A market array (B, J) as (B, 1, J), to broadcast against per-agent orders (B, N, J)."""
+    return np.asarray(x_bj)[:, None, :]
+
+
 def _curve(kind: str, p: Arrays):
     if kind == "linear":
-        return LinearCurve(p.curve_slope, p.curve_intercept)
+        return LinearCurve(col(p.curve_slope), col(p.curve_intercept))
     if kind == "exponential":
-        return ExponentialCurve(p.curve_scale, p.curve_growth)
+        return ExponentialCurve(col(p.curve_scale), col(p.curve_growth))
     if kind == "sigmoid":
-        return SigmoidCurve(p.curve_max_price, p.curve_steepness, p.curve_midpoint)
-    return PowerCurve(p.curve_scale, p.reserve_ratio)
+        return SigmoidCurve(col(p.curve_max_price), col(p.curve_steepness), col(p.curve_midpoint))
+    return PowerCurve(col(p.curve_scale), col(p.reserve_ratio))
 
 
 def _per_curve(p: Arrays, method: str, *args: np.ndarray) -> np.ndarray:
-    """``curve.method(*args)`` with each run's own curve kind (one call per kind in the batch)."""
+    """``curve.method(*args)`` on (B, J) markets with each run's own curve kind (one call per kind)."""
     if (p.curve == p.curve[0]).all():
         return getattr(_curve(str(p.curve[0]), p), method)(*args)
     kinds = np.unique(p.curve)
     out = np.zeros(np.broadcast_shapes(*(np.shape(a) for a in args)))
     for kind in kinds:
-        out = np.where(p.curve == kind, getattr(_curve(str(kind), p), method)(*args), out)
+        out = np.where(col(p.curve == kind), getattr(_curve(str(kind), p), method)(*args), out)
     return out
 
 
-def curve_price(p: Arrays, supply_b: np.ndarray) -> np.ndarray:
-    return _per_curve(p, "price", supply_b / p.N)
+def curve_price(p: Arrays, supply_bj: np.ndarray) -> np.ndarray:
+    return _per_curve(p, "price", supply_bj / col(p.N))
 
 
-def curve_reserve(p: Arrays, supply_b: np.ndarray) -> np.ndarray:
+def curve_reserve(p: Arrays, supply_bj: np.ndarray) -> np.ndarray:
     """Reserve backing the supply: N·F(S/N)."""
-    return p.N * _per_curve(p, "reserve", supply_b / p.N)
+    return col(p.N) * _per_curve(p, "reserve", supply_bj / col(p.N))
 
 
-def curve_mint(p: Arrays, supply_b, deposit_b) -> np.ndarray:
+def curve_mint(p: Arrays, supply_bj, deposit_bj) -> np.ndarray:
     """Tokens minted for a deposit: N·f⁻¹(S/N, D/N)."""
-    return p.N * _per_curve(p, "tokens_for_deposit", supply_b / p.N, deposit_b / p.N)
+    return col(p.N) * _per_curve(p, "tokens_for_deposit", supply_bj / col(p.N), deposit_bj / col(p.N))
 
 
-def curve_refund(p: Arrays, supply_b, tokens_b) -> np.ndarray:
+def curve_refund(p: Arrays, supply_bj, tokens_bj) -> np.ndarray:
     """Reserve paid out for burning tokens: N·∫ f over the burned per-agent supply."""
-    return p.N * _per_curve(p, "burn_refund", supply_b / p.N, np.minimum(tokens_b, supply_b) / p.N)
+    return col(p.N) * _per_curve(p, "burn_refund", supply_bj / col(p.N), np.minimum(tokens_bj, supply_bj) / col(p.N))
 
 
-def _share(total_b: np.ndarray, part_bn: np.ndarray, amount_b: np.ndarray) -> np.ndarray:
-    """amount·part/total per agent (0 where the total is 0)."""
-    ratio = np.where(total_b > 0, amount_b / np.where(total_b > 0, total_b, 1.0), 0.0)
-    return part_bn * ratio[:, None]
+def markets(x_bnj: np.ndarray) -> np.ndarray:
+    """Per-agent orders (B, N, J) as one row per market (B·J, N), for mechanisms batched by row."""
+    n_b, n_n, n_j = x_bnj.shape
+    return np.ascontiguousarray(np.swapaxes(x_bnj, 1, 2)).reshape(n_b * n_j, n_n)
 
 
-def bonding_curve(s: Arrays, p: Arrays, buy_cash_bn, sell_tok_bn) -> dict[str, np.ndarray]:
+def unmarkets(x_mn: np.ndarray, n_b: int) -> np.ndarray:
+    """The inverse of ``markets``: (B·J, N) back to (B, N, J)."""
+    return np.swapaxes(x_mn.reshape(n_b, -1, x_mn.shape[-1]), 1, 2)
+
+
+def _share(total_bj: np.ndarray, part_bnj: np.ndarray, amount_bj: np.ndarray) -> np.ndarray:
+    """amount·part/total per agent and token (0 where the total is 0)."""
+    ratio = np.where(total_bj > 0, amount_bj / np.where(total_bj > 0, total_bj, 1.0), 0.0)
+    return part_bnj * agents(ratio)
+
+
+def bonding_curve(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj) -> dict[str, np.ndarray]:
     """Mint for the aggregate deposit, then burn the aggregate sells; shares pro rata."""
-    deposit_b = buy_cash_bn.sum(axis=-1)
-    minted_b = curve_mint(p, s.supply, deposit_b)
-    supply_b = s.supply + minted_b
-    burn_b = sell_tok_bn.sum(axis=-1)
-    refund_b = curve_refund(p, supply_b, burn_b)
-    got_bn = _share(deposit_b, buy_cash_bn, minted_b)
-    paid_bn = _share(burn_b, sell_tok_bn, refund_b)
+    deposit_bj = buy_cash_bnj.sum(axis=1)
+    minted_bj = curve_mint(p, s.supply, deposit_bj)
+    supply_bj = s.supply + minted_bj
+    burn_bj = sell_tok_bnj.sum(axis=1)
+    refund_bj = curve_refund(p, supply_bj, burn_bj)
+    got_bnj = _share(deposit_bj, buy_cash_bnj, minted_bj)
+    paid_bnj = _share(burn_bj, sell_tok_bnj, refund_bj)
     return {
-        "cash": s.cash - buy_cash_bn + paid_bn,
-        "tokens": s.tokens + got_bn - sell_tok_bn,
-        "supply": supply_b - burn_b,
-        "reserve": s.reserve + deposit_b - refund_b,
-        "fill": got_bn - sell_tok_bn,
-        "volume": minted_b + burn_b,
+        "cash": s.cash - buy_cash_bnj.sum(axis=-1) + paid_bnj.sum(axis=-1),
+        "tokens": s.tokens + got_bnj - sell_tok_bnj,
+        "supply": supply_bj - burn_bj,
+        "reserve": s.reserve + deposit_bj - refund_bj,
+        "fill": got_bnj - sell_tok_bnj,
+        "volume": minted_bj + burn_bj,
     }
 
 
-def amm(s: Arrays, p: Arrays, buy_cash_bn, sell_tok_bn, cash_bn, tokens_bn) -> dict[str, np.ndarray]:
+def amm(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj, cash_bn, tokens_bnj) -> dict[str, np.ndarray]:
     """Aggregate buys swap cash→tokens, then aggregate sells swap tokens→cash, on the v2 pool."""
     pool = ConstantProductPool(s.pool_tokens, s.pool_cash, np.ones_like(s.pool_cash))
-    cash_in_b = buy_cash_bn.sum(axis=-1)
-    bought = swap(pool, cash_in_b, p.amm_fee, x_to_y=False)
-    tok_in_b = sell_tok_bn.sum(axis=-1)
-    sold = swap(bought.pool, tok_in_b, p.amm_fee, x_to_y=True)
-    got_bn = _share(cash_in_b, buy_cash_bn, bought.amount_out)
-    paid_bn = _share(tok_in_b, sell_tok_bn, sold.amount_out)
+    cash_in_bj = buy_cash_bnj.sum(axis=1)
+    bought = swap(pool, cash_in_bj, col(p.amm_fee), x_to_y=False)
+    tok_in_bj = sell_tok_bnj.sum(axis=1)
+    sold = swap(bought.pool, tok_in_bj, col(p.amm_fee), x_to_y=True)
+    got_bnj = _share(cash_in_bj, buy_cash_bnj, bought.amount_out)
+    paid_bnj = _share(tok_in_bj, sell_tok_bnj, sold.amount_out)
     return {
-        "cash": cash_bn - buy_cash_bn + paid_bn,
-        "tokens": tokens_bn + got_bn - sell_tok_bn,
+        "cash": cash_bn - buy_cash_bnj.sum(axis=-1) + paid_bnj.sum(axis=-1),
+        "tokens": tokens_bnj + got_bnj - sell_tok_bnj,
         "pool_tokens": sold.pool.reserve_x,
         "pool_cash": sold.pool.reserve_y,
-        "amm_fill": got_bn - sell_tok_bn,
-        "amm_volume": bought.amount_out + tok_in_b,
+        "amm_fill": got_bnj - sell_tok_bnj,
+        "amm_volume": bought.amount_out + tok_in_bj,
     }
 
 
-def call_auction(s: Arrays, p: Arrays, buy_cash_bn, sell_tok_bn, buy_limit_bn, sell_limit_bn):
-    """One uniform-price call auction per run over every agent's buy and sell limit order."""
-    buy_qty_bn = buy_cash_bn / buy_limit_bn
-    result = call_auction_batch(buy_limit_bn, buy_qty_bn, sell_limit_bn, sell_tok_bn, s.price)
-    traded = result.volume > 0
-    price_b = np.where(traded, result.price, s.price)
-    pay_bn = result.buy_fill * price_b[:, None]
-    get_bn = result.sell_fill * price_b[:, None]
+def call_auction(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj, sell_limit_bnj):
+    """One uniform-price call auction per market over every agent's buy and sell limit order."""
+    buy_qty_bnj = buy_cash_bnj / buy_limit_bnj
+    n_b, _, n_j = buy_qty_bnj.shape
+    result = call_auction_batch(*(markets(x) for x in (buy_limit_bnj, buy_qty_bnj, sell_limit_bnj, sell_tok_bnj)),
+                                s.price.reshape(-1))
+    buy_fill, sell_fill = unmarkets(result.buy_fill, n_b), unmarkets(result.sell_fill, n_b)
+    volume_bj = result.volume.reshape(n_b, n_j)
+    traded = volume_bj > 0
+    price_bj = np.where(traded, result.price.reshape(n_b, n_j), s.price)
+    pay_bnj = buy_fill * price_bj[:, None, :]
+    get_bnj = sell_fill * price_bj[:, None, :]
+    fill = buy_fill - sell_fill
     return {
-        "cash": s.cash - pay_bn + get_bn,
-        "tokens": s.tokens + result.buy_fill - result.sell_fill,
-        "price": price_b,
-        "fill": result.buy_fill - result.sell_fill,
-        "volume": result.volume,
-        "imbalance": result.imbalance,
+        "cash": s.cash - pay_bnj.sum(axis=-1) + get_bnj.sum(axis=-1),
+        "tokens": s.tokens + buy_fill - sell_fill,
+        "price": price_bj,
+        "fill": fill,
+        "fill_cash": -fill * price_bj[:, None, :],
+        "volume": volume_bj,
+        "imbalance": result.imbalance.reshape(n_b, n_j),
     }
 
 
-def tatonnement(s: Arrays, p: Arrays, buy_cash_bn, sell_tok_bn):
+def tatonnement(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
     """Trade min(D, O) at P, rationing the long side pro rata; then P' = P + g·P·(D − O)/S."""
-    demand_bn = buy_cash_bn / s.price[:, None]
-    demand_b, offer_b = demand_bn.sum(axis=-1), sell_tok_bn.sum(axis=-1)
-    volume_b = np.minimum(demand_b, offer_b)
-    bought_bn = _share(demand_b, demand_bn, volume_b)
-    sold_bn = _share(offer_b, sell_tok_bn, volume_b)
-    total_tokens_b = s.tokens.sum(axis=-1) + s.pool_tokens
-    new_price_b = price_adjustment(s.price, demand_b, offer_b, p.adjust_speed * s.price,
-                                   scale=total_tokens_b, floor=1e-6 * s.price)
+    demand_bnj = buy_cash_bnj / s.price[:, None, :]
+    demand_bj, offer_bj = demand_bnj.sum(axis=1), sell_tok_bnj.sum(axis=1)
+    volume_bj = np.minimum(demand_bj, offer_bj)
+    bought_bnj = _share(demand_bj, demand_bnj, volume_bj)
+    sold_bnj = _share(offer_bj, sell_tok_bnj, volume_bj)
+    total_tokens_bj = s.tokens.sum(axis=1) + s.pool_tokens
+    new_price_bj = price_adjustment(s.price, demand_bj, offer_bj, col(p.adjust_speed) * s.price,
+                                    scale=total_tokens_bj, floor=1e-6 * s.price)
+    cash_in_bnj = (sold_bnj - bought_bnj) * s.price[:, None, :]
     return {
-        "cash": s.cash + (sold_bn - bought_bn) * s.price[:, None],
-        "tokens": s.tokens + bought_bn - sold_bn,
-        "price": new_price_b,
-        "fill": bought_bn - sold_bn,
-        "volume": volume_b,
-        "imbalance": demand_b - offer_b,
+        "cash": s.cash + cash_in_bnj.sum(axis=-1),
+        "tokens": s.tokens + bought_bnj - sold_bnj,
+        "price": new_price_bj,
+        "fill": bought_bnj - sold_bnj,
+        "fill_cash": cash_in_bnj,
+        "volume": volume_bj,
+        "imbalance": demand_bj - offer_bj,
     }
 
 
-def exogenous(s: Arrays, p: Arrays, buy_cash_bn, sell_tok_bn):
+def exogenous(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
     """Trade at the exogenous price against an outside account that absorbs every order."""
-    bought_bn = buy_cash_bn / s.price[:, None]
-    cash_bn = s.cash - buy_cash_bn + sell_tok_bn * s.price[:, None]
-    flow_cash_b = buy_cash_bn.sum(axis=-1) - (sell_tok_bn * s.price[:, None]).sum(axis=-1)
-    flow_tok_b = bought_bn.sum(axis=-1) - sell_tok_bn.sum(axis=-1)
+    bought_bnj = buy_cash_bnj / s.price[:, None, :]
+    cash_bn = s.cash - buy_cash_bnj.sum(axis=-1) + (sell_tok_bnj * s.price[:, None, :]).sum(axis=-1)
+    flow_cash_b = (buy_cash_bnj.sum(axis=1) - (sell_tok_bnj * s.price[:, None, :]).sum(axis=1)).sum(axis=-1)
+    flow_tok_bj = bought_bnj.sum(axis=1) - sell_tok_bnj.sum(axis=1)
     return {
         "cash": cash_bn,
-        "tokens": s.tokens + bought_bn - sell_tok_bn,
+        "tokens": s.tokens + bought_bnj - sell_tok_bnj,
         "outside_cash": s.outside_cash + flow_cash_b,
-        "outside_tokens": s.outside_tokens - flow_tok_b,
-        "fill": bought_bn - sell_tok_bn,
-        "volume": bought_bn.sum(axis=-1) + sell_tok_bn.sum(axis=-1),
+        "outside_tokens": s.outside_tokens - flow_tok_bj,
+        "fill": bought_bnj - sell_tok_bnj,
+        "volume": bought_bnj.sum(axis=1) + sell_tok_bnj.sum(axis=1),
+    }
+
+
+def order_book(s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj, sell_limit_bnj):
+    """Every agent's limit orders through a continuous price-time priority book, one per market.
+
+    Ticks are relative to the price P at the start of the step (tick = ``tick_size``·P, limits within
+    ``book_range``·P of it); buy limits round down and sell limits up, so nobody pays more or takes
+    less than its limit. Quantities are whole lots of ``lot_size`` tokens: a buyer's lots at its limit
+    cost at most its cash, a seller's lots are at most its tokens. Orders arrive in a random order
+    (the ``arrivals`` stream); each trade is at the resting order's price. Orders are day orders: what
+    rests at the end of the step expires (the book starts empty each step). P' = the last trade's price.
+    """
+    n_b, n_n, n_j = buy_cash_bnj.shape
+    price = agents(s.price)
+    tick = price * p.tick_size[:, None, None]
+    half_b = np.ceil(p.book_range / p.tick_size).astype(np.int64)
+    mid = half_b[:, None, None]
+    top = 2 * mid
+    buy_tick = np.clip(np.floor((buy_limit_bnj - price) / tick), -mid, mid).astype(np.int64) + mid
+    sell_tick = np.clip(np.ceil((sell_limit_bnj - price) / tick), -mid, mid).astype(np.int64) + mid
+    buy_px = price + (buy_tick - mid) * tick
+    lot = p.lot_size[:, None, None]
+    buy_lots = np.floor(buy_cash_bnj / buy_px / lot).astype(np.int64)
+    sell_lots = np.floor(sell_tok_bnj / lot).astype(np.int64)
+    arrival = rng("arrivals").random((2, n_n, n_j))
+    paid = np.zeros((n_b, n_n, n_j))
+    received = np.zeros((n_b, n_n, n_j))
+    bought = np.zeros((n_b, n_n, n_j))
+    sold = np.zeros((n_b, n_n, n_j))
+    new_price = s.price.copy()
+    volume = np.zeros((n_b, n_j))
+    agent = np.arange(n_n)
+    # one compiled ``submit`` per market and step: the matching itself is the numba kernel
+    for b in range(n_b):
+        for j in range(n_j):
+            qty = np.concatenate([buy_lots[b, :, j], sell_lots[b, :, j]])
+            live = qty > 0
+            order = np.argsort(np.concatenate([arrival[b, 0, :, j], arrival[b, 1, :, j]])[live], kind="stable")
+            side = np.concatenate([np.full(n_n, BUY), np.full(n_n, SELL)])[live][order]
+            ticks = np.concatenate([buy_tick[b, :, j], sell_tick[b, :, j]])[live][order]
+            owner = np.concatenate([agent, agent])[live][order]
+            book = LimitOrderBook(int(top[b, 0, 0]) + 1, capacity=max(int(live.sum()), 1))
+            book.submit(np.full(order.size, LIMIT), side, ticks, qty[live][order], owner=owner)
+            trades = book.trades()
+            if trades.quantity.size == 0:
+                continue
+            units = trades.quantity * p.lot_size[b]
+            cash = units * (s.price[b, j] + (trades.price - half_b[b]) * tick[b, 0, j])
+            buyer, seller = book.owner_o[trades.buy_order], book.owner_o[trades.sell_order]
+            bought[b, :, j] = np.bincount(buyer, units, n_n)
+            sold[b, :, j] = np.bincount(seller, units, n_n)
+            paid[b, :, j] = np.bincount(buyer, cash, n_n)
+            received[b, :, j] = np.bincount(seller, cash, n_n)
+            new_price[b, j] = s.price[b, j] + (book.last_price - half_b[b]) * tick[b, 0, j]
+            volume[b, j] = units.sum()
+    cash_in = received - paid
+    return {
+        "cash": s.cash + cash_in.sum(axis=-1),
+        "tokens": s.tokens + bought - sold,
+        "price": new_price,
+        "fill": bought - sold,
+        "fill_cash": cash_in,
+        "volume": volume,
+        "imbalance": ((buy_lots - sell_lots) * lot).sum(axis=1),
     }
