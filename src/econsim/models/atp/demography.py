@@ -30,6 +30,7 @@ _SHAPE = np.where((AGE >= 15) & (AGE <= 49),
                   0.75 * np.exp(-0.5 * ((AGE - 26) / 4.0) ** 2) + 0.25 * np.exp(-0.5 * ((AGE - 32) / 5.5) ** 2), 0.0)
 ASFR_A = _SHAPE / _SHAPE.sum() * 0.075  # total fertility 0.075, as the original
 MOBILE_A = (AGE >= 18) & (AGE <= 39)
+AGE_GROUP_A = np.where(AGE == 0, 0, np.where(AGE <= 14, 1, 2))  # neonatal, child, adult elasticities
 
 
 def base_hazard(p: Arrays) -> np.ndarray:
@@ -80,16 +81,18 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     develop_r = 0.99 * develop_r + 0.01 * np.clip(0.5 + 0.5 * np.tanh(0.3 * growth), 0.0, 1.0)
     death_mult = c(p.death_base) / 0.010 * (1.0 + c(p.death_k) * np.maximum(c(p.aec_death_center) - s.aec_r, 0.0))
     birth_mult = c(p.birth_base) / 0.015 * (1.0 + c(p.birth_k) * np.maximum(s.aec_r - c(p.aec_birth_center), 0.0))
-    h = health[:, :, None]
-    elastic = np.where(AGE == 0, np.exp(-c(p.eta_neonatal)[:, :, None] * h),
-                       np.where(AGE <= 14, np.exp(-c(p.eta_child)[:, :, None] * h), np.exp(-c(p.eta_adult)[:, :, None] * h)))
+    # the hazard elasticity e^(−η H) per age group (neonatal, child, adult), spread over the age bins
+    elastic = np.exp(-np.stack([p.eta_neonatal, p.eta_child, p.eta_adult], axis=1)[:, None, :] * health[:, :, None])
+    elastic = elastic[:, :, AGE_GROUP_A]
     hazard = np.clip(base_hazard(p)[:, None, :] * elastic * (1.0 + c(p.mort_sink_mult) * util)[:, :, None]
                      * death_mult[:, :, None], 0.0, 5.0)
     survivors = s.pop_ra * np.exp(-hazard * DAY)
     deaths_r = np.maximum(s.pop_ra.sum(axis=2) - survivors.sum(axis=2), 0.0)
     death_frac = np.clip(deaths_r / (s.pop_r + 1e-9), 0.0, 0.99)
-    legacy = p.legacy_reverse_ageing[:, None, None]
-    aged = np.where(legacy, age_backward(survivors), age_forward(survivors))
+    legacy = p.legacy_reverse_ageing
+    aged = age_forward(survivors)
+    if legacy.any():
+        aged = np.where(legacy[:, None, None], age_backward(survivors), aged)
     surv5 = np.exp(-hazard[:, :, :5].sum(axis=2))
     f_dev = np.clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
     f_rep = np.clip((0.995 / np.maximum(surv5, 1e-3)) ** c(p.fert_phi_rep), 0.5, 1.8)
