@@ -247,3 +247,26 @@ def test_a_sweep_of_util_target_over_seeds_runs_in_batches():
 def test_resources_must_leave_room_for_other_goods():
     with pytest.raises(ConfigError, match="n_resources"):
         build({"n_resources": 7})
+
+
+def test_demand_pass_matches_the_logit_demand_in_float64():
+    """The compiled float32 demand (spec §6.3) against numpy's float64 e^z, with logits clipped at both ends."""
+    from econsim.models.atp.wallets import OUTSIDE, demand_pass, region_bounds
+
+    _, s, _ = build({"tau": 0.02})  # a cold demand: many logits beyond ±40
+    B, R, G = s.price_rg.shape
+    theta, u = s.theta_ng.astype(np.float64), s.inv_tau_n.astype(np.float64)
+    z = np.clip((theta - np.take_along_axis(s.price_rg, s.region_n[:, :, None], axis=1)) * u[:, :, None], -40, 40)
+    assert (z == -40).any()
+    pi = np.exp(z) / (np.exp(z).sum(axis=2, keepdims=True) + OUTSIDE)
+    budget = s.atp_n * np.take_along_axis(s.cons_scale_r, s.region_n, axis=1)
+    expected = np.stack([region_sum(s.cons_coef_n * budget * pi[..., g], s.region_n, R)
+                         for g in range(G)], axis=2)
+    spend, innov, store = np.zeros((B, R, G)), np.zeros((B, R)), np.zeros((B, R))
+    identity = np.broadcast_to(np.eye(3), (B, R, 3, 3)).copy()
+    x = s.atp_n.copy()
+    demand_pass(x, s.adp_n.copy(), s.amp_n.copy(), identity, region_bounds(s.agents_r), s.theta_ng, s.inv_tau_n,
+                s.cons_coef_n, s.innov_coef_n, s.store_coef_n, s.price_rg, s.cons_scale_r, spend, innov, store)
+    np.testing.assert_array_equal(x, s.atp_n)
+    np.testing.assert_allclose(spend, expected, rtol=1e-5)
+    np.testing.assert_allclose(innov, region_sum(s.innov_coef_n * budget, s.region_n, R), rtol=1e-12)
