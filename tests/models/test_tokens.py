@@ -166,3 +166,101 @@ def test_scenario_configs_run_with_their_figures(config, tmp_path):
     figures = list((tmp_path / "out" / "figures").glob("*.png"))
     assert len(figures) >= 2
     assert "summary" in results.reports
+
+
+# The single-token implementation's output (commit 47987ae, before holdings became (B, N, J)), computed
+# by running that code with these exact arguments: simulate_tokens(steps=80, runs=2, seed=11, **case).
+# The J-token model with n_tokens = 1 must reproduce it (it does bit for bit; the tolerance only
+# allows for another platform's libm). The clearing venues use a population without arbitrageurs,
+# because their arbitrage changed on purpose: the old code's arbitrageurs did nothing in tâtonnement
+# and quoted at the AMM's price in the call auction (so they paid their own limit and lost).
+SINGLE_TOKEN_RESULTS = {
+    "bonding_curve": ({"venue": "bonding_curve"}, {
+        "price": [1.1588325516762354, 1.1969752721180134], "cash": [750.8189700565587, 721.5210125346771],
+        "volatility": [0.027436980727611502, 0.026991651117089153],
+        "exploitation": [-0.00014191693209911882, 0.00018292331259936025]}),
+    "call_auction": ({"venue": "call_auction", "population": "learning"}, {
+        "price": [1.2535604009512513, 1.2405389750525528], "cash": [722.2210337004988, 724.1189559451801],
+        "volatility": [0.0070585602800134145, 0.006876378724910601],
+        "exploitation": [0.006254845516878313, 0.0037062605920302433]}),
+    "tatonnement": ({"venue": "tatonnement", "population": "learning"}, {
+        "price": [1.04876153390926, 1.0328552277603449], "cash": [700.8897637263592, 705.2263138416444]}),
+}
+
+
+@pytest.mark.parametrize("case", SINGLE_TOKEN_RESULTS)
+def test_one_token_reproduces_the_single_token_implementation(case):
+    params, expected = SINGLE_TOKEN_RESULTS[case]
+    p, _, s = simulate_tokens(steps=80, runs=2, seed=11, **params)
+    observed = get_model("tokens").observe(s, p)
+    got = {"price": s.price[:, 0], "cash": s.cash.sum(-1), **{k: observed[k] for k in ("volatility", "exploitation")}}
+    for name, values in expected.items():
+        np.testing.assert_allclose(got[name], values, rtol=1e-12, err_msg=name)
+
+
+ARBITRAGE_MODES = ["bonding_curve", "call_auction", "tatonnement", "order_book"]
+ARBS_AND_NOISE = {"population": "custom", **{f"share_{k}": 0.0 for k in STRATEGIES},
+                  "share_arbitrage": 0.3, "share_noise": 0.7}
+
+
+def _gap(s):
+    return np.abs(np.log(s.pool_cash / s.pool_tokens / s.price))
+
+
+@pytest.mark.parametrize("venue", ARBITRAGE_MODES)
+def test_arbitrage_profits_from_a_price_gap_and_closes_it(venue):
+    """AMM 25% above the primary price for token 0 and 20% below for token 1; only arbitrageurs use
+    the AMM. After one step each gap is smaller and the arbitrageurs gained."""
+    skew = {"pool_cash": lambda s: s.pool_tokens * s.price * np.array([1.25, 0.8])}
+    _p, s0, s = simulate_tokens(steps=1, runs=4, venue=venue, n_tokens=2, amm_share=0.0, shock_step=0,
+                                overrides=skew, **ARBS_AND_NOISE)
+    assert (_gap(s) < 0.8 * _gap(s0)).all(), (_gap(s0), _gap(s))
+    assert (s.arb_profit > 0).all() and (s.arb_gain == s.arb_profit).all()
+    # the arbitrageurs bought token 0 where it is cheap and token 1 on the AMM where it is cheap
+    arb = s.strategy == STRATEGIES.index("arbitrage")
+    assert (np.where(arb[..., None], s.arb_volume[:, None, :], 0).sum(1) > 0).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("venue", ARBITRAGE_MODES)
+def test_arbitrage_gains_in_expectation_and_narrows_the_gap_in_every_mode(venue):
+    """The mixed population with two tokens: arbitrageurs gain on average over runs, and the mean gap
+    between each token's primary and AMM prices is smaller than with noise traders in their place."""
+    def mean_gap(**params):
+        model = get_model("tokens")
+        rng = RandomStreams(3, np.arange(4)[:, None])
+        p = model.param_arrays({"N": 60, "venue": venue, "n_tokens": 2, **params}, 4)
+        s = model.initial_state(p, {}, rng)
+        gaps = []
+        for _ in range(60):
+            simulate(model, p, s, rng, 1)
+            gaps.append(_gap(s).mean())
+        return np.mean(gaps), s
+
+    with_arbs, s = mean_gap(population="mixed")
+    without, _ = mean_gap(population="custom", **{f"share_{k}": v for k, v in
+                                                  zip(STRATEGIES, (0.12, 0.12, 0.12, 0.22, 0.12, 0.0, 0.1, 0.2), strict=True)})
+    assert s.arb_gain.mean() > 0
+    assert with_arbs < without, (with_arbs, without)
+
+
+def test_order_book_matches_within_budgets_and_limits():
+    """One order-book step without AMM routing or arbitrageurs: every traded unit has a buyer and a
+    seller (Σ fill = 0, Σ cash = 0 per token), and the new price is a limit price within the slack."""
+    rule_only = {"population": "rule_based", "amm_share": 0.0, "shock_step": 0, "max_slack": 0.02}
+    _p, s0, s = simulate_tokens(steps=1, runs=3, venue="order_book", n_tokens=2, **rule_only)
+    np.testing.assert_allclose(s.fill.sum(1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(s.fill_cash.sum(1), 0.0, atol=1e-9)
+    assert (s.volume > 0).all()
+    assert (np.abs(s.price / s0["price"] - 1) <= 0.02 + 1e-4).all()
+    bought = np.maximum(s.fill, 0)
+    spent = np.maximum(-s.fill_cash, 0).sum(-1)
+    assert (spent <= s0["cash"] + 1e-9).all() and (np.maximum(-s.fill, 0) <= s0["tokens"] + 1e-12).all()
+    assert (bought.sum() > 0) and (s.tokens.sum(1) == pytest.approx(s0["tokens"].sum(1)))
+
+
+def test_tokens_are_traded_separately():
+    """Two tokens with independent values end at different prices, and agents hold different amounts."""
+    _p, _, s = simulate_tokens(venue="call_auction", n_tokens=2, steps=100)
+    assert (np.abs(np.log(s.price[:, 0] / s.price[:, 1])) > 1e-3).all()
+    assert (s.tokens[..., 0] != s.tokens[..., 1]).any(axis=-1).all()

@@ -89,7 +89,7 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
     buy_cash, sell_tok = orders(s, p)
     routed = _col(np.where(venue == "exogenous", 0.0, p.amm_share))[:, :, None]
     primary_buy, primary_sell = (1 - routed) * buy_cash, (1 - routed) * sell_tok
-    if venue in ("tatonnement", "order_book"):
+    if venue in CLEARING:
         # arbitrageurs take the side of the primary market that closes the AMM's gap, sized by
         # ``gap_orders`` and shared pro rata to their cash (a J-th per token) and holdings
         to_sell, to_spend = gap_orders(s, p)
@@ -106,16 +106,16 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
     elif venue == "tatonnement":
         out = venues.tatonnement(s, p, primary_buy, primary_sell)
     else:
-        # limit prices: a random slack per order; arbitrageurs quote around the AMM's price, net of fee
+        # limit prices: a random slack per order around the price. Arbitrageurs limit at the mean
+        # price of their unwind on the AMM — for the gap-closing trade, the geometric mean √(P·A) of
+        # the primary price P and the AMM's marginal price net of fee A — so a fill at or inside the
+        # limit is a gain as long as nobody else moves the pool first
         slack = rng("orders").random(s.tokens.shape[1:]) * _col(p.max_slack)[:, :, None]
         price, amm_price = _agents(s.price), _agents(s.pool_cash / s.pool_tokens)
-        fee = _col(p.amm_fee)[:, :, None]
-        buy_limit = np.where(arb, amm_price * (1 - fee) ** 2, price * (1 + slack))
-        sell_limit = np.where(arb, amm_price / (1 - fee) ** 2, price * (1 - slack))
+        keep = 1 - _col(p.amm_fee)[:, :, None]
+        buy_limit = np.where(arb, np.sqrt(price * amm_price * keep), price * (1 + slack))
+        sell_limit = np.where(arb, np.sqrt(price * amm_price / keep), price * (1 - slack))
         if venue == "call_auction":
-            phi = _col(p.trade_fraction)[:, :, None]
-            primary_buy = np.where(arb, phi * s.cash[:, :, None] / n_j, primary_buy)
-            primary_sell = np.where(arb, phi * s.tokens, primary_sell)
             out = venues.call_auction(s, p, primary_buy, primary_sell, buy_limit, sell_limit)
         else:
             out = venues.order_book(s, p, rng, primary_buy, primary_sell, buy_limit, sell_limit)
@@ -138,9 +138,10 @@ def arbitrage(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]
     found by bisection so that the two marginal prices meet (or the arbitrageurs' cash for the token,
     a J-th of it, is used).
     Call auction, tâtonnement, order book: in the trade stage arbitrageurs bought (sold) on the
-    primary venue where the AMM's bid (ask) was above (below) the primary price; here they sell the
-    tokens they bought on the AMM and spend the cash from their sales buying tokens back on it. Each
-    leg is shared pro rata.
+    primary venue where the AMM's bid (ask) was above (below) the primary price — as much as would
+    move the AMM's marginal price to the primary price (``gap_orders``), at limits no worse than the
+    mean price of that move; here they sell the tokens they bought on the AMM and spend the cash from
+    their sales buying tokens back on it. Each leg is shared pro rata.
 
     ``arb_profit``: the arbitrageurs' gain this step, cash plus the tokens' net change at the primary
     price; ``arb_gain`` sums it.
