@@ -125,7 +125,7 @@ OBSERVABLES = {
 #: final-step columns summarised by the ``summary`` report
 SUMMARY_COLUMNS = ("volatility", "tracking", "design_loss", "max_drawdown", "shock_drawdown", "recovery_time",
                    "recovered", "gini", "mean_return", "mean_utility", "exploitation", "utilization",
-                   "useful_utilization", "price")
+                   "useful_utilization", "price", "arb_gain")
 
 
 def summary(results) -> dict[str, Any]:
