@@ -64,3 +64,15 @@ def test_common_random_numbers_across_sweep_points():
     indep = econsim.run(same, common_random_numbers=False).to_pandas()
     assert not np.array_equal(indep[indep.subset == 0]["price"].to_numpy(),
                               indep[indep.subset == 1]["price"].to_numpy())
+
+
+def test_sweep_over_a_parameter_that_sizes_the_state():
+    """Runs of different array shapes never share a batch, and each equals the same run made alone."""
+    base = {"model": "tokens", "params": {"N": 40}, "runs": 2, "steps": 15, "seed": 4}
+    swept = econsim.run({**base, "sweep": {"grid": {"n_tokens": [1, 3]}}})
+    df = swept.to_pandas()
+    assert df.groupby("n_tokens").size().to_dict() == {1: 2 * 16, 3: 2 * 16}
+    alone = econsim.run({**base, "params": {"N": 40, "n_tokens": 3}}).to_pandas()
+    mine = df[df.n_tokens == 3].drop(columns=["subset", "n_tokens"]).dropna(axis=1).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, alone.drop(columns="subset")[mine.columns], check_exact=True)
+    assert df.loc[df.n_tokens == 1, "price_by_token_2"].isna().all()

@@ -103,9 +103,13 @@ def expand_sweep(model: Model, config: ExperimentConfig) -> tuple[list[str], lis
     return [*grid, *zipped], subsets
 
 
-def batch_size_for(model: Model, config: ExperimentConfig, n_runs_total: int, workers: int) -> int:
-    """Runs per batch: as many as fit the memory budget, and enough batches to feed every worker."""
-    sizes = {**model.defaults(), **config.params}
+def batch_size_for(model: Model, config: ExperimentConfig, n_runs_total: int, workers: int,
+                   sizes: dict[str, Any] | None = None) -> int:
+    """Runs per batch: as many as fit the memory budget, and enough batches to feed every worker.
+
+    ``sizes`` gives the values of the parameters that size state arrays (default: the configuration's).
+    """
+    sizes = sizes or {**model.defaults(), **config.params}
     state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.state)
     n_records = len(record_steps(config.steps, config.record_every))
     n_columns = len(model.recorded) + 3 + len(config.sweep.grid) + len(config.sweep.zip)
@@ -132,6 +136,29 @@ def make_plan(config: ExperimentConfig, workers: int = 1) -> Plan:
     seed = config.seed if config.seed is not None else secrets.randbits(63)
     plan = Plan(config=config, model_name=config.model, seed=seed, swept=swept, subsets=subsets,
                 fixed_params=fixed, initial_state=initial)
-    size = batch_size_for(model, config, plan.n_runs_total, workers)
-    plan.batches = [(a, min(a + size, plan.n_runs_total)) for a in range(0, plan.n_runs_total, size)]
+    plan.batches = cut_batches(model, config, plan, workers)
     return plan
+
+
+def shaping_params(model: Model) -> list[str]:
+    """Parameters that size state arrays (named in a Var's shape): a batch must hold one value of each."""
+    return sorted({dim for v in model.state for dim in v.shape if isinstance(dim, str)})
+
+
+def cut_batches(model: Model, config: ExperimentConfig, plan: Plan, workers: int) -> list[tuple[int, int]]:
+    """Batches over the global runs: cut by the memory budget, and wherever a sweep changes a parameter
+    that sizes the state (all runs of a batch share array shapes)."""
+    shaping = [name for name in shaping_params(model) if name in plan.swept]
+    groups: list[tuple[int, int]] = []  # runs of consecutive subsets that agree on every shaping value
+    start = 0
+    for i in range(1, len(plan.subsets) + 1):
+        if i == len(plan.subsets) or any(plan.subsets[i][k] != plan.subsets[start][k] for k in shaping):
+            groups.append((start, i))
+            start = i
+    batches = []
+    for first, last in groups:
+        sizes = {**model.defaults(), **plan.fixed_params, **plan.subsets[first]}
+        lo, hi = first * config.runs, last * config.runs
+        size = batch_size_for(model, config, plan.n_runs_total, workers, sizes)
+        batches += [(a, min(a + size, hi)) for a in range(lo, hi, size)]
+    return batches

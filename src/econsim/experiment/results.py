@@ -50,12 +50,12 @@ class Results:
     def to_arrow(self) -> pa.Table:
         if self._arrow is None:
             if self._tables is not None:
-                table = pa.concat_tables(self._tables) if self._tables else pa.table({})
+                table = _concat(self._tables) if self._tables else pa.table({})
             else:
                 parts = sorted((self.folder / "parts").glob("batch-*.parquet"))
                 if not parts:
                     raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
-                table = pa.concat_tables([pq.read_table(p) for p in parts])
+                table = _concat([pq.read_table(p) for p in parts])
             self._arrow = table.sort_by([("subset", "ascending"), ("run", "ascending"),
                                          ("timestep", "ascending")])
         return self._arrow
@@ -125,6 +125,12 @@ class Results:
             coords[name] = ("subset", table.loc[subsets, name].to_numpy())
         return xr.Dataset(data_vars, coords=coords, attrs={"model": self.manifest["model"],
                                                            "seed": self.manifest["seed"]})
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Batches of a sweep over a size parameter record different columns (``price_by_token_2`` exists
+    only where there are 3 tokens): missing columns are null in the batches that lack them."""
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def load(folder: str | Path) -> Results:
