@@ -91,7 +91,7 @@ def main() -> None:
                              env={**os.environ, **ONE_CORE})
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step  "
+        print(f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step (CPU {row['cpu_ms_per_step']:6.2f})  "
               f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)", flush=True)
     if len(rows) > 1:
         per_agent = [r["ms_per_step"] / r["N"] * 1e6 for r in rows]
