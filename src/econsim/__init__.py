@@ -7,6 +7,6 @@
 
 __version__ = "0.1.0"
 
-from econsim.experiment import ExperimentConfig, Results, load, run  # noqa: E402
+from econsim.experiment import ExperimentConfig, Results, load, run
 
 __all__ = ["ExperimentConfig", "Results", "__version__", "load", "run"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -37,9 +39,12 @@ def timeseries_figure(df: pd.DataFrame, variables: list[str], facet: str | None 
             ax.add_collection(LineCollection(np.stack(np.broadcast_arrays(t[None, :], shown.T), axis=-1),
                                              colors="tab:blue", alpha=0.08, linewidths=0.6))
             finite = np.where(np.isfinite(values), values, np.nan)
-            ax.fill_between(t, np.nanpercentile(finite, 10, axis=1), np.nanpercentile(finite, 90, axis=1),
-                            color="tab:orange", alpha=0.25, linewidth=0)
-            ax.plot(t, np.nanmean(finite, axis=1), color="tab:orange", linewidth=1.8)
+            with warnings.catch_warnings():  # a timestep where no run has a value stays a gap in the line
+                warnings.simplefilter("ignore", RuntimeWarning)
+                low, mean, high = (np.nanpercentile(finite, 10, axis=1), np.nanmean(finite, axis=1),
+                                   np.nanpercentile(finite, 90, axis=1))
+            ax.fill_between(t, low, high, color="tab:orange", alpha=0.25, linewidth=0)
+            ax.plot(t, mean, color="tab:orange", linewidth=1.8)
             if i == 0 and j == 0:
                 ax.legend(handles=[plt.Line2D([], [], color="tab:blue", alpha=0.5, label="runs"),
                                    plt.Line2D([], [], color="tab:orange", linewidth=1.8, label="mean"),
