@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -126,3 +127,18 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     assert 1 <= done < len(manifest["batches"])
     assert subprocess.run(cmd, capture_output=True).returncode == 0
     assert econsim.load(out).complete
+
+
+def test_final_state_is_kept_and_written_with_the_metrics(tmp_path):
+    """atp keeps its final age structure: per region it sums to the recorded final population."""
+    config = Path(__file__).resolve().parents[2] / "configs" / "atp" / "H1_baseline_stability.yaml"
+    res = econsim.run(config, steps=8, params={"N": 3000, "R": 4}, out=str(tmp_path / "r"),
+                      save_metrics=str(tmp_path / "m.npz"))
+    metrics = np.load(tmp_path / "m.npz")
+    pop_age = metrics["pop_age_final"]
+    assert pop_age.shape == (4, 101)
+    np.testing.assert_allclose(pop_age.sum(axis=1), metrics["population_region"][-1], rtol=1e-9)
+    in_memory = econsim.run(config, steps=8, params={"N": 3000, "R": 4}).final_state()
+    np.testing.assert_array_equal(in_memory["pop_age_final"][0], pop_age)
+    assert econsim.load(tmp_path / "r").final_state()["pop_age_final"].shape == (1, 4, 101)
+    assert res.final_state()["run"].tolist() == [0]

@@ -144,6 +144,8 @@ class Model:
     default_figures: Sequence[Mapping[str, Any]] = ()
     #: turns a model-specific configuration layout (e.g. sectioned YAML) into the engine's keys
     adapt_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: state kept at the end of every run, by output name: {"pop_age_final": "pop_ra"}
+    final_state: Mapping[str, str] = field(default_factory=dict)
     #: analyses a configuration may ask for by name: fn(results) -> JSON-ready dict
     reports: Mapping[str, Callable[[Any], dict[str, Any]]] = field(default_factory=dict)
     #: a few numbers summarising the batch for the progress bar: fn(s, p) -> {label: value}

@@ -51,6 +51,8 @@ class BatchResult:
     seconds: float
     part_path: str | None = None
     table: pa.Table | None = None
+    #: the model's ``final_state`` arrays, (B, *shape) each, with ``subset`` and ``run`` (in memory only)
+    final: dict[str, np.ndarray] | None = None
 
 
 def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTask) -> pa.Table:
@@ -72,6 +74,12 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
     return pa.table(data)
 
 
+def final_state_path(part_path: str | Path) -> Path:
+    """Where a part's final-state arrays live: beside it, ``batch-000012.final.npz``."""
+    part_path = Path(part_path)
+    return part_path.with_name(f"{part_path.stem}.final.npz")
+
+
 def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None,
                   on_fields: Callable[[dict[str, float]], Any] | None = None) -> BatchResult:
     """Run one batch; write its part atomically if it has a path, else return its table.
@@ -87,9 +95,17 @@ def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None,
     times, columns = simulate(model, params, state, rng, task.steps, task.record_every, task.strict,
                               on_step=on_step, run_labels=(task.subset_b, task.run_b), on_fields=on_fields)
     table = tidy_table(times, columns, task)
+    final = None
+    if model.final_state:
+        final = {"subset": task.subset_b, "run": task.run_b,
+                 **{out: np.asarray(state[var]) for out, var in model.final_state.items()}}
     if task.part_path is None:
-        return BatchResult(task.index, table.num_rows, time.perf_counter() - started, table=table)
+        return BatchResult(task.index, table.num_rows, time.perf_counter() - started, table=table, final=final)
     path = Path(task.part_path)
+    if final is not None:  # written before the part, so a finished part always has its final state
+        final_tmp = path.with_name(f".{path.stem}.final.{os.getpid()}.npz")
+        np.savez_compressed(final_tmp, **final)
+        os.replace(final_tmp, final_state_path(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # dictionary-encode only the columns that repeat (run labels, swept values): on the float state
     # columns it costs three times the write and saves nothing; lz4 is the fastest codec both ways

@@ -22,10 +22,11 @@ class Results:
     """
 
     def __init__(self, manifest: dict[str, Any], folder: Path | None = None,
-                 tables: list[pa.Table] | None = None) -> None:
+                 tables: list[pa.Table] | None = None, finals: list[dict[str, np.ndarray]] | None = None) -> None:
         self.manifest = manifest
         self.folder = folder
         self._tables = tables
+        self._finals = finals
         self._arrow: pa.Table | None = None
         #: analyses computed after the run (the configuration's ``reports``)
         self.reports: dict[str, Any] = {}
@@ -89,13 +90,32 @@ class Results:
             raise ConfigError(f"no recorded observable '{name}'")
         return np.stack([table[f"{name}_{j}"].to_numpy() for j in range(k)], axis=-1).reshape(n_runs, -1, k)
 
+    def final_state(self) -> dict[str, np.ndarray]:
+        """The model's ``final_state`` arrays at the last step: each (runs, *shape), runs ordered by
+        (subset, run) as in ``to_pandas``, with ``subset`` and ``run`` arrays; empty if the model keeps none."""
+        if self._finals is not None:
+            parts = self._finals
+        elif self.folder is not None:
+            parts = [dict(np.load(p)) for p in sorted((self.folder / "parts").glob("batch-*.final.npz"))]
+        else:
+            parts = []
+        if not parts:
+            return {}
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.lexsort((merged["run"], merged["subset"]))
+        return {k: v[order] for k, v in merged.items()}
+
     def save_metrics(self, path: str | Path, names: list[str]) -> Path:
         """Write the named observables to a compressed .npz: each (timesteps, k) for a single run, with a
-        leading runs axis when there are several."""
+        leading runs axis when there are several; then the model's final-state arrays (e.g. atp's
+        ``pop_age_final``), likewise without the runs axis for a single run."""
         arrays = {}
         for name in names:
             values = self.stacked(name)
             arrays[name] = values[0] if values.shape[0] == 1 else values
+        for name, values in self.final_state().items():
+            if name not in ("subset", "run"):
+                arrays[name] = values[0] if values.shape[0] == 1 else values
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)

@@ -71,6 +71,7 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
     total = plan.n_runs_total * cfg.steps
     finished_work = sum(plan.batches[i][1] - plan.batches[i][0] for i in done) * cfg.steps
     tables = []
+    finals: list[dict[str, np.ndarray]] = []
     started = time.perf_counter()
     status = "interrupted"
     try:
@@ -79,6 +80,8 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
             for result in executor.run(tasks, advance):
                 if result.table is not None:
                     tables.append(result.table)
+                if result.final is not None and result.part_path is None:
+                    finals.append(result.final)
         status = "complete"
     finally:
         if store:
@@ -92,7 +95,7 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
                     "config": cfg.model_dump(mode="json"), "swept": plan.swept, "subsets": plan.subsets,
                     "runs": plan.runs, "n_runs_total": plan.n_runs_total, "steps": cfg.steps,
                     "record_every": cfg.record_every, "wall_time_s": time.perf_counter() - started}
-        results = Results(manifest, tables=tables)
+        results = Results(manifest, tables=tables, finals=finals)
     if cfg.reports:
         results.reports = make_reports(results, cfg.reports, store.folder if store else None)
     if cfg.save_metrics:

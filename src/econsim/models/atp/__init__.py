@@ -67,4 +67,5 @@ model = Model(
     adapt_config=adapt_config,
     progress_fields=progress_fields,
     figures={"atp_panels": atp_panels},
+    final_state={"pop_age_final": "pop_ra"},  # the spec's metrics file carries the final age structure
 )
