@@ -67,34 +67,51 @@ def test_missing_results_folder_is_a_clear_error(tmp_path):
         econsim.load(tmp_path)
 
 
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+# 20 runs in batches of 2, 100 steps of 2 ms: about 0.2 s a batch, 2 s in all, on any machine
+SLOW = "model: slow_model:model\nruns: 20\nsteps: 100\nseed: 5\nmemory_budget_mb: 0.0045\n"
+
+
+def _cli(config, out):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
+    return cmd, env
+
+
+def _wait_for_parts(out, n, timeout=120):
+    parts = out / "parts"
+    deadline = time.time() + timeout
+    while time.time() < deadline and not (parts.is_dir() and len(list(parts.glob("*.parquet"))) >= n):
+        time.sleep(0.01)
+
+
 def test_resume_after_kill_recomputes_only_missing_batches(tmp_path):
     """Kill a CLI run mid-way with SIGKILL, rerun the same command, compare with an uninterrupted run."""
-    config = tmp_path / "big.yaml"
-    config.write_text(
-        "model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01, 0.02, 0.03]\n"
-        "runs: 100\nsteps: 150\nseed: 5\nmemory_budget_mb: 2.75\n"
-    )
+    config = tmp_path / "slow.yaml"
+    config.write_text(SLOW)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = out / "parts"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2):
-        time.sleep(0.02)
+    cmd, env = _cli(config, out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _wait_for_parts(out, 2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    parts = out / "parts"
     manifest = json.loads((out / "manifest.json").read_text())
     n_batches = len(manifest["batches"])
     before = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
     assert manifest["status"] == "running" and 2 <= len(before) < n_batches
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
     after = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
     assert len(after) == n_batches
     assert all(after[name] == stamp for name, stamp in before.items())  # finished batches untouched
     assert not list(parts.glob(".*tmp"))
     resumed = econsim.load(out)
     assert resumed.complete
-    full = econsim.run(str(config), out=str(tmp_path / "full"))
+    sys.path.insert(0, str(HELPERS))
+    try:
+        full = econsim.run(str(config), out=str(tmp_path / "full"))
+    finally:
+        sys.path.remove(str(HELPERS))
     pd.testing.assert_frame_equal(resumed.to_pandas(), full.to_pandas(), check_exact=True)
     assert not resumed.to_pandas().duplicated(["subset", "run", "timestep"]).any()
 
@@ -108,14 +125,11 @@ def test_results_without_swept_parameters(tmp_path):
 
 def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text("model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01, 0.02, 0.03]\n"
-                      "runs: 100\nsteps: 150\nseed: 5\nmemory_budget_mb: 2.75\n")
+    config.write_text(SLOW)
     out = tmp_path / "r"
-    cmd = [sys.executable, "-m", "econsim.cli", "run", str(config), "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not ((out / "parts").is_dir() and list((out / "parts").glob("*.parquet"))):
-        time.sleep(0.02)
+    cmd, env = _cli(config, out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for_parts(out, 1)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -125,7 +139,7 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     assert manifest["status"] == "interrupted"
     done = len(list((out / "parts").glob("*.parquet")))
     assert 1 <= done < len(manifest["batches"])
-    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    assert subprocess.run(cmd, capture_output=True, env=env).returncode == 0
     assert econsim.load(out).complete
 
 
