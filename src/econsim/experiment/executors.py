@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -29,14 +30,15 @@ def execute_task(task: BatchTask, on_step: Callable[[int], object] | None = None
     return execute(on_step) if execute is not None else execute_batch(task, on_step, on_fields)
 
 
-class Executor:
+class Executor(ABC):
     """Runs batch tasks; ``workers`` is how many run at once."""
 
     name = "base"
     workers = 1
 
+    @abstractmethod
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
-        raise NotImplementedError
+        """Yield each task's result as it finishes; report progress in run-steps."""
 
 
 class InProcessExecutor(Executor):

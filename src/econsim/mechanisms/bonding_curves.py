@@ -26,6 +26,7 @@ power curve plus bookkeeping; it lives at the end of this module.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -92,7 +93,7 @@ def _log1p_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x * np.where(z == 0, 1.0, np.log1p(safe_z) / safe_z)
 
 
-class BondingCurve:
+class BondingCurve(ABC):
     """A price curve P(S). Subclasses define ``price`` and ``reserve``; the rest has defaults.
 
     The defaults are exact but generic: ``mint_cost`` differences the reserve (loses digits when
@@ -100,13 +101,13 @@ class BondingCurve:
     with closed forms.
     """
 
+    @abstractmethod
     def price(self, supply: ArrayLike) -> np.ndarray:
         """Spot price P(S)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reserve(self, supply: ArrayLike) -> np.ndarray:
         """Reserve backing S tokens: F(S) = ∫_0^S P(s) ds."""
-        raise NotImplementedError
 
     def mint_cost(self, supply: ArrayLike, tokens: ArrayLike) -> np.ndarray:
         """Reserve paid to mint dS tokens at supply S: F(S + dS) − F(S)."""
