@@ -76,3 +76,27 @@ def test_sweep_over_a_parameter_that_sizes_the_state():
     mine = df[df.n_tokens == 3].drop(columns=["subset", "n_tokens"]).dropna(axis=1).reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, alone.drop(columns="subset")[mine.columns], check_exact=True)
     assert df.loc[df.n_tokens == 1, "price_by_token_2"].isna().all()
+
+
+def test_process_pool_with_a_live_progress_bar(reference, capsys):
+    """Workers report step by step through a queue; the bar ends exactly at the total."""
+    from econsim.experiment.config import load_config
+    from econsim.experiment.executors import ProcessExecutor
+    from econsim.experiment.plan import make_plan
+    from econsim.experiment.runner import batch_task
+
+    plan = make_plan(load_config(CONFIG, memory_budget_mb=0.05))
+    tasks = [batch_task(plan, i, None) for i in range(len(plan.batches))]
+    seen = []
+
+    def progress(n):
+        seen.append(n)
+
+    progress.live = True
+    progress.fields = lambda values: None
+    results = list(ProcessExecutor(workers=2).run(tasks, progress))
+    assert sum(seen) == plan.n_runs_total * CONFIG["steps"]
+    assert len(seen) > len(tasks)  # step reports, not only one per batch
+    assert sorted(r.index for r in results) == list(range(len(tasks)))
+    shown = econsim.run(CONFIG, executor="process", workers=2, progress=True).to_pandas()
+    pd.testing.assert_frame_equal(shown, reference, check_exact=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -69,18 +70,62 @@ class ProcessExecutor(Executor):
         self.start_method = start_method or ("fork" if sys.platform == "linux" else "spawn")
 
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(self.start_method))
+        context = mp.get_context(self.start_method)
+        # a live bar gets step-by-step reports (and a model's progress fields) from the workers
+        reports = context.Queue() if getattr(progress, "live", True) else None
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                   initializer=_set_report_queue, initargs=(reports,))
+        reported: dict[int, int] = {}
+        finished: set[int] = set()
+        fields = getattr(progress, "fields", None)
+
+        def drain() -> None:
+            while reports is not None:
+                try:
+                    kind, index, value = reports.get_nowait()
+                except queue.Empty:
+                    return
+                if kind == "steps" and index not in finished:  # a finished batch is already counted
+                    reported[index] = reported.get(index, 0) + value
+                    progress(value)
+                elif fields is not None:
+                    fields(value)
+
         try:
-            pending: dict[Future, BatchTask] = {pool.submit(execute_task, t): t for t in tasks}
+            pending: dict[Future, BatchTask] = {pool.submit(_execute_reporting, t): t for t in tasks}
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.2 if reports is not None else None,
+                               return_when=FIRST_COMPLETED)
+                drain()
                 for fut in done:
                     task = pending.pop(fut)
                     result = fut.result()
-                    progress(task.n_runs * task.steps)
+                    # whatever the worker's reports did not cover (all of it, without reports)
+                    progress(task.n_runs * task.steps - reported.pop(task.index, 0))
+                    finished.add(task.index)
                     yield result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if reports is not None:
+                reports.close()
+
+
+# A worker process's channel back to the parent's progress bar, set once when the pool starts the
+# worker (a queue can only reach a process that way, not through a task's arguments).
+_report_queue = None
+
+
+def _set_report_queue(reports) -> None:
+    global _report_queue
+    _report_queue = reports
+
+
+def _execute_reporting(task: BatchTask) -> BatchResult:
+    reports = _report_queue
+    if reports is None:
+        return execute_task(task)
+    return execute_task(task, on_step=lambda n: reports.put(("steps", task.index, n * task.n_runs)),
+                        on_fields=lambda values: reports.put(("fields", task.index, values)))
 
 
 def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:

@@ -28,6 +28,7 @@ def progress_bar(total: int, description: str, enabled: bool | None = None) -> I
             return None
 
         silent.fields = lambda values: None  # type: ignore[attr-defined]
+        silent.live = False  # type: ignore[attr-defined]  (executors need not report step by step)
         yield silent
         return
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -43,4 +44,5 @@ def progress_bar(total: int, description: str, enabled: bool | None = None) -> I
             bar.update(task, info="  ".join(f"{k} {v:.4g}" for k, v in values.items()))
 
         advance.fields = fields  # type: ignore[attr-defined]
+        advance.live = True  # type: ignore[attr-defined]
         yield advance
