@@ -85,11 +85,12 @@ class ProcessExecutor(Executor):
                     kind, index, value = reports.get_nowait()
                 except queue.Empty:
                     return
-                if kind == "steps" and index not in finished:  # a finished batch is already counted
+                if kind == "fields":
+                    if fields is not None:
+                        fields(value)
+                elif index not in finished:  # a finished batch's late step reports are already counted
                     reported[index] = reported.get(index, 0) + value
                     progress(value)
-                elif fields is not None:
-                    fields(value)
 
         try:
             pending: dict[Future, BatchTask] = {pool.submit(_execute_reporting, t): t for t in tasks}
