@@ -128,7 +128,9 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     config.write_text(SLOW)
     out = tmp_path / "r"
     cmd, env = _cli(config, out)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # a parent that ignores SIGINT (a background job, some CI runners) passes that on; a user's shell does not
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_parts(out, 1)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
