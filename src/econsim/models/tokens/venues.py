@@ -181,15 +181,7 @@ def tatonnement(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
     new_price_bj = price_adjustment(s.price, demand_bj, offer_bj, col(p.adjust_speed) * s.price,
                                     scale=total_tokens_bj, floor=1e-6 * s.price)
     cash_in_bnj = (sold_bnj - bought_bnj) * s.price[:, None, :]
-    return {
-        "cash": s.cash + cash_in_bnj.sum(axis=-1),
-        "tokens": s.tokens + bought_bnj - sold_bnj,
-        "price": new_price_bj,
-        "fill": bought_bnj - sold_bnj,
-        "fill_cash": cash_in_bnj,
-        "volume": volume_bj,
-        "imbalance": demand_bj - offer_bj,
-    }
+    return settle(s, bought_bnj, sold_bnj, cash_in_bnj, new_price_bj, volume_bj, demand_bj - offer_bj)
 
 
 def exogenous(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
@@ -261,13 +253,22 @@ def order_book(s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_
             received[b, :, j] = np.bincount(seller, cash, n_n)
             new_price[b, j] = s.price[b, j] + (book.last_price - half_b[b]) * tick[b, 0, j]
             volume[b, j] = units.sum()
-    cash_in = received - paid
+    return settle(s, bought, sold, received - paid, new_price, volume,
+                  ((buy_lots - sell_lots) * lot).sum(axis=1))
+
+
+def settle(s: Arrays, bought_bnj: np.ndarray, sold_bnj: np.ndarray, cash_in_bnj: np.ndarray,
+           price_bj: np.ndarray, volume_bj: np.ndarray, imbalance_bj: np.ndarray) -> dict[str, np.ndarray]:
+    """A venue's trades booked into the agents' accounts:
+
+        cash' = cash + Σ_j cash_in_ij        H'_ij = H_ij + bought_ij − sold_ij
+    """
     return {
-        "cash": s.cash + cash_in.sum(axis=-1),
-        "tokens": s.tokens + bought - sold,
-        "price": new_price,
-        "fill": bought - sold,
-        "fill_cash": cash_in,
-        "volume": volume,
-        "imbalance": ((buy_lots - sell_lots) * lot).sum(axis=1),
+        "cash": s.cash + cash_in_bnj.sum(axis=-1),
+        "tokens": s.tokens + bought_bnj - sold_bnj,
+        "price": price_bj,
+        "fill": bought_bnj - sold_bnj,
+        "fill_cash": cash_in_bnj,
+        "volume": volume_bj,
+        "imbalance": imbalance_bj,
     }
