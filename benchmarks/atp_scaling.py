@@ -22,7 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 H1 = ROOT / "configs" / "atp" / "H1_baseline_stability.yaml"
-ONE_CORE = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_CORE = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def measure(n_agents: int, steps: int, warmup: int) -> dict:
@@ -54,9 +59,15 @@ def measure(n_agents: int, steps: int, warmup: int) -> dict:
     advance(steps)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"N": n_agents, "steps": steps, "steps_per_s": steps / seconds, "ms_per_step": 1e3 * seconds / steps,
-            "cpu_ms_per_step": 1e3 * cpu_seconds / steps,
-            "init_s": init_s, "peak_rss_mb": peak_mb}
+    return {
+        "N": n_agents,
+        "steps": steps,
+        "steps_per_s": steps / seconds,
+        "ms_per_step": 1e3 * seconds / steps,
+        "cpu_ms_per_step": 1e3 * cpu_seconds / steps,
+        "init_s": init_s,
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def h1_run(steps: int) -> dict:
@@ -65,19 +76,41 @@ def h1_run(steps: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "econsim.cli", "run", str(H1), "--steps", str(steps), "--out",
-                        f"{tmp}/out", "--save-fig", f"{tmp}/h1.png", "--save-metrics", f"{tmp}/h1.npz", "--quiet"],
-                       check=True, env={**os.environ, **ONE_CORE}, cwd=tmp)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "econsim.cli",
+                "run",
+                str(H1),
+                "--steps",
+                str(steps),
+                "--out",
+                f"{tmp}/out",
+                "--save-fig",
+                f"{tmp}/h1.png",
+                "--save-metrics",
+                f"{tmp}/h1.npz",
+                "--quiet",
+            ],
+            check=True,
+            env={**os.environ, **ONE_CORE},
+            cwd=tmp,
+        )
         return {"h1_steps": steps, "wall_s": time.perf_counter() - started}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, nargs="*", default=[10_000, 100_000, 200_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default: by N)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--h1-steps", type=int, default=0, help="also time a whole H1 run of this many steps")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # worker mode: measure this N and print JSON
+    parser.add_argument(
+        "--one", type=int, help=argparse.SUPPRESS
+    )  # worker mode: measure this N and print JSON
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one, args.steps, args.warmup)))
@@ -86,21 +119,30 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     for n in args.n:
         steps = args.steps or max(10, min(300, int(3e7 // n)))
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--steps", str(steps), "--warmup",
-                              str(args.warmup)], capture_output=True, text=True, check=True,
-                             env={**os.environ, **ONE_CORE})
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--steps", str(steps), "--warmup", str(args.warmup)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **ONE_CORE},
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step (CPU {row['cpu_ms_per_step']:6.2f})  "
-              f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)", flush=True)
+        print(
+            f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step (CPU {row['cpu_ms_per_step']:6.2f})  "
+            f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)",
+            flush=True,
+        )
     if len(rows) > 1:
         per_agent = [r["ms_per_step"] / r["N"] * 1e6 for r in rows]
         print("ns per agent-step:", ", ".join(f"{v:.0f}" for v in per_agent))
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.h1_steps:
         row = h1_run(args.h1_steps)
-        print(f"H1, {args.h1_steps} steps, N = 200 000: {row['wall_s']:.0f} s wall "
-              f"(load average {os.getloadavg()[0]:.2f})")
+        print(
+            f"H1, {args.h1_steps} steps, N = 200 000: {row['wall_s']:.0f} s wall "
+            f"(load average {os.getloadavg()[0]:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,12 @@ print(json.dumps({"runs": res.manifest["n_runs_total"], "batches": len(res.manif
 def measure(total_runs: int) -> dict:
     per_point = -(-total_runs // 72)
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(per_point), f"{tmp}/res"], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(per_point), f"{tmp}/res"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -46,7 +50,9 @@ def main() -> None:
     print(f"{'runs':>8} {'batches':>8} {'seconds':>8} {'import MB':>10} {'peak MB':>8}")
     for runs in args.runs or [10_000, 50_000]:
         r = measure(runs)
-        print(f"{r['runs']:>8} {r['batches']:>8} {r['seconds']:>8.2f} {r['import_mb']:>10.0f} {r['peak_mb']:>8.0f}")
+        print(
+            f"{r['runs']:>8} {r['batches']:>8} {r['seconds']:>8.2f} {r['import_mb']:>10.0f} {r['peak_mb']:>8.0f}"
+        )
     print("target: 10^4 runs × 120 steps under 500 MB peak")
 
 

@@ -182,9 +182,17 @@ def time_econsim_cadcad(peers, params, runs: int, steps: int, executor: str = "i
     times, df = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        df = cadcad.run(initial_state=model.genesis_states, partial_state_update_blocks=model.partial_state_update_blocks,
-                        params=p, runs=runs, timesteps=steps, seed=1, executor=executor, workers=os.cpu_count(),
-                        progress=False)
+        df = cadcad.run(
+            initial_state=model.genesis_states,
+            partial_state_update_blocks=model.partial_state_update_blocks,
+            params=p,
+            runs=runs,
+            timesteps=steps,
+            seed=1,
+            executor=executor,
+            workers=os.cpu_count(),
+            progress=False,
+        )
         times.append(time.perf_counter() - t0)
     return times, df
 
@@ -203,19 +211,25 @@ def target_ratios(rows: list[tuple[str, float, str]]) -> None:
     if native and peers_run:
         if "cadcad-local" in peers_run:
             r = peers_run["cadcad-local"] / native
-            print(f"  econsim vs cadCAD local_proc: {r:8.0f}x  (target >= 1000x: {'met' if r >= 1000 else 'NOT met'})")
+            print(
+                f"  econsim vs cadCAD local_proc: {r:8.0f}x  (target >= 1000x: {'met' if r >= 1000 else 'NOT met'})"
+            )
         fastest = min(peers_run, key=peers_run.get)
         r = peers_run[fastest] / native
-        print(f"  econsim vs fastest peer ({PEER_LABELS[fastest]}, {peers_run[fastest]:.2f}s): {r:8.0f}x  "
-              f"(target >= 100x: {'met' if r >= 100 else 'NOT met'})")
+        print(
+            f"  econsim vs fastest peer ({PEER_LABELS[fastest]}, {peers_run[fastest]:.2f}s): {r:8.0f}x  "
+            f"(target >= 100x: {'met' if r >= 100 else 'NOT met'})"
+        )
     for label in COMPAT_EXECUTORS.values():
         if label not in seconds:
             continue
         for name, need in (("cadcad-single", 10), ("radcad-nodeepcopy", 2)):
             if name in peers_run:
                 r = peers_run[name] / seconds[label]
-                print(f"  {label} vs {PEER_LABELS[name]}: {r:6.1f}x  "
-                      f"(target >= {need}x: {'met' if r >= need else 'NOT met'})")
+                print(
+                    f"  {label} vs {PEER_LABELS[name]}: {r:6.1f}x  "
+                    f"(target >= {need}x: {'met' if r >= need else 'NOT met'})"
+                )
 
 
 # --------------------------------------------------------------------------- main
@@ -272,11 +286,20 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("econsim", econsim_seconds, f"in memory, to a DataFrame; best of {len(times)}"))
             print(f"econsim: {', '.join(f'{t:.3f}s' for t in times)}", flush=True)
             stored = time_econsim(config, out=True)
-            rows.append(("econsim, to a Parquet results folder", min(stored),
-                         f"manifest + parts, read back to a DataFrame; best of {len(stored)}"))
+            rows.append(
+                (
+                    "econsim, to a Parquet results folder",
+                    min(stored),
+                    f"manifest + parts, read back to a DataFrame; best of {len(stored)}",
+                )
+            )
 
     for executor, label in COMPAT_EXECUTORS.items():
-        timed = None if COMPAT in args.skip else time_econsim_cadcad(peers, params, args.runs, args.steps, executor)
+        timed = (
+            None
+            if COMPAT in args.skip
+            else time_econsim_cadcad(peers, params, args.runs, args.steps, executor)
+        )
         if timed:
             times, df = timed
             neg, sat = peer_stats(df)

@@ -33,19 +33,30 @@ def main() -> None:
     parser.add_argument("--population", default="mixed")
     parser.add_argument("--tokens", type=int, default=1, help="n_tokens J")
     args = parser.parse_args()
-    params = {"N": args.agents, "venue": args.venue, "population": args.population,
-              "shock_step": args.steps // 2, "n_tokens": args.tokens}
+    params = {
+        "N": args.agents,
+        "venue": args.venue,
+        "population": args.population,
+        "shock_step": args.steps // 2,
+        "n_tokens": args.tokens,
+    }
     run({"model": "tokens", "params": {**params, "N": 100}, "steps": 5, "seed": 0}, progress=False)  # compile
     started = time.perf_counter()
-    results = run({"model": "tokens", "params": params, "steps": args.steps, "seed": 0, "record_every": 10},
-                  progress=False)
+    results = run(
+        {"model": "tokens", "params": params, "steps": args.steps, "seed": 0, "record_every": 10},
+        progress=False,
+    )
     seconds = time.perf_counter() - started
     final = results.final().iloc[0]
-    print(f"tokens_scale: {args.agents} agents x {args.steps} steps ({args.venue}, {args.population}) "
-          f"J={args.tokens} in {seconds:.1f} s = {1e3 * seconds / args.steps:.1f} ms/step "
-          f"({'under' if seconds < 60 else 'OVER'} the 60 s target)")
-    print(f"final price {final['price']:.4f}, volatility {final['volatility']:.4f}, gini {final['gini']:.4f}, "
-          f"exploitation {final['exploitation']:+.4f}")
+    print(
+        f"tokens_scale: {args.agents} agents x {args.steps} steps ({args.venue}, {args.population}) "
+        f"J={args.tokens} in {seconds:.1f} s = {1e3 * seconds / args.steps:.1f} ms/step "
+        f"({'under' if seconds < 60 else 'OVER'} the 60 s target)"
+    )
+    print(
+        f"final price {final['price']:.4f}, volatility {final['volatility']:.4f}, gini {final['gini']:.4f}, "
+        f"exploitation {final['exploitation']:+.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def econsim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "econsim.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "econsim.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def write(tmp_path, text, name="c.yaml"):
@@ -36,8 +41,14 @@ BAD = [
     ("model: honey\nruns: many\n", ["runs", "valid integer"]),
     ("model: honie\n", ["unknown model 'honie'", "did you mean 'honey'"]),
     ("model: honey\nparams: [1, 2\n", ["broken YAML", "line"]),
-    ("model: honey\nsweep:\n  grid:\n    throttle: [0.1, 1.5]\n", ["sweep.grid.throttle = 1.5 is out of range"]),
-    ("model: honey\nsweep:\n  zip:\n    throttle: [0.1, 0.2]\n    p_pull: [0.5, 0.6, 0.7]\n", ["equal lengths"]),
+    (
+        "model: honey\nsweep:\n  grid:\n    throttle: [0.1, 1.5]\n",
+        ["sweep.grid.throttle = 1.5 is out of range"],
+    ),
+    (
+        "model: honey\nsweep:\n  zip:\n    throttle: [0.1, 0.2]\n    p_pull: [0.5, 0.6, 0.7]\n",
+        ["equal lengths"],
+    ),
     ("model: honey\nparams:\n  price_walk: wild\n", ["price_walk", "notebook, positive"]),
     ("model: honey\nexecutor: gpu\n", ["executor", "inprocess"]),
 ]
@@ -72,11 +83,25 @@ def test_non_finite_state_is_reported(tmp_path):
 
 
 def test_run_models_params_plot(tmp_path):
-    cfg = write(tmp_path, "model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01]\n"
-                "    target_reserve_ratio: [0.1, 0.2]\nruns: 3\nsteps: 12\nseed: 1\nfigures:\n"
-                "  - {kind: heatmap, x: throttle, y: target_reserve_ratio, value: saturation, file: h.png}\n")
-    proc = econsim("run", cfg, "--out", tmp_path / "r", "--runs", "4", "--seed", "3", "--set", "productivity=0.9",
-                   "--quiet")
+    cfg = write(
+        tmp_path,
+        "model: honey\nsweep:\n  grid:\n    throttle: [0.002, 0.01]\n"
+        "    target_reserve_ratio: [0.1, 0.2]\nruns: 3\nsteps: 12\nseed: 1\nfigures:\n"
+        "  - {kind: heatmap, x: throttle, y: target_reserve_ratio, value: saturation, file: h.png}\n",
+    )
+    proc = econsim(
+        "run",
+        cfg,
+        "--out",
+        tmp_path / "r",
+        "--runs",
+        "4",
+        "--seed",
+        "3",
+        "--set",
+        "productivity=0.9",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "r" / "figures" / "h.png").stat().st_size > 1000
     import econsim as lib

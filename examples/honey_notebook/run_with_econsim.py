@@ -31,8 +31,11 @@ def notebook_experiment():
 
     exp = Experiment()
     c = config_sim(model.sim_config_dict)
-    exp.append_configs(initial_state=model.genesis_states,
-                       partial_state_update_blocks=model.partial_state_update_blocks, sim_configs=c)
+    exp.append_configs(
+        initial_state=model.genesis_states,
+        partial_state_update_blocks=model.partial_state_update_blocks,
+        sim_configs=c,
+    )
     return exp
 
 
@@ -40,12 +43,16 @@ def simulate(seed: int = 1, executor: str = "inprocess", out: str | None = None)
     try:
         experiment = {"experiment": notebook_experiment()}
     except ImportError:  # no cadCAD installed: the same model, as pieces
-        experiment = {"initial_state": model.genesis_states,
-                      "partial_state_update_blocks": model.partial_state_update_blocks,
-                      "params": model.sim_config_dict["M"], "runs": model.sim_config_dict["N"],
-                      "timesteps": model.sim_config_dict["T"]}
-    return cadcad.run(**experiment, seed=seed, executor=executor, out=out, overwrite=out is not None,
-                      name="honey_notebook")
+        experiment = {
+            "initial_state": model.genesis_states,
+            "partial_state_update_blocks": model.partial_state_update_blocks,
+            "params": model.sim_config_dict["M"],
+            "runs": model.sim_config_dict["N"],
+            "timesteps": model.sim_config_dict["T"],
+        }
+    return cadcad.run(
+        **experiment, seed=seed, executor=executor, out=out, overwrite=out is not None, name="honey_notebook"
+    )
 
 
 def analyse(simulation_result: pd.DataFrame) -> pd.DataFrame:
@@ -67,9 +74,13 @@ def main() -> None:
     result = simulate(args.seed, args.executor, args.out)
     df = analyse(result)
     last = df[df["timestep"] == df["timestep"].max()]
-    table = last.groupby(["throttle", "target_reserve_ratio"])[["price", "saturation", "ratio", "market_cap"]].mean()
-    print(f"{len(df)} rows: {df['subset'].nunique()} subsets x {df['run'].nunique()} runs x "
-          f"{df['timestep'].max()} timesteps (+ initial rows), seed {result.attrs['seed']}")
+    table = last.groupby(["throttle", "target_reserve_ratio"])[
+        ["price", "saturation", "ratio", "market_cap"]
+    ].mean()
+    print(
+        f"{len(df)} rows: {df['subset'].nunique()} subsets x {df['run'].nunique()} runs x "
+        f"{df['timestep'].max()} timesteps (+ initial rows), seed {result.attrs['seed']}"
+    )
     print("mean at the last timestep, per sweep point:")
     print(table.round(3).to_string())
 

@@ -13,8 +13,12 @@ from rich.table import Table
 
 from econsim.engine.errors import ConfigError, EconsimError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Batched, vectorized simulation of economies.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Batched, vectorized simulation of economies.",
+)
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -45,8 +49,12 @@ def run(
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
     save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
     save_metrics: Annotated[Path | None, typer.Option(help=".npz file for every recorded observable")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter or initial state")] = None,
-    strict: Annotated[bool | None, typer.Option("--strict/--no-strict", help="stop on NaN/Inf in the state")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter or initial state")
+    ] = None,
+    strict: Annotated[
+        bool | None, typer.Option("--strict/--no-strict", help="stop on NaN/Inf in the state")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
@@ -69,21 +77,42 @@ def run(
             else:
                 m.param(key)  # unknown names fail here with a suggestion
                 params[key] = value
-    cfg = load_config(raw, source=f"'{config}'", model=model, steps=steps, runs=runs, seed=seed, executor=executor, workers=workers,
-                      address=address, strict=strict, params=params or None, initial_state=initial or None)
+    cfg = load_config(
+        raw,
+        source=f"'{config}'",
+        model=model,
+        steps=steps,
+        runs=runs,
+        seed=seed,
+        executor=executor,
+        workers=workers,
+        address=address,
+        strict=strict,
+        params=params or None,
+        initial_state=initial or None,
+    )
     out_folder = out or (Path(cfg.out) if cfg.out else Path("results") / (cfg.name or cfg.model))
     fig_dest = save_fig or (Path(cfg.save_fig) if cfg.save_fig else out_folder / "figures")
     try:
-        results = run_experiment(cfg, out=str(out_folder), save_fig=str(fig_dest), overwrite=overwrite,
-                                 save_metrics=str(save_metrics) if save_metrics else None,
-                                 progress=not quiet and None)
+        results = run_experiment(
+            cfg,
+            out=str(out_folder),
+            save_fig=str(fig_dest),
+            overwrite=overwrite,
+            save_metrics=str(save_metrics) if save_metrics else None,
+            progress=not quiet and None,
+        )
     except KeyboardInterrupt:
-        err_console.print(f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
-                          "run the same command again to resume.")
+        err_console.print(
+            f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
+            "run the same command again to resume."
+        )
         raise typer.Exit(130) from None
     m = results.manifest
-    out_console.print(f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
-                      f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}")
+    out_console.print(
+        f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
+        f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}"
+    )
     out_console.print(f"figures: {fig_dest}")
     if results.manifest["config"].get("save_metrics"):
         out_console.print(f"metrics: {results.manifest['config']['save_metrics']}")
@@ -100,8 +129,9 @@ def _print_reports(reports: dict[str, Any], folder: Path) -> None:
             out_console.print(f"{name}: {headline}")
             continue
         lines = json.dumps(report, indent=1, default=float).splitlines()
-        out_console.print(f"{name}:\n" + "\n".join(lines[:40]) + ("\n…" if len(lines) > 40 else ""),
-                          highlight=False)
+        out_console.print(
+            f"{name}:\n" + "\n".join(lines[:40]) + ("\n…" if len(lines) > 40 else ""), highlight=False
+        )
     if reports:
         out_console.print(f"reports: {folder / 'report.json'}")
 
@@ -139,11 +169,18 @@ def profile(
     init_s = time.perf_counter() - started
     seconds = profile_blocks(m, p, s, rng, steps, warmup)
     total = sum(seconds.values())
-    table = Table("stage", "ms / step", "share", title=f"{m.name}: {len(run_b)} run(s), {steps} steps", box=None)
+    table = Table(
+        "stage", "ms / step", "share", title=f"{m.name}: {len(run_b)} run(s), {steps} steps", box=None
+    )
     for name, sec in seconds.items():
-        table.add_row(name, f"{1e3 * sec / max(steps, 1):.3f}", f"{100 * sec / total:.1f} %" if total else "-")
-    table.add_row("[bold]step", f"[bold]{1e3 * total / max(steps, 1):.3f}",
-                  f"{steps / total:.1f} steps/s" if total else "-")
+        table.add_row(
+            name, f"{1e3 * sec / max(steps, 1):.3f}", f"{100 * sec / total:.1f} %" if total else "-"
+        )
+    table.add_row(
+        "[bold]step",
+        f"[bold]{1e3 * total / max(steps, 1):.3f}",
+        f"{steps / total:.1f} steps/s" if total else "-",
+    )
     out_console.print(table)
     out_console.print(f"initial state: {init_s:.3f} s")
 
@@ -151,15 +188,23 @@ def profile(
 @app.command()
 def cadcad(
     file: Annotated[Path, typer.Argument(help="Python file defining a cadCAD model or Experiment")],
-    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs (N), for a model given as pieces")] = None,
-    timesteps: Annotated[int | None, typer.Option(help="timesteps (len(T)), for a model given as pieces")] = None,
-    seed: Annotated[int | None, typer.Option(help="experiment seed (each run seeds numpy/random from it)")] = None,
+    runs: Annotated[
+        int | None, typer.Option(help="Monte Carlo runs (N), for a model given as pieces")
+    ] = None,
+    timesteps: Annotated[
+        int | None, typer.Option(help="timesteps (len(T)), for a model given as pieces")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="experiment seed (each run seeds numpy/random from it)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="results folder (default: results/<file name>)")] = None,
     executor: Annotated[str, typer.Option(help="inprocess | process | ray")] = "inprocess",
     workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
     check: Annotated[bool, typer.Option(help="stop if a function changes the state it is given")] = False,
-    deepcopy: Annotated[bool, typer.Option(help="deep-copy the state before each substep, as cadCAD does")] = False,
+    deepcopy: Annotated[
+        bool, typer.Option(help="deep-copy the state before each substep, as cadCAD does")
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
@@ -167,12 +212,25 @@ def cadcad(
     from econsim.cadcad.script import run_file
 
     out_folder = out or Path("results") / file.stem
-    _df, summary = run_file(file, out_folder, runs=runs, timesteps=timesteps, seed=seed, executor=executor,
-                           workers=workers, address=address, check=check, deepcopy=deepcopy, overwrite=overwrite,
-                           progress=not quiet and None)
-    out_console.print(f"[green]done[/]: {summary['simulations']} simulation(s), {summary['subsets']} subset(s), "
-                      f"{summary['runs']} run(s) × {summary['timesteps']} timesteps, {summary['rows']} rows, "
-                      f"seed {summary['seed']} → {out_folder} (summary.json)")
+    _df, summary = run_file(
+        file,
+        out_folder,
+        runs=runs,
+        timesteps=timesteps,
+        seed=seed,
+        executor=executor,
+        workers=workers,
+        address=address,
+        check=check,
+        deepcopy=deepcopy,
+        overwrite=overwrite,
+        progress=not quiet and None,
+    )
+    out_console.print(
+        f"[green]done[/]: {summary['simulations']} simulation(s), {summary['subsets']} subset(s), "
+        f"{summary['runs']} run(s) × {summary['timesteps']} timesteps, {summary['rows']} rows, "
+        f"seed {summary['seed']} → {out_folder} (summary.json)"
+    )
 
 
 @app.command()
@@ -185,7 +243,9 @@ def optimize(
     runs: Annotated[int | None, typer.Option(help="Monte Carlo runs per trial")] = None,
     steps: Annotated[int | None, typer.Option(help="number of steps")] = None,
     seed: Annotated[int | None, typer.Option(help="experiment seed (the same for every trial)")] = None,
-    out: Annotated[Path | None, typer.Option(help="folder for the evidence (default: results/optimize-<name>)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for the evidence (default: results/optimize-<name>)")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter")] = None,
 ) -> None:
     """Search parameters that minimize (or maximize) a metric averaged over Monte Carlo runs."""
@@ -196,12 +256,18 @@ def optimize(
     raw.setdefault("name", config.stem)
     if raw.get("model") is None:
         raise ConfigError(f"'{config}' names no model: add a 'model:' line")
-    cfg = load_config(raw, source=f"'{config}'", runs=runs, steps=steps, seed=seed,
-                      params=_parse_sets(set_ or []) or None)
+    cfg = load_config(
+        raw, source=f"'{config}'", runs=runs, steps=steps, seed=seed, params=_parse_sets(set_ or []) or None
+    )
     folder = out or Path("results") / f"optimize-{cfg.name or cfg.model}"
     result = run_search(cfg, objective, param, maximize=maximize, trials=trials, out=folder)
-    table = Table("parameter", "best value", title=f"{result.direction} {objective}: best {result.best_value:.6g} "
-                  f"over {len(result.trials)} trials", box=None)
+    table = Table(
+        "parameter",
+        "best value",
+        title=f"{result.direction} {objective}: best {result.best_value:.6g} "
+        f"over {len(result.trials)} trials",
+        box=None,
+    )
     for name, value in result.best_params.items():
         table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
     out_console.print(table)

@@ -50,10 +50,21 @@ def s_log(params, substep, sH, s, _input):
     return "log", f"t{s['timestep']}s{s['substep']}:{','.join(sorted(_input))}:{len(sH)}"
 
 
-ECONOMY_STATE = {"cash": 100.0, "taxes": 0, "price": 1.0, "demand": 10.0, "supply": 8.0, "log": "", "fixed": 7}
+ECONOMY_STATE = {
+    "cash": 100.0,
+    "taxes": 0,
+    "price": 1.0,
+    "demand": 10.0,
+    "supply": 8.0,
+    "log": "",
+    "fixed": 7,
+}
 
 ECONOMY_BLOCKS = [
-    {"policies": {"income": p_income, "spending": p_spending}, "variables": {"cash": s_cash, "taxes": s_taxes}},
+    {
+        "policies": {"income": p_income, "spending": p_spending},
+        "variables": {"cash": s_cash, "taxes": s_taxes},
+    },
     {"policies": {"price": p_price, "demand": p_demand}, "variables": {"price": s_price, "demand": s_demand}},
     {"policies": {}, "variables": {"supply": s_supply, "log": s_log}},
 ]

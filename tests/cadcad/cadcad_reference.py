@@ -19,7 +19,9 @@ def run_cadcad(models: list[dict], mode: str = "single_mode") -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         context = ExecutionContext(getattr(ExecutionMode(), mode))
-        raw, _tensor, _sessions = Executor(exec_context=context, configs=exp.configs, supress_print=True).execute()
+        raw, _tensor, _sessions = Executor(
+            exec_context=context, configs=exp.configs, supress_print=True
+        ).execute()
     return pd.DataFrame(raw)
 
 
@@ -30,9 +32,12 @@ def experiment(models: list[dict]):
     exp = Experiment()
     for m in models:
         extra = {"policy_ops": m["policy_ops"]} if "policy_ops" in m else {}
-        exp.append_model(initial_state=m["initial_state"], partial_state_update_blocks=m["partial_state_update_blocks"],
-                         sim_configs=config_sim({"T": range(m["timesteps"]), "N": m["runs"], "M": m["params"]}),
-                         **extra)
+        exp.append_model(
+            initial_state=m["initial_state"],
+            partial_state_update_blocks=m["partial_state_update_blocks"],
+            sim_configs=config_sim({"T": range(m["timesteps"]), "N": m["runs"], "M": m["params"]}),
+            **extra,
+        )
     return exp
 
 
@@ -45,5 +50,6 @@ def assert_same_table(ours: pd.DataFrame, theirs: pd.DataFrame, atol: float = 0.
         if pd.api.types.is_float_dtype(b) and atol:
             pd.testing.assert_series_equal(a, b, check_exact=False, atol=atol, rtol=0, check_dtype=False)
         else:
-            pd.testing.assert_series_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=True)
-
+            pd.testing.assert_series_equal(
+                a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=True
+            )

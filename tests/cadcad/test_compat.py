@@ -15,8 +15,13 @@ from econsim.engine.errors import ConfigError
 
 
 def economy(**overrides):
-    spec = {"initial_state": m.ECONOMY_STATE, "partial_state_update_blocks": m.ECONOMY_BLOCKS,
-                "params": m.ECONOMY_PARAMS, "runs": 2, "timesteps": 6}
+    spec = {
+        "initial_state": m.ECONOMY_STATE,
+        "partial_state_update_blocks": m.ECONOMY_BLOCKS,
+        "params": m.ECONOMY_PARAMS,
+        "runs": 2,
+        "timesteps": 6,
+    }
     return {**spec, **overrides}
 
 
@@ -30,23 +35,32 @@ def test_several_blocks_substeps_and_a_sweep_match_cadcad_row_for_row():
     assert list(ours.columns[-5:]) == ["simulation", "subset", "run", "substep", "timestep"]
 
 
-@pytest.mark.parametrize("ops", [
-    [lambda a, b: a + b],
-    [lambda a, b: a * b],
-    [operator.add, lambda total: total / 2],  # the other ops apply to the folded value
-    [max, lambda v: v - 1, abs],
-])
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [lambda a, b: a + b],
+        [lambda a, b: a * b],
+        [operator.add, lambda total: total / 2],  # the other ops apply to the folded value
+        [max, lambda v: v - 1, abs],
+    ],
+)
 def test_custom_policy_aggregation_matches_cadcad(ops):
     model = economy(policy_ops=ops, runs=1)
     assert_same_table(cadcad.run(**model, seed=0), run_cadcad([model]))
 
 
-@pytest.mark.parametrize(("params", "runs"), [
-    ({"income": [10.0, 12.0], "spend_rate": [0.1, 0.2], "capacity": [1.0]}, 3),  # zip + broadcast
-    ({"income": [10.0, 12.0, 15.0], "spend_rate": [0.1], "capacity": [1.0, 2.0, 0.5]}, 1),  # N=1 numbering
-    ({"income": 11.0, "spend_rate": 0.1, "capacity": 1.0}, 2),  # no lists: one subset, values as given
-    ({"income": [11.0], "spend_rate": [0.1], "capacity": [1.0]}, 2),
-])
+@pytest.mark.parametrize(
+    ("params", "runs"),
+    [
+        ({"income": [10.0, 12.0], "spend_rate": [0.1, 0.2], "capacity": [1.0]}, 3),  # zip + broadcast
+        (
+            {"income": [10.0, 12.0, 15.0], "spend_rate": [0.1], "capacity": [1.0, 2.0, 0.5]},
+            1,
+        ),  # N=1 numbering
+        ({"income": 11.0, "spend_rate": 0.1, "capacity": 1.0}, 2),  # no lists: one subset, values as given
+        ({"income": [11.0], "spend_rate": [0.1], "capacity": [1.0]}, 2),
+    ],
+)
 def test_parameter_sweeps_and_run_numbering_match_cadcad(params, runs):
     model = economy(params=params, runs=runs, timesteps=4)
     assert_same_table(cadcad.run(**model, seed=0), run_cadcad([model]))
@@ -54,8 +68,12 @@ def test_parameter_sweeps_and_run_numbering_match_cadcad(params, runs):
 
 def test_a_configured_cadcad_experiment_with_several_models():
     first = economy(runs=2, timesteps=3)
-    second = economy(params={"income": [5.0], "spend_rate": [0.3], "capacity": [2.0]}, runs=3, timesteps=5,
-                     policy_ops=[operator.mul])
+    second = economy(
+        params={"income": [5.0], "spend_rate": [0.3], "capacity": [2.0]},
+        runs=3,
+        timesteps=5,
+        policy_ops=[operator.mul],
+    )
     exp = experiment([first, second])
     ours = cadcad.run(exp, seed=0)
     assert_same_table(ours, run_cadcad([first, second]))
@@ -64,18 +82,32 @@ def test_a_configured_cadcad_experiment_with_several_models():
 
 def test_notebook_model_without_price_noise_matches_cadcad(notebook):
     honey = notebook
-    params = {**honey.params, "p_variance": [0], "throttle": honey.params["throttle"][:3],
-              "target_reserve_ratio": honey.params["target_reserve_ratio"][:3]}
-    model = {"initial_state": honey.genesis_states, "partial_state_update_blocks": honey.partial_state_update_blocks,
-                 "params": params, "runs": 2, "timesteps": 120}
+    params = {
+        **honey.params,
+        "p_variance": [0],
+        "throttle": honey.params["throttle"][:3],
+        "target_reserve_ratio": honey.params["target_reserve_ratio"][:3],
+    }
+    model = {
+        "initial_state": honey.genesis_states,
+        "partial_state_update_blocks": honey.partial_state_update_blocks,
+        "params": params,
+        "runs": 2,
+        "timesteps": 120,
+    }
     theirs = run_cadcad([model])
     ours = cadcad.run(**model, seed=5)
     assert_same_table(ours, theirs, atol=1e-9)
 
 
 def test_process_executor_gives_the_same_table_as_in_process():
-    walk = {"initial_state": m.WALK_STATE, "partial_state_update_blocks": m.WALK_BLOCKS, "params": m.WALK_PARAMS,
-            "runs": 6, "timesteps": 20}
+    walk = {
+        "initial_state": m.WALK_STATE,
+        "partial_state_update_blocks": m.WALK_BLOCKS,
+        "params": m.WALK_PARAMS,
+        "runs": 6,
+        "timesteps": 20,
+    }
     exp = experiment([economy(), walk])  # a deterministic and a stochastic model in one experiment
     local = cadcad.run(exp, seed=11, batch_runs=2)
     pooled = cadcad.run(exp, seed=11, executor="process", workers=2, batch_runs=2)
@@ -83,8 +115,12 @@ def test_process_executor_gives_the_same_table_as_in_process():
 
 
 def test_mutating_state_is_detected_in_check_mode_and_copied_in_deepcopy_mode():
-    model = {"initial_state": m.MUTATING_STATE, "partial_state_update_blocks": m.MUTATING_BLOCKS, "runs": 1,
-                 "timesteps": 4}
+    model = {
+        "initial_state": m.MUTATING_STATE,
+        "partial_state_update_blocks": m.MUTATING_BLOCKS,
+        "runs": 1,
+        "timesteps": 4,
+    }
     with pytest.raises(cadcad.StateMutationError, match="p_append"):
         cadcad.run(**model, check=True)
     theirs = run_cadcad([{**model, "params": {"unused": [1]}}])
@@ -99,18 +135,29 @@ def test_bad_sweeps_and_models_are_reported():
     with pytest.raises(ConfigError, match="needs initial_state"):
         cadcad.run(partial_state_update_blocks=m.WALK_BLOCKS)
     with pytest.raises(ValueError, match="s_bad"):
+
         def s_bad(params, substep, sH, s, _input):
             return s["level"]
-        cadcad.run(initial_state=m.WALK_STATE, partial_state_update_blocks=[
-            {"policies": {"shock": m.p_shock}, "variables": {"level": s_bad}}], params=m.WALK_PARAMS, timesteps=2)
+
+        cadcad.run(
+            initial_state=m.WALK_STATE,
+            partial_state_update_blocks=[{"policies": {"shock": m.p_shock}, "variables": {"level": s_bad}}],
+            params=m.WALK_PARAMS,
+            timesteps=2,
+        )
 
 
 # --------------------------------------------------------------------------- randomness
 
 
 def walk(**overrides):
-    spec = {"initial_state": m.WALK_STATE, "partial_state_update_blocks": m.WALK_BLOCKS, "params": m.WALK_PARAMS,
-                "runs": 8, "timesteps": 10}
+    spec = {
+        "initial_state": m.WALK_STATE,
+        "partial_state_update_blocks": m.WALK_BLOCKS,
+        "params": m.WALK_PARAMS,
+        "runs": 8,
+        "timesteps": 10,
+    }
     return {**spec, **overrides}
 
 

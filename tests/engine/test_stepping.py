@@ -8,8 +8,13 @@ from econsim.engine.stepping import record_steps
 
 
 def _counter_model(step):
-    return Model(name="t", doc="test", params=[Param("k", 1.0, "gain")],
-                 state=[Var("a", 1.0, "a"), Var("b", 10.0, "b")], step=step)
+    return Model(
+        name="t",
+        doc="test",
+        params=[Param("k", 1.0, "gain")],
+        state=[Var("a", 1.0, "a"), Var("b", 10.0, "b")],
+        step=step,
+    )
 
 
 def _run(model, steps=3, **kw):

@@ -10,8 +10,10 @@ from econsim.engine.streams import RandomStreams, derive_keys, run_generator
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**130), ids=st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)),
-                                                 min_size=1, max_size=5))
+@given(
+    seed=st.integers(0, 2**130),
+    ids=st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), min_size=1, max_size=5),
+)
 def test_keys_equal_numpy_seedsequence(seed, ids):
     keys = derive_keys(seed, np.array(ids))
     for row, identity in zip(keys, ids, strict=True):

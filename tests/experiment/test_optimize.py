@@ -24,9 +24,14 @@ def _bowl(s, p, rng):
 
 
 model = Model(
-    name="bowl", doc="a quadratic bowl with its minimum at x = 0.3, k = 4",
-    params=[Param("x", 0.0, "position", bounds=(-1.0, 1.0)), Param("k", 0, "integer position", bounds=(0, 10), kind="int")],
-    state=[Var("loss", 0.0, "loss")], step=[_bowl],
+    name="bowl",
+    doc="a quadratic bowl with its minimum at x = 0.3, k = 4",
+    params=[
+        Param("x", 0.0, "position", bounds=(-1.0, 1.0)),
+        Param("k", 0, "integer position", bounds=(0, 10), kind="int"),
+    ],
+    state=[Var("loss", 0.0, "loss")],
+    step=[_bowl],
     reports={"stats": lambda results: {"worst": float(results.final()["loss"].max()), "label": "text"}},
 )
 register("bowl_test", f"{__name__}:model")
@@ -56,10 +61,17 @@ def test_metric_is_the_mean_over_runs():
     assert metric_value(results, "loss") == pytest.approx(0.04 + 0.16, abs=1e-3)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("x", "NAME=LOW:HIGH"), ("x=1:0", "LOW must be below HIGH"), ("x=0:5", "out of range"),
-    ("y=0:1", "y"), ("x=a:b", "must be numbers"), ("x=0:1:log", "log scale needs LOW > 0"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("x", "NAME=LOW:HIGH"),
+        ("x=1:0", "LOW must be below HIGH"),
+        ("x=0:5", "out of range"),
+        ("y=0:1", "y"),
+        ("x=a:b", "must be numbers"),
+        ("x=0:1:log", "log scale needs LOW > 0"),
+    ],
+)
 def test_bad_search_spaces_are_named(spec, message):
     with pytest.raises(ConfigError, match=message):
         parse_space("bowl_test", spec)
@@ -82,7 +94,20 @@ def test_missing_optuna_is_a_clear_error(monkeypatch):
 def test_cli_optimize_tokens(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text("model: tokens\nruns: 2\nsteps: 20\nseed: 3\nparams: {N: 20}\n")
-    out = CliRunner().invoke(app, ["optimize", str(config), "--objective", "volatility", "--param",
-                                   "curve_slope=0.01:0.3", "--trials", "3", "--out", str(tmp_path / "opt")])
+    out = CliRunner().invoke(
+        app,
+        [
+            "optimize",
+            str(config),
+            "--objective",
+            "volatility",
+            "--param",
+            "curve_slope=0.01:0.3",
+            "--trials",
+            "3",
+            "--out",
+            str(tmp_path / "opt"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "curve_slope" in out.output and (tmp_path / "opt" / "convergence.png").is_file()

@@ -73,14 +73,25 @@ def test_cadcad_model_on_ray_matches_in_process(local_ray, tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cadcad"))
     import cadcad_models as m
 
-    spec = {"initial_state": m.ECONOMY_STATE, "partial_state_update_blocks": m.ECONOMY_BLOCKS,
-            "params": m.ECONOMY_PARAMS, "runs": 3, "timesteps": 5}
-    walk = {"initial_state": m.WALK_STATE, "partial_state_update_blocks": m.WALK_BLOCKS, "params": m.WALK_PARAMS,
-            "runs": 6, "timesteps": 20}
+    spec = {
+        "initial_state": m.ECONOMY_STATE,
+        "partial_state_update_blocks": m.ECONOMY_BLOCKS,
+        "params": m.ECONOMY_PARAMS,
+        "runs": 3,
+        "timesteps": 5,
+    }
+    walk = {
+        "initial_state": m.WALK_STATE,
+        "partial_state_update_blocks": m.WALK_BLOCKS,
+        "params": m.WALK_PARAMS,
+        "runs": 6,
+        "timesteps": 20,
+    }
     for model in (spec, walk):
         local = cadcad.run(**model, seed=4, batch_runs=2)
-        remote = cadcad.run(**model, seed=4, batch_runs=2, executor="ray", out=tmp_path / f"r{len(model)}",
-                            overwrite=True)
+        remote = cadcad.run(
+            **model, seed=4, batch_runs=2, executor="ray", out=tmp_path / f"r{len(model)}", overwrite=True
+        )
         pd.testing.assert_frame_equal(remote, local, check_exact=True)
 
 

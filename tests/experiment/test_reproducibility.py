@@ -48,10 +48,13 @@ def test_same_seed_same_results_other_seed_other_results(reference):
 
 def test_run_results_depend_only_on_seed_and_identity(reference):
     """Run 3 of a subset is the same whether or not other runs and subsets exist."""
-    alone = econsim.run({**CONFIG, "runs": 4, "sweep": {"grid": {"throttle": [0.03],
-                                                                 "target_reserve_ratio": [0.25]}}}).to_pandas()
+    alone = econsim.run(
+        {**CONFIG, "runs": 4, "sweep": {"grid": {"throttle": [0.03], "target_reserve_ratio": [0.25]}}}
+    ).to_pandas()
     mine = alone[alone.run == 3].drop(columns="subset").reset_index(drop=True)
-    ref = reference[(reference.run == 3) & (reference.throttle == 0.03) & (reference.target_reserve_ratio == 0.25)]
+    ref = reference[
+        (reference.run == 3) & (reference.throttle == 0.03) & (reference.target_reserve_ratio == 0.25)
+    ]
     pd.testing.assert_frame_equal(mine, ref.drop(columns="subset").reset_index(drop=True), check_exact=True)
 
 
@@ -62,8 +65,9 @@ def test_common_random_numbers_across_sweep_points():
     a, b = df[df.subset == 0], df[df.subset == 1]
     np.testing.assert_array_equal(a["price"].to_numpy(), b["price"].to_numpy())
     indep = econsim.run(same, common_random_numbers=False).to_pandas()
-    assert not np.array_equal(indep[indep.subset == 0]["price"].to_numpy(),
-                              indep[indep.subset == 1]["price"].to_numpy())
+    assert not np.array_equal(
+        indep[indep.subset == 0]["price"].to_numpy(), indep[indep.subset == 1]["price"].to_numpy()
+    )
 
 
 def test_sweep_over_a_parameter_that_sizes_the_state():

@@ -129,8 +129,14 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     out = tmp_path / "r"
     cmd, env = _cli(config, out)
     # a parent that ignores SIGINT (a background job, some CI runners) passes that on; a user's shell does not
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for_parts(out, 1)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
@@ -148,14 +154,21 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
 def test_final_state_is_kept_and_written_with_the_metrics(tmp_path):
     """atp keeps its final age structure: per region it sums to the recorded final population."""
     config = Path(__file__).resolve().parents[2] / "configs" / "atp" / "H1_baseline_stability.yaml"
-    res = econsim.run(config, steps=8, params={"N": 3000, "R": 4}, out=str(tmp_path / "r"),
-                      save_metrics=str(tmp_path / "m.npz"), save_fig=str(tmp_path / "fig.png"))
+    res = econsim.run(
+        config,
+        steps=8,
+        params={"N": 3000, "R": 4},
+        out=str(tmp_path / "r"),
+        save_metrics=str(tmp_path / "m.npz"),
+        save_fig=str(tmp_path / "fig.png"),
+    )
     metrics = np.load(tmp_path / "m.npz")
     pop_age = metrics["pop_age_final"]
     assert pop_age.shape == (4, 101)
     np.testing.assert_allclose(pop_age.sum(axis=1), metrics["population_region"][-1], rtol=1e-9)
-    in_memory = econsim.run(config, steps=8, params={"N": 3000, "R": 4},
-                            save_fig=str(tmp_path / "fig2.png")).final_state()
+    in_memory = econsim.run(
+        config, steps=8, params={"N": 3000, "R": 4}, save_fig=str(tmp_path / "fig2.png")
+    ).final_state()
     np.testing.assert_array_equal(in_memory["pop_age_final"][0], pop_age)
     assert econsim.load(tmp_path / "r").final_state()["pop_age_final"].shape == (1, 4, 101)
     assert res.final_state()["run"].tolist() == [0]

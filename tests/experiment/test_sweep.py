@@ -12,7 +12,17 @@ def plan(**cfg):
 
 
 def test_range_is_inclusive_and_clean():
-    assert Range(start=0.1, stop=0.3, step=0.025).values() == [0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3]
+    assert Range(start=0.1, stop=0.3, step=0.025).values() == [
+        0.1,
+        0.125,
+        0.15,
+        0.175,
+        0.2,
+        0.225,
+        0.25,
+        0.275,
+        0.3,
+    ]
     assert len(Range(start=0.002, stop=0.030, step=0.004).values()) == 8
     assert Range(start=0, stop=1, num=5).values() == [0, 0.25, 0.5, 0.75, 1]
     with pytest.raises(ValueError, match="exactly one of 'step' or 'num'"):
@@ -20,8 +30,15 @@ def test_range_is_inclusive_and_clean():
 
 
 def test_grid_is_the_product_first_key_slowest():
-    p = plan(sweep={"grid": {"target_reserve_ratio": {"start": 0.1, "stop": 0.3, "step": 0.025},
-                             "throttle": {"start": 0.002, "stop": 0.030, "step": 0.004}}}, runs=10)
+    p = plan(
+        sweep={
+            "grid": {
+                "target_reserve_ratio": {"start": 0.1, "stop": 0.3, "step": 0.025},
+                "throttle": {"start": 0.002, "stop": 0.030, "step": 0.004},
+            }
+        },
+        runs=10,
+    )
     assert len(p.subsets) == 72 and p.n_runs_total == 720
     assert p.subsets[0] == {"target_reserve_ratio": 0.1, "throttle": 0.002}
     assert p.subsets[1] == {"target_reserve_ratio": 0.1, "throttle": 0.006}
@@ -31,13 +48,20 @@ def test_grid_is_the_product_first_key_slowest():
 
 def test_zip_takes_lists_together_and_broadcasts_length_one():
     p = plan(sweep={"zip": {"throttle": [0.002, 0.004, 0.008], "p_pull": [0.6]}})
-    assert p.subsets == [{"throttle": 0.002, "p_pull": 0.6}, {"throttle": 0.004, "p_pull": 0.6},
-                         {"throttle": 0.008, "p_pull": 0.6}]
+    assert p.subsets == [
+        {"throttle": 0.002, "p_pull": 0.6},
+        {"throttle": 0.004, "p_pull": 0.6},
+        {"throttle": 0.008, "p_pull": 0.6},
+    ]
 
 
 def test_grid_times_zip():
-    p = plan(sweep={"grid": {"productivity": [0.86, 0.9]},
-                    "zip": {"throttle": [0.002, 0.004], "target_reserve_ratio": [0.1, 0.2]}})
+    p = plan(
+        sweep={
+            "grid": {"productivity": [0.86, 0.9]},
+            "zip": {"throttle": [0.002, 0.004], "target_reserve_ratio": [0.1, 0.2]},
+        }
+    )
     assert len(p.subsets) == 4
     assert p.subsets[3] == {"productivity": 0.9, "throttle": 0.004, "target_reserve_ratio": 0.2}
 

@@ -15,8 +15,10 @@ def wander(s, p, rng):
 model = Model(
     name="slow",
     doc="a random walk that sleeps every step (for interrupt tests)",
-    params=[Param("sigma", 1.0, "step size", bounds=(0, None)),
-            Param("pause", 0.002, "seconds slept per step", bounds=(0, 1))],
+    params=[
+        Param("sigma", 1.0, "step size", bounds=(0, None)),
+        Param("pause", 0.002, "seconds slept per step", bounds=(0, 1)),
+    ],
     state=[Var("x", 0.0, "position")],
     step=[wander],
 )

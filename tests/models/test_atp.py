@@ -41,7 +41,9 @@ def totals(s):
     return region_sum(s.atp_n + s.adp_n + s.amp_n, s.region_n, R)
 
 
-@pytest.mark.parametrize("extra", [{}, {"migration_rate_annual": 0.5, "fx_cap_mult": 50.0, "death_base": 0.5}])
+@pytest.mark.parametrize(
+    "extra", [{}, {"migration_rate_annual": 0.5, "fx_cap_mult": 50.0, "death_base": 0.5}]
+)
 def test_money_changes_only_by_fx_endowments_and_destroyed_inheritance(extra):
     p, s, rng = build(extra)
     R = s.atp_r.shape[1]
@@ -79,8 +81,16 @@ def test_ageing_forward_conserves_mass_and_the_legacy_operator_does_not():
 
 
 def test_demography_without_deaths_or_births_keeps_population():
-    p, s, rng = build({"imr_base": 0, "u5_child_base": 0, "youth_base": 0, "adult_makeham_lambda": 0,
-                       "adult_gomp_alpha": 0, "birth_base": 0})
+    p, s, rng = build(
+        {
+            "imr_base": 0,
+            "u5_child_base": 0,
+            "youth_base": 0,
+            "adult_makeham_lambda": 0,
+            "adult_gomp_alpha": 0,
+            "birth_base": 0,
+        }
+    )
     pop0 = s.pop_r.copy()
     for _ in range(30):
         step(s, p, rng)
@@ -106,9 +116,16 @@ def test_qualitative_behaviour_of_the_original():
 
 def test_mu_cap_pins_mu_and_a_saturated_sink_drives_lambda_up():
     """Spec §9 (H10): μ pinned at its cap; sink utilisation saturates at 1/(1 + a) while λ grows."""
-    p, s, rng = build({"mu_cap": 0.2, "sink_cap_scale": 0.002, "sink_assim_rate": 0.04, "lambda_cap": 1e10,
-                       "eta_sink": 0.065},
-                      runs=1)
+    p, s, rng = build(
+        {
+            "mu_cap": 0.2,
+            "sink_cap_scale": 0.002,
+            "sink_assim_rate": 0.04,
+            "lambda_cap": 1e10,
+            "eta_sink": 0.065,
+        },
+        runs=1,
+    )
     lam, util = [], []
     for _ in range(150):
         step(s, p, rng)
@@ -148,13 +165,38 @@ NEEDS = {  # keys that act only when another key lets them: (their companions, s
     "migration_kappa": ({"migration_rate_annual": 1.0}, 4),
 }
 CHANGED = {  # values that make a key bind within a few steps of a small world
-    "mu_cap": 1e-3, "lambda_cap": 0.03, "innov_I_cap": 1e-3, "xi_floor": 1.0, "sigma_floor": 1.0,
-    "migration_rate_annual": 5.0, "legacy_reverse_ageing": True, "legacy_price_floor": True,
-    "K_latent": 2, "n_resources": 3, "k_neighbors": 3, "working_age": 20, "retirement_age": 60,
-    "aec_death_center": 0.9, "death_k": 50.0, "aec_birth_center": 0.1, "birth_k": 50.0, "ema_ex": 0.5,
-    "ema_sink": 0.5, "util_target": 0.9, "gate_min": 0.5, "aec_init": 0.2, "cap_innov_exergy_mult": 1e-3,
-    "cap_storage_exergy_mult": 1e-3, "eta_storage": 10.0, "fx_cap_mult": 0.0, "inherit_frac_on_death": 0.1,
-    "inherit_conc": 5.0, "save_base": 0.5, "storage_scale": 0.01, "mu_floor": 1.0, "lambda_floor": 1.0,
+    "mu_cap": 1e-3,
+    "lambda_cap": 0.03,
+    "innov_I_cap": 1e-3,
+    "xi_floor": 1.0,
+    "sigma_floor": 1.0,
+    "migration_rate_annual": 5.0,
+    "legacy_reverse_ageing": True,
+    "legacy_price_floor": True,
+    "K_latent": 2,
+    "n_resources": 3,
+    "k_neighbors": 3,
+    "working_age": 20,
+    "retirement_age": 60,
+    "aec_death_center": 0.9,
+    "death_k": 50.0,
+    "aec_birth_center": 0.1,
+    "birth_k": 50.0,
+    "ema_ex": 0.5,
+    "ema_sink": 0.5,
+    "util_target": 0.9,
+    "gate_min": 0.5,
+    "aec_init": 0.2,
+    "cap_innov_exergy_mult": 1e-3,
+    "cap_storage_exergy_mult": 1e-3,
+    "eta_storage": 10.0,
+    "fx_cap_mult": 0.0,
+    "inherit_frac_on_death": 0.1,
+    "inherit_conc": 5.0,
+    "save_base": 0.5,
+    "storage_scale": 0.01,
+    "mu_floor": 1.0,
+    "lambda_floor": 1.0,
 }
 SIZES = {"R", "G", "J", "N"}
 
@@ -169,24 +211,33 @@ def test_every_key_changes_the_outcome(param):
     companions, steps = NEEDS.get(param.name, ({}, 4))
     base_s, base_obs = _final(companions, steps=steps)
     s, obs = _final({**companions, param.name: value}, steps=steps)
-    differs = [k for k in base_s if k in s and np.shape(base_s[k]) == np.shape(s[k])
-               and not np.array_equal(base_s[k], s[k])]
-    differs += [k for k in base_obs if np.shape(base_obs[k]) == np.shape(obs[k])
-                and not np.array_equal(base_obs[k], obs[k])]
+    differs = [
+        k
+        for k in base_s
+        if k in s and np.shape(base_s[k]) == np.shape(s[k]) and not np.array_equal(base_s[k], s[k])
+    ]
+    differs += [
+        k
+        for k in base_obs
+        if np.shape(base_obs[k]) == np.shape(obs[k]) and not np.array_equal(base_obs[k], obs[k])
+    ]
     differs += [k for k in base_s if np.shape(base_s[k]) != np.shape(s[k])]
     assert differs, f"{param.name} = {value!r} changed nothing"
 
 
-@pytest.mark.parametrize(("key", "value", "metric", "direction", "steps"), [
-    ("sink_cap_scale", 0.5, lambda s: (s.pollutant_r / s.sink_cap_r).mean(), -1, 30),
-    ("demurrage", 0.05, lambda s: s.aec_r.mean(), -1, 30),
-    ("death_base", 0.05, lambda s: s.pop_r.sum(), -1, 30),
-    ("birth_base", 0.05, lambda s: s.births_r.sum(), +1, 30),
-    ("fx_cap_mult", 0.5, lambda s: s.fx_in_r.sum(), -1, 3),
-    ("beta_ext", 0.5, lambda s: s.extracted_rm.sum(), +1, 30),
-    ("mu_cap", 0.05, lambda s: s.mu_r.max(), -1, 30),
-    ("util_target", 0.01, lambda s: s.lam_r.mean(), +1, 30),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "metric", "direction", "steps"),
+    [
+        ("sink_cap_scale", 0.5, lambda s: (s.pollutant_r / s.sink_cap_r).mean(), -1, 30),
+        ("demurrage", 0.05, lambda s: s.aec_r.mean(), -1, 30),
+        ("death_base", 0.05, lambda s: s.pop_r.sum(), -1, 30),
+        ("birth_base", 0.05, lambda s: s.births_r.sum(), +1, 30),
+        ("fx_cap_mult", 0.5, lambda s: s.fx_in_r.sum(), -1, 3),
+        ("beta_ext", 0.5, lambda s: s.extracted_rm.sum(), +1, 30),
+        ("mu_cap", 0.05, lambda s: s.mu_r.max(), -1, 30),
+        ("util_target", 0.01, lambda s: s.lam_r.mean(), +1, 30),
+    ],
+)
 def test_keys_act_in_their_direction(key, value, metric, direction, steps):
     base, _ = _final({}, steps=steps)
     changed, _ = _final({key: value}, steps=steps)
@@ -197,8 +248,12 @@ def test_keys_act_in_their_direction(key, value, metric, direction, steps):
 
 
 def test_sectioned_config_maps_sections_and_rejects_unknown_keys(monkeypatch):
-    raw = {"runtime": {"steps": "50", "seed": 7, "save_fig": "x.png", "dpi": 90, "plot": True},
-           "sizes": {"R": 4, "k_latent": 3}, "duals": {"lambda_cap": "1.0e10"}, "fx": {"fx_cap_mult": 2}}
+    raw = {
+        "runtime": {"steps": "50", "seed": 7, "save_fig": "x.png", "dpi": 90, "plot": True},
+        "sizes": {"R": 4, "k_latent": 3},
+        "duals": {"lambda_cap": "1.0e10"},
+        "fx": {"fx_cap_mult": 2},
+    }
     out = adapt_config(raw)
     assert out["steps"] == 50 and out["seed"] == 7 and out["save_fig"] == "x.png"
     assert out["params"] == {"R": 4, "K_latent": 3, "lambda_cap": 1e10, "fx_cap_mult": 2}
@@ -221,10 +276,28 @@ def test_cli_runs_an_original_file_without_model_line(tmp_path):
     text = text.replace("N: 200000", "N: 1000").replace("R: 16", "R: 5").replace("steps: 20000", "steps: 6")
     cfg = tmp_path / "H10.yaml"
     cfg.write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "econsim.cli", "run", str(cfg), "--model", "atp", "--out",
-                           str(tmp_path / "out"), "--save-fig", str(tmp_path / "fig.png"), "--save-metrics",
-                           str(tmp_path / "m.npz"), "--quiet"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "econsim.cli",
+            "run",
+            str(cfg),
+            "--model",
+            "atp",
+            "--out",
+            str(tmp_path / "out"),
+            "--save-fig",
+            str(tmp_path / "fig.png"),
+            "--save-metrics",
+            str(tmp_path / "m.npz"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = np.load(tmp_path / "m.npz")
     for key in ("AEC_region", "sink_utilization", "mu_ex", "lambda_sink", "GDP_flow_region"):
@@ -235,8 +308,17 @@ def test_cli_runs_an_original_file_without_model_line(tmp_path):
 def test_a_sweep_of_util_target_over_seeds_runs_in_batches():
     from econsim.experiment.runner import run
 
-    res = run({"model": "atp", "params": SMALL, "steps": 5, "runs": 2, "seed": 1,
-               "sweep": {"grid": {"util_target": [0.2, 0.8]}}}, progress=False)
+    res = run(
+        {
+            "model": "atp",
+            "params": SMALL,
+            "steps": 5,
+            "runs": 2,
+            "seed": 1,
+            "sweep": {"grid": {"util_target": [0.2, 0.8]}},
+        },
+        progress=False,
+    )
     df = res.to_pandas()
     assert sorted(df["util_target"].unique()) == [0.2, 0.8]
     assert {"AEC_region_0", "AEC_region_3", "mu_mean"} <= set(df.columns)
@@ -256,17 +338,35 @@ def test_demand_pass_matches_the_logit_demand_in_float64():
     _, s, _ = build({"tau": 0.02})  # a cold demand: many logits beyond ±40
     B, R, G = s.price_rg.shape
     theta, u = s.theta_ng.astype(np.float64), s.inv_tau_n.astype(np.float64)
-    z = np.clip((theta - np.take_along_axis(s.price_rg, s.region_n[:, :, None], axis=1)) * u[:, :, None], -40, 40)
+    z = np.clip(
+        (theta - np.take_along_axis(s.price_rg, s.region_n[:, :, None], axis=1)) * u[:, :, None], -40, 40
+    )
     assert (z == -40).any()
     pi = np.exp(z) / (np.exp(z).sum(axis=2, keepdims=True) + OUTSIDE)
     budget = s.atp_n * np.take_along_axis(s.cons_scale_r, s.region_n, axis=1)
-    expected = np.stack([region_sum(s.cons_coef_n * budget * pi[..., g], s.region_n, R)
-                         for g in range(G)], axis=2)
+    expected = np.stack(
+        [region_sum(s.cons_coef_n * budget * pi[..., g], s.region_n, R) for g in range(G)], axis=2
+    )
     spend, innov, store = np.zeros((B, R, G)), np.zeros((B, R)), np.zeros((B, R))
     identity = np.broadcast_to(np.eye(3), (B, R, 3, 3)).copy()
     x = s.atp_n.copy()
-    demand_pass(x, s.adp_n.copy(), s.amp_n.copy(), identity, region_bounds(s.agents_r), s.theta_ng, s.inv_tau_n,
-                s.cons_coef_n, s.innov_coef_n, s.store_coef_n, s.price_rg, s.cons_scale_r, spend, innov, store)
+    demand_pass(
+        x,
+        s.adp_n.copy(),
+        s.amp_n.copy(),
+        identity,
+        region_bounds(s.agents_r),
+        s.theta_ng,
+        s.inv_tau_n,
+        s.cons_coef_n,
+        s.innov_coef_n,
+        s.store_coef_n,
+        s.price_rg,
+        s.cons_scale_r,
+        spend,
+        innov,
+        store,
+    )
     np.testing.assert_array_equal(x, s.atp_n)
     np.testing.assert_allclose(spend, expected, rtol=1e-5)
     np.testing.assert_allclose(innov, region_sum(s.innov_coef_n * budget, s.region_n, R), rtol=1e-12)

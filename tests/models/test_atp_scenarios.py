@@ -16,8 +16,14 @@ def test_thirteen_scenarios_are_shipped():
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_runs_and_draws(path, tmp_path):
-    res = econsim.run(path, steps=3, params={"N": 2000}, out=str(tmp_path / "r"),
-                      save_fig=str(tmp_path / "fig.png"), save_metrics=str(tmp_path / "m.npz"))
+    res = econsim.run(
+        path,
+        steps=3,
+        params={"N": 2000},
+        out=str(tmp_path / "r"),
+        save_fig=str(tmp_path / "fig.png"),
+        save_metrics=str(tmp_path / "m.npz"),
+    )
     assert res.complete
     assert (tmp_path / "fig.png").stat().st_size > 10_000
     metrics = np.load(tmp_path / "m.npz")

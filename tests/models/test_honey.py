@@ -11,8 +11,18 @@ from scipy.special import ndtri
 import econsim
 from econsim.engine.streams import run_generator
 
-STATE = ["reserve", "circulation", "size", "saturation", "production", "utility", "price", "target_price",
-         "netflow", "adjustment"]
+STATE = [
+    "reserve",
+    "circulation",
+    "size",
+    "saturation",
+    "production",
+    "utility",
+    "price",
+    "target_price",
+    "netflow",
+    "adjustment",
+]
 
 
 def notebook_draws(seed, run, steps):
@@ -41,17 +51,21 @@ def replay_notebook(nb, params, steps, u, z, monkeypatch):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"throttle": 0.0},  # unbounded policy
-    {"throttle": 0.03, "target_reserve_ratio": 0.1, "productivity": 0.95, "growth": 0.01, "p_pull": 0.55},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"throttle": 0.0},  # unbounded policy
+        {"throttle": 0.03, "target_reserve_ratio": 0.1, "productivity": 0.95, "growth": 0.01, "p_pull": 0.55},
+    ],
+)
 def test_equals_the_notebook_functions_given_the_same_draws(notebook, monkeypatch, overrides):
     runs, steps, seed = 6, 120, 17
     # the notebook's first subset (throttle 0.002, reserve ratio 0.1), then the case's overrides
     params = {**{k: v[0] for k, v in notebook.params.items()}, **overrides}
-    res = econsim.run({"model": "honey", "params": params, "runs": runs, "steps": steps, "seed": seed,
-                       "strict": False}).to_pandas()
+    res = econsim.run(
+        {"model": "honey", "params": params, "runs": runs, "steps": steps, "seed": seed, "strict": False}
+    ).to_pandas()
     for run in range(runs):
         u, z = notebook_draws(seed, run, steps)
         expected = replay_notebook(notebook, params, steps, u, z, monkeypatch)
@@ -83,13 +97,20 @@ def test_conservation_supply_changes_only_by_the_policy(notebook):
 
 def test_row_for_row_equal_to_cadcad_when_deterministic(peers):
     """With p_variance = 0 the walk cannot move the price, and the model is deterministic."""
-    params = peers.notebook_params(p_variance=[0.0], throttle=[0.002, 0.0, 0.03],
-                                   target_reserve_ratio=[0.1, 0.2, 0.3], growth=[0.01])
+    params = peers.notebook_params(
+        p_variance=[0.0], throttle=[0.002, 0.0, 0.03], target_reserve_ratio=[0.1, 0.2, 0.3], growth=[0.01]
+    )
     _, cad = peers.run_cadcad_single(params, runs=2, steps=120, seed=1)
-    ours = econsim.run({"model": "honey", "runs": 2, "steps": 120, "seed": 1,
-                        "params": {"p_variance": 0.0, "growth": 0.01},
-                        "sweep": {"zip": {"throttle": [0.002, 0.0, 0.03],
-                                          "target_reserve_ratio": [0.1, 0.2, 0.3]}}}).to_pandas()
+    ours = econsim.run(
+        {
+            "model": "honey",
+            "runs": 2,
+            "steps": 120,
+            "seed": 1,
+            "params": {"p_variance": 0.0, "growth": 0.01},
+            "sweep": {"zip": {"throttle": [0.002, 0.0, 0.03], "target_reserve_ratio": [0.1, 0.2, 0.3]}},
+        }
+    ).to_pandas()
     cad = cad.sort_values(["subset", "run", "timestep"]).reset_index(drop=True)
     assert len(cad) == len(ours) == 3 * 2 * 121
     np.testing.assert_array_equal(cad["subset"], ours["subset"])
@@ -109,8 +130,17 @@ def cadcad_sample(peers):
 def test_statistically_equal_to_cadcad(cadcad_sample):
     """Share of runs that saturate, and the whole final-saturation distribution, at each sweep point."""
     points, cad_final = cadcad_sample
-    ours = econsim.run({"model": "honey", "runs": 2000, "steps": 120, "seed": 8, "strict": False,
-                        "record_every": 120, "sweep": {"zip": points}}).final()
+    ours = econsim.run(
+        {
+            "model": "honey",
+            "runs": 2000,
+            "steps": 120,
+            "seed": 8,
+            "strict": False,
+            "record_every": 120,
+            "sweep": {"zip": points},
+        }
+    ).final()
     for subset in range(3):
         theirs = cad_final[cad_final.subset == subset]["saturation"].astype(float).to_numpy()
         mine = ours[ours.subset == subset]["saturation"].to_numpy()
@@ -119,13 +149,16 @@ def test_statistically_equal_to_cadcad(cadcad_sample):
         se = np.sqrt(max(pooled * (1 - pooled), 0.01 * 0.99) * (1 / len(theirs) + 1 / len(mine)))
         assert abs(p_theirs - p_mine) < 4 * se, (subset, p_theirs, p_mine)
         assert stats.ks_2samp(theirs, mine).pvalue > 1e-3, subset
-        assert abs(theirs.mean() - mine.mean()) < 4 * np.sqrt(theirs.var() / len(theirs) + mine.var() / len(mine))
+        assert abs(theirs.mean() - mine.mean()) < 4 * np.sqrt(
+            theirs.var() / len(theirs) + mine.var() / len(mine)
+        )
 
 
 def test_productivity_scan_reports_the_undecided_range():
     config = Path(__file__).resolve().parents[2] / "configs" / "honey" / "productivity_scan.yaml"
-    res = econsim.run(config, runs=30,
-                      sweep={"grid": {"productivity": {"start": 0.80, "stop": 0.96, "step": 0.02}}})
+    res = econsim.run(
+        config, runs=30, sweep={"grid": {"productivity": {"start": 0.80, "stop": 0.96, "step": 0.02}}}
+    )
     report = res.reports["productivity_range"]
     trend = {float(k): v for k, v in report["saturation_trend"].items()}
     low, high = report["range"]

@@ -89,8 +89,9 @@ def test_resource_economy_has_one_resource():
         simulate_tokens(venue="resource", n_tokens=2, steps=1)
 
 
-@pytest.mark.parametrize("venue", ["bonding_curve", "call_auction", "tatonnement", "order_book", "exogenous",
-                                   "resource"])
+@pytest.mark.parametrize(
+    "venue", ["bonding_curve", "call_auction", "tatonnement", "order_book", "exogenous", "resource"]
+)
 def test_bounds(venue):
     n_tokens = 1 if venue == "resource" else 2
     _p, _, s = simulate_tokens(venue=venue, selection=20.0, evolve_every=10, n_tokens=n_tokens, steps=80)
@@ -124,8 +125,15 @@ def test_gini_closed_forms():
 def test_q_update_is_the_bellman_step():
     q = np.zeros((2, learning.N_STATES, learning.N_ACTIONS))
     q[:, 5] = [1.0, 4.0, 2.0]
-    new = learning.q_update(q, np.array([0, 3]), np.array([2, 1]), np.array([1.0, -1.0]), np.array([5, 5]),
-                            np.array([0.5, 0.1]), np.array([0.9, 0.0]))
+    new = learning.q_update(
+        q,
+        np.array([0, 3]),
+        np.array([2, 1]),
+        np.array([1.0, -1.0]),
+        np.array([5, 5]),
+        np.array([0.5, 0.1]),
+        np.array([0.9, 0.0]),
+    )
     assert new[0, 0, 2] == pytest.approx(0.5 * (1.0 + 0.9 * 4.0))
     assert new[1, 3, 1] == pytest.approx(0.1 * -1.0)
     assert (q[:, 0] == 0).all()  # the input table is untouched
@@ -145,8 +153,16 @@ def test_replicator_stays_on_the_simplex_and_favours_the_fitter():
 
 def test_learning_agents_improve_their_own_reward_in_a_fixed_environment():
     """Q-learners alone against an exogenous price cycle: their mean return per step rises."""
-    params = {**ONLY_LEARNERS, "N": 60, "venue": "exogenous", "value_vol": 0.0, "cycle_amplitude": 0.2,
-              "cycle_period": 16.0, "trade_fraction": 1.0, "epsilon": 0.05}
+    params = {
+        **ONLY_LEARNERS,
+        "N": 60,
+        "venue": "exogenous",
+        "value_vol": 0.0,
+        "cycle_amplitude": 0.2,
+        "cycle_period": 16.0,
+        "trade_fraction": 1.0,
+        "epsilon": 0.05,
+    }
     results = run({"model": "tokens", "params": params, "runs": 2, "steps": 700, "seed": 5}, progress=False)
     reward = results.stacked("learner_reward")
     early, late = reward[:, 2:100].mean(), reward[:, 500:].mean()
@@ -175,16 +191,28 @@ def test_scenario_configs_run_with_their_figures(config, tmp_path):
 # because their arbitrage changed on purpose: the old code's arbitrageurs did nothing in tâtonnement
 # and quoted at the AMM's price in the call auction (so they paid their own limit and lost).
 SINGLE_TOKEN_RESULTS = {
-    "bonding_curve": ({"venue": "bonding_curve"}, {
-        "price": [1.1588325516762354, 1.1969752721180134], "cash": [750.8189700565587, 721.5210125346771],
-        "volatility": [0.027436980727611502, 0.026991651117089153],
-        "exploitation": [-0.00014191693209911882, 0.00018292331259936025]}),
-    "call_auction": ({"venue": "call_auction", "population": "learning"}, {
-        "price": [1.2535604009512513, 1.2405389750525528], "cash": [722.2210337004988, 724.1189559451801],
-        "volatility": [0.0070585602800134145, 0.006876378724910601],
-        "exploitation": [0.006254845516878313, 0.0037062605920302433]}),
-    "tatonnement": ({"venue": "tatonnement", "population": "learning"}, {
-        "price": [1.04876153390926, 1.0328552277603449], "cash": [700.8897637263592, 705.2263138416444]}),
+    "bonding_curve": (
+        {"venue": "bonding_curve"},
+        {
+            "price": [1.1588325516762354, 1.1969752721180134],
+            "cash": [750.8189700565587, 721.5210125346771],
+            "volatility": [0.027436980727611502, 0.026991651117089153],
+            "exploitation": [-0.00014191693209911882, 0.00018292331259936025],
+        },
+    ),
+    "call_auction": (
+        {"venue": "call_auction", "population": "learning"},
+        {
+            "price": [1.2535604009512513, 1.2405389750525528],
+            "cash": [722.2210337004988, 724.1189559451801],
+            "volatility": [0.0070585602800134145, 0.006876378724910601],
+            "exploitation": [0.006254845516878313, 0.0037062605920302433],
+        },
+    ),
+    "tatonnement": (
+        {"venue": "tatonnement", "population": "learning"},
+        {"price": [1.04876153390926, 1.0328552277603449], "cash": [700.8897637263592, 705.2263138416444]},
+    ),
 }
 
 
@@ -193,14 +221,22 @@ def test_one_token_reproduces_the_single_token_implementation(case):
     params, expected = SINGLE_TOKEN_RESULTS[case]
     p, _, s = simulate_tokens(steps=80, runs=2, seed=11, **params)
     observed = get_model("tokens").observe(s, p)
-    got = {"price": s.price[:, 0], "cash": s.cash.sum(-1), **{k: observed[k] for k in ("volatility", "exploitation")}}
+    got = {
+        "price": s.price[:, 0],
+        "cash": s.cash.sum(-1),
+        **{k: observed[k] for k in ("volatility", "exploitation")},
+    }
     for name, values in expected.items():
         np.testing.assert_allclose(got[name], values, rtol=1e-12, err_msg=name)
 
 
 ARBITRAGE_MODES = ["bonding_curve", "call_auction", "tatonnement", "order_book"]
-ARBS_AND_NOISE = {"population": "custom", **{f"share_{k}": 0.0 for k in STRATEGIES},
-                  "share_arbitrage": 0.3, "share_noise": 0.7}
+ARBS_AND_NOISE = {
+    "population": "custom",
+    **{f"share_{k}": 0.0 for k in STRATEGIES},
+    "share_arbitrage": 0.3,
+    "share_noise": 0.7,
+}
 
 
 def _gap(s):
@@ -212,8 +248,16 @@ def test_arbitrage_profits_from_a_price_gap_and_closes_it(venue):
     """AMM 25% above the primary price for token 0 and 20% below for token 1; only arbitrageurs use
     the AMM. After one step each gap is smaller and the arbitrageurs gained."""
     skew = {"pool_cash": lambda s: s.pool_tokens * s.price * np.array([1.25, 0.8])}
-    _p, s0, s = simulate_tokens(steps=1, runs=4, venue=venue, n_tokens=2, amm_share=0.0, shock_step=0,
-                                overrides=skew, **ARBS_AND_NOISE)
+    _p, s0, s = simulate_tokens(
+        steps=1,
+        runs=4,
+        venue=venue,
+        n_tokens=2,
+        amm_share=0.0,
+        shock_step=0,
+        overrides=skew,
+        **ARBS_AND_NOISE,
+    )
     assert (_gap(s) < 0.8 * _gap(s0)).all(), (_gap(s0), _gap(s))
     assert (s.arb_profit > 0).all() and (s.arb_gain == s.arb_profit).all()
     # the arbitrageurs bought token 0 where it is cheap and token 1 on the AMM where it is cheap
@@ -226,6 +270,7 @@ def test_arbitrage_profits_from_a_price_gap_and_closes_it(venue):
 def test_arbitrage_gains_in_expectation_and_narrows_the_gap_in_every_mode(venue):
     """The mixed population with two tokens: arbitrageurs gain on average over runs, and the mean gap
     between each token's primary and AMM prices is smaller than with noise traders in their place."""
+
     def mean_gap(**params):
         model = get_model("tokens")
         rng = RandomStreams(3, np.arange(4)[:, None])
@@ -238,8 +283,13 @@ def test_arbitrage_gains_in_expectation_and_narrows_the_gap_in_every_mode(venue)
         return np.mean(gaps), s
 
     with_arbs, s = mean_gap(population="mixed")
-    without, _ = mean_gap(population="custom", **{f"share_{k}": v for k, v in
-                                                  zip(STRATEGIES, (0.12, 0.12, 0.12, 0.22, 0.12, 0.0, 0.1, 0.2), strict=True)})
+    without, _ = mean_gap(
+        population="custom",
+        **{
+            f"share_{k}": v
+            for k, v in zip(STRATEGIES, (0.12, 0.12, 0.12, 0.22, 0.12, 0.0, 0.1, 0.2), strict=True)
+        },
+    )
     assert s.arb_gain.mean() > 0
     assert with_arbs < without, (with_arbs, without)
 

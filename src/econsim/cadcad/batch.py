@@ -70,7 +70,8 @@ def dump_spec(spec: Spec) -> tuple[bytes, tuple[tuple[str, str], ...]]:
         except (pickle.PicklingError, AttributeError, TypeError) as exc:
             raise ConfigError(
                 f"the model cannot be sent to worker processes ({exc}); define its functions at module "
-                "level, install cloudpickle, or use executor='inprocess'") from None
+                "level, install cloudpickle, or use executor='inprocess'"
+            ) from None
     modules: dict[str, None] = {}
 
     class Recording(base):  # type: ignore[misc, valid-type]
@@ -155,8 +156,9 @@ class CadcadTask:
         return BatchResult(self.index, len(frame), time.perf_counter() - started, part_path=self.part_path)
 
 
-def simulate_batch(spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy: bool = False,
-                   check: bool = False) -> pd.DataFrame:
+def simulate_batch(
+    spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy: bool = False, check: bool = False
+) -> pd.DataFrame:
     """Every run of the batch, as one DataFrame in cadCAD's columns and row order."""
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     rows: list[dict[str, Any]] = []
@@ -166,8 +168,15 @@ def simulate_batch(spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy
             run = spec.runs[i]
             model = spec.models[run.model]
             seed_globals(seed, run)
-            history = simulate_run(model, dict(spec.points[run.point]) if isinstance(spec.points[run.point], dict)
-                                   else spec.points[run.point], run, deepcopy=deepcopy, check=check)
+            history = simulate_run(
+                model,
+                dict(spec.points[run.point])
+                if isinstance(spec.points[run.point], dict)
+                else spec.points[run.point],
+                run,
+                deepcopy=deepcopy,
+                check=check,
+            )
             for step_rows in history:
                 rows.extend(step_rows)
             for n in model.state_names:
@@ -219,9 +228,11 @@ def write_part(frame: pd.DataFrame, spec: Spec, run_indices: tuple[int, ...], pa
 
     point_of = {ids: i for i, ids in enumerate(spec.point_ids)}
     table = frame.copy()
-    table["subset"] = np.fromiter((point_of[(s, c)] for s, c in zip(table["simulation"], table["subset"],
-                                                                    strict=True)), dtype=np.int64,
-                                  count=len(table))
+    table["subset"] = np.fromiter(
+        (point_of[(s, c)] for s, c in zip(table["simulation"], table["subset"], strict=True)),
+        dtype=np.int64,
+        count=len(table),
+    )
     for name, values in spec.swept().items():
         table[name] = np.asarray(values)[table["subset"].to_numpy()]
     arrays = {}

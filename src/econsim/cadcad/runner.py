@@ -30,8 +30,17 @@ from econsim.experiment.store import MANIFEST, ResultStore, git_revision
 MODEL_NAME = "cadcad"
 
 
-def make_spec(experiment: Any = None, *, initial_state=None, partial_state_update_blocks=None, params=None,
-              runs: int = 1, timesteps: int | range = 100, policy_ops=None, env_processes=None) -> Spec:
+def make_spec(
+    experiment: Any = None,
+    *,
+    initial_state=None,
+    partial_state_update_blocks=None,
+    params=None,
+    runs: int = 1,
+    timesteps: int | range = 100,
+    policy_ops=None,
+    env_processes=None,
+) -> Spec:
     if experiment is not None:
         if initial_state is not None or partial_state_update_blocks is not None:
             raise ConfigError("give either an experiment object or initial_state/partial_state_update_blocks")
@@ -39,12 +48,15 @@ def make_spec(experiment: Any = None, *, initial_state=None, partial_state_updat
             return specs.from_radcad(experiment)
         if specs.is_cadcad_experiment(experiment):
             return specs.from_cadcad(experiment)
-        raise ConfigError(f"cannot run a {type(experiment).__name__}: expected a cadCAD Experiment (or its "
-                          "configs list), or a radCAD Experiment/Simulation")
+        raise ConfigError(
+            f"cannot run a {type(experiment).__name__}: expected a cadCAD Experiment (or its "
+            "configs list), or a radCAD Experiment/Simulation"
+        )
     if initial_state is None or partial_state_update_blocks is None:
         raise ConfigError("run() needs initial_state= and partial_state_update_blocks= (or an experiment)")
-    return specs.from_arguments(initial_state, partial_state_update_blocks, params, runs, timesteps,
-                                policy_ops, env_processes)
+    return specs.from_arguments(
+        initial_state, partial_state_update_blocks, params, runs, timesteps, policy_ops, env_processes
+    )
 
 
 def _batches(n_runs: int, workers: int, batch_runs: int | None) -> list[range]:
@@ -53,12 +65,28 @@ def _batches(n_runs: int, workers: int, batch_runs: int | None) -> list[range]:
     return [range(i, min(i + batch_runs, n_runs)) for i in range(0, n_runs, batch_runs)]
 
 
-def run(experiment: Any = None, *, initial_state: dict | None = None, partial_state_update_blocks: Any = None,
-        params: dict | None = None, runs: int = 1, timesteps: int | range = 100, policy_ops=None,
-        env_processes=None, seed: int | None = None, executor: str | Executor = "inprocess",
-        workers: int | None = None, address: str | None = None, out: str | Path | None = None,
-        overwrite: bool = False, name: str | None = None, deepcopy: bool = False, check: bool = False,
-        batch_runs: int | None = None, progress: bool | None = False) -> pd.DataFrame:
+def run(
+    experiment: Any = None,
+    *,
+    initial_state: dict | None = None,
+    partial_state_update_blocks: Any = None,
+    params: dict | None = None,
+    runs: int = 1,
+    timesteps: int | range = 100,
+    policy_ops=None,
+    env_processes=None,
+    seed: int | None = None,
+    executor: str | Executor = "inprocess",
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    name: str | None = None,
+    deepcopy: bool = False,
+    check: bool = False,
+    batch_runs: int | None = None,
+    progress: bool | None = False,
+) -> pd.DataFrame:
     """Run a cadCAD model unchanged and return cadCAD's table.
 
     Give the model as cadCAD's pieces (``initial_state``, ``partial_state_update_blocks``, ``params``
@@ -76,21 +104,40 @@ def run(experiment: Any = None, *, initial_state: dict | None = None, partial_st
     - ``deepcopy``: copy the state before each substep as cadCAD does (for models that mutate state in
       place); ``check``: detect functions that change the state or parameters they are given.
     """
-    spec = make_spec(experiment, initial_state=initial_state, partial_state_update_blocks=partial_state_update_blocks,
-                     params=params, runs=runs, timesteps=timesteps, policy_ops=policy_ops,
-                     env_processes=env_processes)
+    spec = make_spec(
+        experiment,
+        initial_state=initial_state,
+        partial_state_update_blocks=partial_state_update_blocks,
+        params=params,
+        runs=runs,
+        timesteps=timesteps,
+        policy_ops=policy_ops,
+        env_processes=env_processes,
+    )
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     ex = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
     store = _prepare_store(out, overwrite) if out is not None else None
     # in this process the experiment needs no pickling; elsewhere it travels as bytes
-    shipped = {"spec": spec} if isinstance(ex, InProcessExecutor) else dict(zip(("spec_blob", "preload"),
-                                                                               dump_spec(spec), strict=True))
+    shipped = (
+        {"spec": spec}
+        if isinstance(ex, InProcessExecutor)
+        else dict(zip(("spec_blob", "preload"), dump_spec(spec), strict=True))
+    )
     steps = spec.n_steps
-    tasks = [CadcadTask(index=i, **shipped, runs=tuple(b), seed=seed, steps=steps,
-                        deepcopy=deepcopy, check=check,
-                        part_path=str(store.part_path(i)) if store else None)
-             for i, b in enumerate(_batches(len(spec.runs), ex.workers, batch_runs))]
+    tasks = [
+        CadcadTask(
+            index=i,
+            **shipped,
+            runs=tuple(b),
+            seed=seed,
+            steps=steps,
+            deepcopy=deepcopy,
+            check=check,
+            part_path=str(store.part_path(i)) if store else None,
+        )
+        for i, b in enumerate(_batches(len(spec.runs), ex.workers, batch_runs))
+    ]
     started = time.perf_counter()
     frames: dict[int, pd.DataFrame] = {}
     status = "interrupted"
@@ -140,12 +187,22 @@ def _json_safe(value: Any) -> Any:
     return repr(value)
 
 
-def _write_manifest(store: ResultStore, spec: Spec, seed: int, name: str | None, status: str,
-                    wall_time_s: float, executor: str) -> None:
+def _write_manifest(
+    store: ResultStore,
+    spec: Spec,
+    seed: int,
+    name: str | None,
+    status: str,
+    wall_time_s: float,
+    executor: str,
+) -> None:
     swept = spec.swept()
     state_names = list(dict.fromkeys(n for m in spec.models for n in m.state_names))
-    numeric = [n for n in state_names
-               if all(isinstance(m.initial_state.get(n, 0.0), (int, float, np.number)) for m in spec.models)]
+    numeric = [
+        n
+        for n in state_names
+        if all(isinstance(m.initial_state.get(n, 0.0), (int, float, np.number)) for m in spec.models)
+    ]
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     previous = store.read_manifest() or {}
     runs_per_point = {}
@@ -158,7 +215,10 @@ def _write_manifest(store: ResultStore, spec: Spec, seed: int, name: str | None,
         "status": status,
         "seed": seed,
         "config": {
-            "model": MODEL_NAME, "name": name, "seed": seed, "executor": executor,
+            "model": MODEL_NAME,
+            "name": name,
+            "seed": seed,
+            "executor": executor,
             "figures": [{"kind": "timeseries", "vars": numeric[:4]}] if numeric else [],
         },
         "swept": list(swept),
@@ -170,8 +230,10 @@ def _write_manifest(store: ResultStore, spec: Spec, seed: int, name: str | None,
         "cadcad": {
             "state_variables": state_names,
             "point_ids": [list(p) for p in spec.point_ids],
-            "params": [{k: _json_safe(v) for k, v in p.items()} if isinstance(p, dict) else _json_safe(p)
-                       for p in spec.points],
+            "params": [
+                {k: _json_safe(v) for k, v in p.items()} if isinstance(p, dict) else _json_safe(p)
+                for p in spec.points
+            ],
         },
         "econsim_version": __version__,
         "git_revision": git_revision(),
@@ -201,5 +263,7 @@ def load(folder: str | Path) -> pd.DataFrame:
     point_ids = np.asarray(manifest["cadcad"]["point_ids"], dtype=np.int64).reshape(-1, 2)
     df["subset"] = point_ids[df["subset"].to_numpy(), 1]
     states = [c for c in manifest["cadcad"]["state_variables"] if c in df.columns]
-    extra = [c for c in df.columns if c not in states and c not in INDEX_COLUMNS and c not in manifest["swept"]]
+    extra = [
+        c for c in df.columns if c not in states and c not in INDEX_COLUMNS and c not in manifest["swept"]
+    ]
     return df[[*states, *extra, *INDEX_COLUMNS]]

@@ -60,15 +60,23 @@ def model_arguments(module) -> dict[str, Any]:
     """Keyword arguments for ``econsim.cadcad.run`` from what the module defines."""
     found = vars(module)
     experiments = [found[n] for n in EXPERIMENT_NAMES if n in found]
-    experiments += [v for k, v in found.items() if not k.startswith("_") and v is not None
-                    and not isinstance(v, type) and (specs.is_radcad_experiment(v) or specs.is_cadcad_experiment(v))]
+    experiments += [
+        v
+        for k, v in found.items()
+        if not k.startswith("_")
+        and v is not None
+        and not isinstance(v, type)
+        and (specs.is_radcad_experiment(v) or specs.is_cadcad_experiment(v))
+    ]
     if experiments:
         return {"experiment": experiments[0]}
     state = next((found[n] for n in STATE_NAMES if n in found), None)
     blocks = next((found[n] for n in BLOCK_NAMES if n in found), None)
     if state is None or blocks is None:
-        raise ConfigError(f"'{module.__file__}' defines no cadCAD model: expected an Experiment, or "
-                          f"{' / '.join(STATE_NAMES)} and {' / '.join(BLOCK_NAMES)}")
+        raise ConfigError(
+            f"'{module.__file__}' defines no cadCAD model: expected an Experiment, or "
+            f"{' / '.join(STATE_NAMES)} and {' / '.join(BLOCK_NAMES)}"
+        )
     args: dict[str, Any] = {"initial_state": state, "partial_state_update_blocks": blocks}
     sim_config = next((found[n] for n in SIM_CONFIG_NAMES if n in found), None)
     if sim_config is not None:
@@ -88,8 +96,14 @@ def summarize(df: pd.DataFrame, state_names: list[str]) -> dict[str, Any]:
     final = {}
     for (sim, subset), part in last.groupby(["simulation", "subset"]):
         final[f"simulation {sim}, subset {subset}"] = {
-            n: {"mean": float(np.mean(part[n])), "std": float(np.std(part[n])), "min": float(np.min(part[n])),
-                "max": float(np.max(part[n]))} for n in numeric}
+            n: {
+                "mean": float(np.mean(part[n])),
+                "std": float(np.std(part[n])),
+                "min": float(np.min(part[n])),
+                "max": float(np.max(part[n])),
+            }
+            for n in numeric
+        }
     return {
         "rows": len(df),
         "simulations": int(df["simulation"].nunique()),
@@ -101,8 +115,9 @@ def summarize(df: pd.DataFrame, state_names: list[str]) -> dict[str, Any]:
     }
 
 
-def run_file(path: str | Path, out: str | Path, runs: int | None = None, timesteps: int | None = None,
-             **options: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+def run_file(
+    path: str | Path, out: str | Path, runs: int | None = None, timesteps: int | None = None, **options: Any
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the model a file defines into the results folder ``out``; write ``summary.json`` there."""
     from econsim.cadcad.runner import run
 

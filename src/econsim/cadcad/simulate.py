@@ -61,8 +61,10 @@ def _check_pairs(updates, params, substep, history, state, policy_input) -> None
     for f in updates:
         out = f(params, substep, history, state, policy_input)
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise ValueError(f"state update function {getattr(f, '__qualname__', f)} returned {out!r}, "
-                             "not a (variable name, value) tuple")
+            raise ValueError(
+                f"state update function {getattr(f, '__qualname__', f)} returned {out!r}, "
+                "not a (variable name, value) tuple"
+            )
 
 
 def _apply_env_processes(env: dict[str, Any], params: Any, state: dict[str, Any]) -> None:
@@ -108,20 +110,26 @@ class _Checker:
         self.before = copy.deepcopy(state)
 
     def after(self, f: Callable, run: RunSpec, timestep: int, substep: int) -> None:
-        where = f"{getattr(f, '__qualname__', f)!s} (simulation {run.simulation}, subset {run.subset}, " \
-                f"run {run.run}, timestep {timestep}, substep {substep})"
+        where = (
+            f"{getattr(f, '__qualname__', f)!s} (simulation {run.simulation}, subset {run.subset}, "
+            f"run {run.run}, timestep {timestep}, substep {substep})"
+        )
         if not _same(self.state, self.before):
-            changed = [k for k in self.before if k not in self.state or not _same(self.state[k], self.before[k])]
+            changed = [
+                k for k in self.before if k not in self.state or not _same(self.state[k], self.before[k])
+            ]
             changed += [k for k in self.state if k not in self.before]
             raise StateMutationError(
                 f"{where} changed the state it was given (variables: {', '.join(map(str, changed))}). "
-                "Return new values instead of changing them in place, or run with deepcopy=True.")
+                "Return new values instead of changing them in place, or run with deepcopy=True."
+            )
         if not _same(self.params, self.params_before):
             raise StateMutationError(f"{where} changed the parameters it was given")
 
 
-def simulate_run(model: Model, params: Any, run: RunSpec, deepcopy: bool = False,
-                 check: bool = False) -> list[list[dict[str, Any]]]:
+def simulate_run(
+    model: Model, params: Any, run: RunSpec, deepcopy: bool = False, check: bool = False
+) -> list[list[dict[str, Any]]]:
     """The state history of one run: ``history[0] == [initial row]``, then one list of substep rows per
     timestep. Rows are state dicts carrying ``simulation, subset, run, substep, timestep``."""
     genesis = copy.deepcopy(model.initial_state)

@@ -85,7 +85,10 @@ class Spec:
         out = {}
         for k in names:
             values = [d[k] for d in dicts]
-            if all(isinstance(v, (bool, int, float, str)) for v in values) and len({repr(v) for v in values}) > 1:
+            if (
+                all(isinstance(v, (bool, int, float, str)) for v in values)
+                and len({repr(v) for v in values}) > 1
+            ):
                 out[k] = values
         return out
 
@@ -99,18 +102,26 @@ def normalize_blocks(partial_state_update_blocks: Any) -> tuple[Block, ...]:
     if isinstance(raw, Mapping):
         raw = list(raw.values())
     if not isinstance(raw, Sequence) or not raw:
-        raise ConfigError("partial_state_update_blocks must be a non-empty list of blocks "
-                          "({'policies': {...}, 'variables': {...}})")
+        raise ConfigError(
+            "partial_state_update_blocks must be a non-empty list of blocks "
+            "({'policies': {...}, 'variables': {...}})"
+        )
     blocks = []
     for i, b in enumerate(raw):
         if not isinstance(b, Mapping):
             raise ConfigError(f"partial state update block {i} is a {type(b).__name__}, not a dict")
         unknown_keys = set(b) - {"policies", "variables", "behaviors", "states", "label"}
         if unknown_keys:
-            raise ConfigError(f"partial state update block {i} has unknown keys {sorted(unknown_keys)}; "
-                              "valid: policies, variables")
-        blocks.append((dict(b.get("policies", b.get("behaviors", {})) or {}),
-                       dict(b.get("variables", b.get("states", {})) or {})))
+            raise ConfigError(
+                f"partial state update block {i} has unknown keys {sorted(unknown_keys)}; "
+                "valid: policies, variables"
+            )
+        blocks.append(
+            (
+                dict(b.get("policies", b.get("behaviors", {})) or {}),
+                dict(b.get("variables", b.get("states", {})) or {}),
+            )
+        )
     policy_names = _union(p for p, _ in blocks)
     out = []
     for policies, variables in blocks:
@@ -133,17 +144,30 @@ def _union(dicts) -> list[str]:
 def _is_cadcad_default_op(op: Callable) -> bool:
     """cadCAD's default ``policy_ops`` entry is a module-level ``lambda a, b: a + b``: the same as
     ``operator.add``, which (unlike the lambda) can be pickled to workers."""
-    return getattr(op, "__name__", "") == "<lambda>" and str(getattr(op, "__module__", "")).startswith("cadCAD")
+    return getattr(op, "__name__", "") == "<lambda>" and str(getattr(op, "__module__", "")).startswith(
+        "cadCAD"
+    )
 
 
-def make_model(initial_state: Mapping[str, Any], partial_state_update_blocks: Any,
-               policy_ops: Sequence[Callable] | None = None, env_processes: Mapping | None = None) -> Model:
+def make_model(
+    initial_state: Mapping[str, Any],
+    partial_state_update_blocks: Any,
+    policy_ops: Sequence[Callable] | None = None,
+    env_processes: Mapping | None = None,
+) -> Model:
     if not isinstance(initial_state, Mapping) or not initial_state:
         raise ConfigError("initial_state must be a non-empty dict of state variables")
-    ops = tuple(operator.add if _is_cadcad_default_op(op) else op for op in policy_ops) if policy_ops \
+    ops = (
+        tuple(operator.add if _is_cadcad_default_op(op) else op for op in policy_ops)
+        if policy_ops
         else (operator.add,)
-    return Model(initial_state=dict(initial_state), blocks=normalize_blocks(partial_state_update_blocks),
-                 policy_ops=ops, env_processes=dict(env_processes or {}))
+    )
+    return Model(
+        initial_state=dict(initial_state),
+        blocks=normalize_blocks(partial_state_update_blocks),
+        policy_ops=ops,
+        env_processes=dict(env_processes or {}),
+    )
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -163,11 +187,15 @@ def sweep_points(params: Mapping[str, Any] | None) -> list[Any]:
         return [dict(params)]
     if 0 in distinct:
         scalars = sorted(k for k, n in lengths.items() if n == 0)
-        raise ConfigError(f"params mixes lists and single values ({', '.join(scalars)}); as in cadCAD, "
-                          "wrap single values in a one-element list")
+        raise ConfigError(
+            f"params mixes lists and single values ({', '.join(scalars)}); as in cadCAD, "
+            "wrap single values in a one-element list"
+        )
     if len(distinct - {1}) > 1:
-        raise ConfigError(f"swept parameter lists must have equal length or length 1, got lengths "
-                          f"{ {k: n for k, n in lengths.items() if n != 1} }")
+        raise ConfigError(
+            f"swept parameter lists must have equal length or length 1, got lengths "
+            f"{ {k: n for k, n in lengths.items() if n != 1} }"
+        )
     n = max(distinct)
     return [{k: (v[i] if len(v) == n else v[-1]) for k, v in params.items()} for i in range(n)]
 
@@ -189,14 +217,25 @@ def time_labels(timesteps: int | range | Sequence[int]) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- builders
 
 
-def from_arguments(initial_state, partial_state_update_blocks, params=None, runs: int = 1,
-                   timesteps: int | range = 100, policy_ops=None, env_processes=None) -> Spec:
+def from_arguments(
+    initial_state,
+    partial_state_update_blocks,
+    params=None,
+    runs: int = 1,
+    timesteps: int | range = 100,
+    policy_ops=None,
+    env_processes=None,
+) -> Spec:
     model = make_model(initial_state, partial_state_update_blocks, policy_ops, env_processes)
     points = sweep_points(params)
     labels = time_labels(timesteps)
     run_specs = tuple(RunSpec(0, s, r, 0, s, labels) for s, r in run_numbers(len(points), runs))
-    return Spec(models=(model,), points=tuple(points), point_ids=tuple((0, s) for s in range(len(points))),
-                runs=run_specs)
+    return Spec(
+        models=(model,),
+        points=tuple(points),
+        point_ids=tuple((0, s) for s in range(len(points))),
+        runs=run_specs,
+    )
 
 
 def from_cadcad(experiment: Any) -> Spec:
@@ -215,14 +254,23 @@ def from_cadcad(experiment: Any) -> Spec:
         sim = int(c.simulation_id)
         if sim not in model_of:
             model_of[sim] = len(models)
-            models.append(make_model(c.initial_state, c.partial_state_update_blocks, c.policy_ops,
-                                     c.env_processes))
+            models.append(
+                make_model(c.initial_state, c.partial_state_update_blocks, c.policy_ops, c.env_processes)
+            )
         key = (sim, int(c.subset_id))
         if key not in point_of:
             point_of[key] = len(points)
             points.append(c.sim_config["M"])
-        runs.append(RunSpec(sim, int(c.subset_id), int(c.run_id) + 1, model_of[sim], point_of[key],
-                            time_labels(c.sim_config["T"])))
+        runs.append(
+            RunSpec(
+                sim,
+                int(c.subset_id),
+                int(c.run_id) + 1,
+                model_of[sim],
+                point_of[key],
+                time_labels(c.sim_config["T"]),
+            )
+        )
     return Spec(models=tuple(models), points=tuple(points), point_ids=tuple(point_of), runs=tuple(runs))
 
 
@@ -239,14 +287,19 @@ def from_radcad(experiment: Any) -> Spec:
         for subset, p in enumerate(generate_parameter_sweep(m.params) or [{}]):
             point_ids.append((sim, subset))
             points.append(p)
-            runs.extend(RunSpec(sim, subset, r + 1, sim, len(points) - 1, labels) for r in range(simulation.runs))
+            runs.extend(
+                RunSpec(sim, subset, r + 1, sim, len(points) - 1, labels) for r in range(simulation.runs)
+            )
     return Spec(models=tuple(models), points=tuple(points), point_ids=tuple(point_ids), runs=tuple(runs))
 
 
 def is_cadcad_experiment(obj: Any) -> bool:
     configs = getattr(obj, "configs", obj)
-    return (isinstance(configs, list) and bool(configs)
-            and all(type(c).__module__.startswith("cadCAD") for c in configs))
+    return (
+        isinstance(configs, list)
+        and bool(configs)
+        and all(type(c).__module__.startswith("cadCAD") for c in configs)
+    )
 
 
 def is_radcad_experiment(obj: Any) -> bool:

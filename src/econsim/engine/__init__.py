@@ -7,6 +7,16 @@ from econsim.engine.stepping import record_steps, simulate
 from econsim.engine.streams import RandomStreams, run_generator
 
 __all__ = [
-    "Arrays", "Block", "ConfigError", "EconsimError", "Model", "NonFiniteStateError", "Param",
-    "RandomStreams", "Var", "record_steps", "run_generator", "simulate",
+    "Arrays",
+    "Block",
+    "ConfigError",
+    "EconsimError",
+    "Model",
+    "NonFiniteStateError",
+    "Param",
+    "RandomStreams",
+    "Var",
+    "record_steps",
+    "run_generator",
+    "simulate",
 ]

@@ -60,7 +60,9 @@ class Param:
             if not isinstance(value, (bool, np.bool_)):
                 raise ConfigError(f"{at} = {value!r} must be true or false")
             return bool(value)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
             raise ConfigError(f"{at} = {value!r} must be a number ({self.kind}), got {type(value).__name__}")
         if self.kind == "int":
             if float(value) != int(value):
@@ -109,8 +111,10 @@ class Var:
             if isinstance(dim, str):
                 values = np.unique(np.asarray(sizes[dim]))
                 if values.size != 1:
-                    raise ConfigError(f"state variable '{self.name}' is sized by '{dim}', which must take one "
-                                      f"value within a batch; got {values.tolist()}")
+                    raise ConfigError(
+                        f"state variable '{self.name}' is sized by '{dim}', which must take one "
+                        f"value within a batch; got {values.tolist()}"
+                    )
                 dim = int(values[0])
             out.append(int(dim))
         return tuple(out)
@@ -159,7 +163,9 @@ class Model:
         self.var_by_name = {v.name: v for v in self.state}
         both = set(self.param_by_name) & set(self.var_by_name)
         if both:
-            raise ValueError(f"model {self.name}: names used for both a parameter and a state variable: {both}")
+            raise ValueError(
+                f"model {self.name}: names used for both a parameter and a state variable: {both}"
+            )
 
     # --- names -------------------------------------------------------------------------------------
     @property
@@ -195,9 +201,12 @@ class Model:
         for name, value in overrides.items():
             var = self.var_by_name[name]
             shape = var.resolve_shape(p)
-            s[name] = np.broadcast_to(np.asarray(value, dtype=var.dtype).reshape((-1,) + (1,) * len(shape))
-                                      if np.ndim(value) else np.asarray(value, dtype=var.dtype),
-                                      (n, *shape)).copy()
+            s[name] = np.broadcast_to(
+                np.asarray(value, dtype=var.dtype).reshape((-1,) + (1,) * len(shape))
+                if np.ndim(value)
+                else np.asarray(value, dtype=var.dtype),
+                (n, *shape),
+            ).copy()
         return s
 
     def observe(self, s: Arrays, p: Arrays) -> dict[str, np.ndarray]:

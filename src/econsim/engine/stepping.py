@@ -91,8 +91,9 @@ def _loop(model, params, state, rng, steps, times, columns, strict, on_step, run
         on_step(pending)
 
 
-def profile_blocks(model: Model, params: Arrays, state: Arrays, rng: RandomStreams, steps: int,
-                   warmup: int = 0) -> dict[str, float]:
+def profile_blocks(
+    model: Model, params: Arrays, state: Arrays, rng: RandomStreams, steps: int, warmup: int = 0
+) -> dict[str, float]:
     """Seconds spent in each block of the step over ``steps`` steps (after ``warmup`` untimed steps)."""
     import time
 
@@ -113,7 +114,11 @@ def _check_finite(arrays: Mapping[str, np.ndarray], step: int, run_labels) -> No
     for name, arr in arrays.items():
         # one reduction per array: a finite sum proves every element finite; only a non-finite sum
         # (a NaN/Inf, or an overflow of finite values) needs the element-wise look
-        if arr.dtype.kind == "f" and not np.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
+        if (
+            arr.dtype.kind == "f"
+            and not np.isfinite(np.add.reduce(arr, axis=None))
+            and not np.isfinite(arr).all()
+        ):
             bad = np.argwhere(~np.isfinite(arr))[0]
             b = int(bad[0])
             subset, run = (int(run_labels[0][b]), int(run_labels[1][b])) if run_labels else (0, b)

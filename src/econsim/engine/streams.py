@@ -69,8 +69,10 @@ def derive_keys(seed: int, identity_rk: np.ndarray) -> np.ndarray:
     seed_words += [0] * max(0, _POOL_SIZE - len(seed_words))
     n_runs = identity_rk.shape[0]
     entropy_rw = np.concatenate(
-        [np.broadcast_to(np.array(seed_words, dtype=np.uint32), (n_runs, len(seed_words))),
-         identity_rk.astype(np.uint32)],
+        [
+            np.broadcast_to(np.array(seed_words, dtype=np.uint32), (n_runs, len(seed_words))),
+            identity_rk.astype(np.uint32),
+        ],
         axis=1,
     )
     with np.errstate(over="ignore"):
@@ -162,9 +164,9 @@ class Stream:
         if available < n:
             n_new = max(n - available, self._BLOCK_WORDS)
             n_new += -n_new % 4
-            self._buffer_rw = np.concatenate([self._buffer_rw[:, self._pos:], self._fetch(n_new)], axis=1)
+            self._buffer_rw = np.concatenate([self._buffer_rw[:, self._pos :], self._fetch(n_new)], axis=1)
             self._pos = 0
-        out = self._buffer_rw[:, self._pos:self._pos + n]
+        out = self._buffer_rw[:, self._pos : self._pos + n]
         self._pos += n
         return out
 

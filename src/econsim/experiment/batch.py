@@ -80,27 +80,46 @@ def final_state_path(part_path: str | Path) -> Path:
     return part_path.with_name(f"{part_path.stem}.final.npz")
 
 
-def execute_batch(task: BatchTask, on_step: Callable[[int], Any] | None = None,
-                  on_fields: Callable[[dict[str, float]], Any] | None = None) -> BatchResult:
+def execute_batch(
+    task: BatchTask,
+    on_step: Callable[[int], Any] | None = None,
+    on_fields: Callable[[dict[str, float]], Any] | None = None,
+) -> BatchResult:
     """Run one batch; write its part atomically if it has a path, else return its table.
 
     ``on_fields`` receives the model's ``progress_fields`` whenever ``on_step`` is called."""
     started = time.perf_counter()
     model = get_model(task.model_name)
-    identity = (task.run_b[:, None] if task.common_random_numbers
-                else np.column_stack([task.subset_b, task.run_b]))
+    identity = (
+        task.run_b[:, None] if task.common_random_numbers else np.column_stack([task.subset_b, task.run_b])
+    )
     rng = RandomStreams(task.seed, identity)
     params: Arrays = model.param_arrays(task.params, task.n_runs)
     state = model.initial_state(params, task.initial_state, rng)
-    times, columns = simulate(model, params, state, rng, task.steps, task.record_every, task.strict,
-                              on_step=on_step, run_labels=(task.subset_b, task.run_b), on_fields=on_fields)
+    times, columns = simulate(
+        model,
+        params,
+        state,
+        rng,
+        task.steps,
+        task.record_every,
+        task.strict,
+        on_step=on_step,
+        run_labels=(task.subset_b, task.run_b),
+        on_fields=on_fields,
+    )
     table = tidy_table(times, columns, task)
     final = None
     if model.final_state:
-        final = {"subset": task.subset_b, "run": task.run_b,
-                 **{out: np.asarray(state[var]) for out, var in model.final_state.items()}}
+        final = {
+            "subset": task.subset_b,
+            "run": task.run_b,
+            **{out: np.asarray(state[var]) for out, var in model.final_state.items()},
+        }
     if task.part_path is None:
-        return BatchResult(task.index, table.num_rows, time.perf_counter() - started, table=table, final=final)
+        return BatchResult(
+            task.index, table.num_rows, time.perf_counter() - started, table=table, final=final
+        )
     path = Path(task.part_path)
     if final is not None:  # written before the part, so a finished part always has its final state
         final_tmp = path.with_name(f".{path.stem}.final.{os.getpid()}.npz")

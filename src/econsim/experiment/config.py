@@ -144,8 +144,17 @@ class ExperimentConfig(_Strict):
     def results_fingerprint(self) -> dict[str, Any]:
         """The fields that determine the results (not where or how they are computed)."""
         return self.model_dump(
-            include={"model", "params", "initial_state", "sweep", "runs", "steps", "record_every",
-                     "seed", "common_random_numbers"},
+            include={
+                "model",
+                "params",
+                "initial_state",
+                "sweep",
+                "runs",
+                "steps",
+                "record_every",
+                "seed",
+                "common_random_numbers",
+            },
             mode="json",
         )
 
@@ -165,12 +174,18 @@ def _friendly(exc: ValidationError, source: str) -> ConfigError:
             for part in parent:
                 field = model.model_fields.get(part)
                 annotation = getattr(field, "annotation", None)
-                model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+                model = (
+                    annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+                )
                 if model is None:
                     break
             valid = list(model.model_fields) if model else []
             hint = suggest(key, valid)
-            listing = f"; valid keys{' in ' + '.'.join(parent) if parent else ''}: {', '.join(valid)}" if valid else ""
+            listing = (
+                f"; valid keys{' in ' + '.'.join(parent) if parent else ''}: {', '.join(valid)}"
+                if valid
+                else ""
+            )
             lines.append(f"unknown key '{where}'{hint}{listing}")
         elif err["type"] == "missing":
             lines.append(f"missing key '{where}'")
@@ -184,7 +199,9 @@ def _friendly(exc: ValidationError, source: str) -> ConfigError:
 def parse_config(raw: Any, source: str = "") -> ExperimentConfig:
     """Validate a configuration mapping."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"configuration {source} must be a mapping of keys to values, got {type(raw).__name__}")
+        raise ConfigError(
+            f"configuration {source} must be a mapping of keys to values, got {type(raw).__name__}"
+        )
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
@@ -210,8 +227,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, source: str | None = None,
-                **overrides: Any) -> ExperimentConfig:
+def load_config(
+    config: str | Path | dict[str, Any] | ExperimentConfig, source: str | None = None, **overrides: Any
+) -> ExperimentConfig:
     """A validated configuration from a path, a dict or a config, with top-level ``overrides`` applied.
 
     Overrides whose value is None are ignored; ``params`` and ``initial_state`` overrides are merged
@@ -238,7 +256,9 @@ def load_config(config: str | Path | dict[str, Any] | ExperimentConfig, source: 
         if value is None:
             continue
         if key not in _TOP_KEYS:
-            raise ConfigError(f"unknown override '{key}'{suggest(key, _TOP_KEYS)}; valid: {', '.join(_TOP_KEYS)}")
+            raise ConfigError(
+                f"unknown override '{key}'{suggest(key, _TOP_KEYS)}; valid: {', '.join(_TOP_KEYS)}"
+            )
         if key in ("params", "initial_state"):
             raw[key] = {**(raw.get(key) or {}), **value}
         else:

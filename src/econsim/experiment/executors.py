@@ -20,8 +20,11 @@ from econsim.experiment.batch import BatchResult, BatchTask, execute_batch
 Progress = Callable[[int], object]
 
 
-def execute_task(task: BatchTask, on_step: Callable[[int], object] | None = None,
-                 on_fields: Callable[[dict[str, float]], object] | None = None) -> BatchResult:
+def execute_task(
+    task: BatchTask,
+    on_step: Callable[[int], object] | None = None,
+    on_fields: Callable[[dict[str, float]], object] | None = None,
+) -> BatchResult:
     """Run one task: a native ``BatchTask``, or any task that brings its own ``execute(on_step)``.
 
     Tasks of other kinds (the cadCAD compatibility layer's batches) only need ``index``, ``n_runs``,
@@ -50,8 +53,11 @@ class InProcessExecutor(Executor):
     def run(self, tasks: Sequence[BatchTask], progress: Progress) -> Iterator[BatchResult]:
         for task in tasks:
             # the model's progress fields (e.g. mean AEC) go beside the bar when it can show them
-            yield execute_task(task, on_step=lambda n, k=task.n_runs: progress(n * k),
-                               on_fields=getattr(progress, "fields", None))
+            yield execute_task(
+                task,
+                on_step=lambda n, k=task.n_runs: progress(n * k),
+                on_fields=getattr(progress, "fields", None),
+            )
 
 
 class ProcessExecutor(Executor):
@@ -73,8 +79,9 @@ class ProcessExecutor(Executor):
         context = mp.get_context(self.start_method)
         # a live bar gets step-by-step reports (and a model's progress fields) from the workers
         reports = context.Queue() if getattr(progress, "live", True) else None
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                   initializer=_set_report_queue, initargs=(reports,))
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_set_report_queue, initargs=(reports,)
+        )
         reported: dict[int, int] = {}
         finished: set[int] = set()
         fields = getattr(progress, "fields", None)
@@ -95,8 +102,9 @@ class ProcessExecutor(Executor):
         try:
             pending: dict[Future, BatchTask] = {pool.submit(_execute_reporting, t): t for t in tasks}
             while pending:
-                done, _ = wait(pending, timeout=0.2 if reports is not None else None,
-                               return_when=FIRST_COMPLETED)
+                done, _ = wait(
+                    pending, timeout=0.2 if reports is not None else None, return_when=FIRST_COMPLETED
+                )
                 drain()
                 for fut in done:
                     task = pending.pop(fut)
@@ -125,8 +133,11 @@ def _execute_reporting(task: BatchTask) -> BatchResult:
     reports = _report_queue
     if reports is None:
         return execute_task(task)
-    return execute_task(task, on_step=lambda n: reports.put(("steps", task.index, n * task.n_runs)),
-                        on_fields=lambda values: reports.put(("fields", task.index, values)))
+    return execute_task(
+        task,
+        on_step=lambda n: reports.put(("steps", task.index, n * task.n_runs)),
+        on_fields=lambda values: reports.put(("fields", task.index, values)),
+    )
 
 
 def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
@@ -138,6 +149,8 @@ def make_executor(kind: str, workers: int | None = None, address: str | None = N
         try:
             from econsim.experiment.ray_executor import RayExecutor
         except ImportError as exc:
-            raise ConfigError(f"the ray executor needs the 'ray' extra: pip install 'econsim[ray]' ({exc})") from None
+            raise ConfigError(
+                f"the ray executor needs the 'ray' extra: pip install 'econsim[ray]' ({exc})"
+            ) from None
         return RayExecutor(workers=workers, address=address)
     raise ConfigError(f"unknown executor '{kind}'; valid: inprocess, process, ray")

@@ -59,7 +59,9 @@ def parse_space(model_name: str, spec: str) -> SearchSpace:
     if param.kind in ("choice", "bool") or ("," in text and ":" not in text):
         raw = [t.strip() for t in text.split(",")] if text != "*" else []
         if param.kind == "bool":
-            values = tuple(param.validate(t.lower() == "true", "--param ") for t in raw) if raw else (False, True)
+            values = (
+                tuple(param.validate(t.lower() == "true", "--param ") for t in raw) if raw else (False, True)
+            )
         elif param.kind == "choice":
             values = tuple(param.validate(t, "--param ") for t in raw) if raw else param.choices
         else:
@@ -108,14 +110,24 @@ def metric_value(results, objective: str) -> float:
     return float(np.nanmean(final[objective].to_numpy(dtype=float)))
 
 
-def optimize(config: str | Path | dict[str, Any] | ExperimentConfig, objective: str, space: list[str],
-             *, maximize: bool = False, trials: int = 30, out: str | Path | None = None,
-             search_seed: int = 0, **overrides: Any) -> OptimizeResult:
+def optimize(
+    config: str | Path | dict[str, Any] | ExperimentConfig,
+    objective: str,
+    space: list[str],
+    *,
+    maximize: bool = False,
+    trials: int = 30,
+    out: str | Path | None = None,
+    search_seed: int = 0,
+    **overrides: Any,
+) -> OptimizeResult:
     """Search ``space`` (``NAME=LOW:HIGH`` strings) for the best mean ``objective``; see the module doc."""
     try:
         import optuna
     except ImportError:
-        raise ConfigError("econsim optimize needs optuna: pip install 'econsim[opt]' (or pip install optuna)") from None
+        raise ConfigError(
+            "econsim optimize needs optuna: pip install 'econsim[opt]' (or pip install optuna)"
+        ) from None
     if trials < 1:
         raise ConfigError(f"trials = {trials} must be 1 or more")
     cfg = load_config(config, **overrides)
@@ -141,8 +153,13 @@ def optimize(config: str | Path | dict[str, Any] | ExperimentConfig, objective: 
 
     def evaluate(trial) -> float:
         values = suggest(trial)
-        raw = {**base, "params": {**base.get("params", {}), **values}, "seed": seed, "reports": [],
-               "figures": None}
+        raw = {
+            **base,
+            "params": {**base.get("params", {}), **values},
+            "seed": seed,
+            "reports": [],
+            "figures": None,
+        }
         for key in ("out", "save_fig", "save_metrics"):
             raw.pop(key, None)
         results = run(raw, progress=False)
@@ -150,16 +167,22 @@ def optimize(config: str | Path | dict[str, Any] | ExperimentConfig, objective: 
         return value if math.isfinite(value) else float("nan")  # optuna records a nan trial as failed
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if maximize else "minimize",
-                                sampler=optuna.samplers.TPESampler(seed=search_seed))
+    study = optuna.create_study(
+        direction="maximize" if maximize else "minimize", sampler=optuna.samplers.TPESampler(seed=search_seed)
+    )
     study.optimize(evaluate, n_trials=trials)
     frame = study.trials_dataframe(attrs=("number", "value", "params", "state"))
     frame.columns = [c.removeprefix("params_") for c in frame.columns]
     done = [t for t in study.trials if t.value is not None and math.isfinite(t.value)]
     if not done:
         raise ConfigError(f"every trial failed to give a finite '{objective}'")
-    result = OptimizeResult(dict(study.best_params), float(study.best_value), objective,
-                            "maximize" if maximize else "minimize", frame)
+    result = OptimizeResult(
+        dict(study.best_params),
+        float(study.best_value),
+        objective,
+        "maximize" if maximize else "minimize",
+        frame,
+    )
     if out is not None:
         result.files = write_evidence(result, Path(out), cfg)
     return result
@@ -173,16 +196,33 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"trials": folder / "trials.csv", "best": folder / "best.json", "figure": folder / "convergence.png"}
+    files = {
+        "trials": folder / "trials.csv",
+        "best": folder / "best.json",
+        "figure": folder / "convergence.png",
+    }
     result.trials.to_csv(files["trials"], index=False)
-    files["best"].write_text(json.dumps({
-        "objective": result.objective, "direction": result.direction, "best_value": result.best_value,
-        "best_params": result.best_params, "trials": len(result.trials), "model": cfg.model,
-        "runs_per_trial": cfg.runs, "steps": cfg.steps, "seed": cfg.seed if cfg.seed is not None else 0,
-    }, indent=2, default=float))
+    files["best"].write_text(
+        json.dumps(
+            {
+                "objective": result.objective,
+                "direction": result.direction,
+                "best_value": result.best_value,
+                "best_params": result.best_params,
+                "trials": len(result.trials),
+                "model": cfg.model,
+                "runs_per_trial": cfg.runs,
+                "steps": cfg.steps,
+                "seed": cfg.seed if cfg.seed is not None else 0,
+            },
+            indent=2,
+            default=float,
+        )
+    )
     values = result.trials["value"].to_numpy(dtype=float)
     best = (np.fmax.accumulate if result.direction == "maximize" else np.fmin.accumulate)(
-        np.where(np.isfinite(values), values, np.nan))
+        np.where(np.isfinite(values), values, np.nan)
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].plot(result.trials["number"], values, "o", color="tab:blue", alpha=0.6, label="trial")
     axes[0].plot(result.trials["number"], best, color="tab:orange", linewidth=2, label="best so far")
@@ -190,8 +230,12 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
     axes[0].set_ylabel(f"{result.objective} (mean over {cfg.runs} run(s))")
     axes[0].legend()
     axes[0].grid(alpha=0.3)
-    numeric = [c for c in result.best_params if pd.api.types.is_numeric_dtype(result.trials[c])
-               and not pd.api.types.is_bool_dtype(result.trials[c])]
+    numeric = [
+        c
+        for c in result.best_params
+        if pd.api.types.is_numeric_dtype(result.trials[c])
+        and not pd.api.types.is_bool_dtype(result.trials[c])
+    ]
     if numeric:
         x = result.trials[numeric[0]].to_numpy(dtype=float)
         sc = axes[1].scatter(x, values, c=result.trials["number"], cmap="viridis")
@@ -203,9 +247,13 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
         axes[1].grid(alpha=0.3)
     else:
         axes[1].axis("off")
-    fig.suptitle(f"{result.direction} {result.objective}: best {result.best_value:.6g} at "
-                 + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                             for k, v in result.best_params.items()), fontsize=9)
+    fig.suptitle(
+        f"{result.direction} {result.objective}: best {result.best_value:.6g} at "
+        + ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.best_params.items()
+        ),
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(files["figure"], dpi=110)
     plt.close(fig)

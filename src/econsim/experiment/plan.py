@@ -76,8 +76,12 @@ def _check_name(model: Model, name: str, where: str) -> str:
         if model.var_by_name[name].shape != ():
             raise ConfigError(f"{where}{name}: only scalar state variables can be set or swept")
         return "state"
-    raise unknown("parameter or state variable", name, [*model.param_by_name, *model.var_by_name],
-                  where=f" in {where.rstrip('.')} of model '{model.name}'")
+    raise unknown(
+        "parameter or state variable",
+        name,
+        [*model.param_by_name, *model.var_by_name],
+        where=f" in {where.rstrip('.')} of model '{model.name}'",
+    )
 
 
 def _check_value(model: Model, name: str, value: Any, where: str) -> Any:
@@ -90,9 +94,13 @@ def _check_value(model: Model, name: str, value: Any, where: str) -> Any:
 
 def expand_sweep(model: Model, config: ExperimentConfig) -> tuple[list[str], list[dict[str, Any]]]:
     """The swept names and one dict of values per sweep point (grid order: first key slowest)."""
-    grid = {k: [_check_value(model, k, v, "sweep.grid.") for v in _sweep_values(k, vals)]
-            for k, vals in config.sweep.grid.items()}
-    zipped = {k: [_check_value(model, k, v, "sweep.zip.") for v in vals] for k, vals in config.sweep.zip.items()}
+    grid = {
+        k: [_check_value(model, k, v, "sweep.grid.") for v in _sweep_values(k, vals)]
+        for k, vals in config.sweep.grid.items()
+    }
+    zipped = {
+        k: [_check_value(model, k, v, "sweep.zip.") for v in vals] for k, vals in config.sweep.zip.items()
+    }
     n_zip = max((len(v) for v in zipped.values()), default=1)
     zip_points = [{k: v[i] if len(v) > 1 else v[0] for k, v in zipped.items()} for i in range(n_zip)]
     subsets = []
@@ -103,8 +111,13 @@ def expand_sweep(model: Model, config: ExperimentConfig) -> tuple[list[str], lis
     return [*grid, *zipped], subsets
 
 
-def batch_size_for(model: Model, config: ExperimentConfig, n_runs_total: int, workers: int,
-                   sizes: dict[str, Any] | None = None) -> int:
+def batch_size_for(
+    model: Model,
+    config: ExperimentConfig,
+    n_runs_total: int,
+    workers: int,
+    sizes: dict[str, Any] | None = None,
+) -> int:
     """Runs per batch: as many as fit the memory budget, and enough batches to feed every worker.
 
     ``sizes`` gives the values of the parameters that size state arrays (default: the configuration's).
@@ -134,8 +147,15 @@ def make_plan(config: ExperimentConfig, workers: int = 1) -> Plan:
             raise ConfigError(f"initial_state.{k}: '{k}' is a parameter; set it under params")
     swept, subsets = expand_sweep(model, config)
     seed = config.seed if config.seed is not None else secrets.randbits(63)
-    plan = Plan(config=config, model_name=config.model, seed=seed, swept=swept, subsets=subsets,
-                fixed_params=fixed, initial_state=initial)
+    plan = Plan(
+        config=config,
+        model_name=config.model,
+        seed=seed,
+        swept=swept,
+        subsets=subsets,
+        fixed_params=fixed,
+        initial_state=initial,
+    )
     plan.batches = cut_batches(model, config, plan, workers)
     return plan
 

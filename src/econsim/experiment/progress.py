@@ -18,12 +18,15 @@ from rich.progress import (
 
 
 @contextmanager
-def progress_bar(total: int, description: str, enabled: bool | None = None) -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    total: int, description: str, enabled: bool | None = None
+) -> Iterator[Callable[[int], None]]:
     """Yields ``advance(n)``; ``advance.fields({label: value})`` shows a model's summary numbers beside
     the bar. ``enabled=None`` shows the bar only when stderr is a terminal."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
+
         def silent(n: int) -> None:
             return None
 
@@ -31,10 +34,17 @@ def progress_bar(total: int, description: str, enabled: bool | None = None) -> I
         silent.live = False  # type: ignore[attr-defined]  (executors need not report step by step)
         yield silent
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("run-steps"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  TextColumn("{task.fields[info]}"),
-                  console=Console(stderr=True), transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("run-steps"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
         task = bar.add_task(description, total=total, info="")
 
         def advance(n: int) -> None:

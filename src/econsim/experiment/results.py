@@ -21,8 +21,13 @@ class Results:
     variable, then every swept name. ``manifest`` holds the resolved configuration and seed.
     """
 
-    def __init__(self, manifest: dict[str, Any], folder: Path | None = None,
-                 tables: list[pa.Table] | None = None, finals: list[dict[str, np.ndarray]] | None = None) -> None:
+    def __init__(
+        self,
+        manifest: dict[str, Any],
+        folder: Path | None = None,
+        tables: list[pa.Table] | None = None,
+        finals: list[dict[str, np.ndarray]] | None = None,
+    ) -> None:
         self.manifest = manifest
         self.folder = folder
         self._tables = tables
@@ -37,8 +42,10 @@ class Results:
 
     def __repr__(self) -> str:
         where = f"'{self.folder}'" if self.folder else "memory"
-        return (f"Results(model={self.manifest['model']!r}, subsets={len(self.manifest['subsets'])}, "
-                f"runs={self.manifest['runs']}, steps={self.manifest['steps']}, in {where})")
+        return (
+            f"Results(model={self.manifest['model']!r}, subsets={len(self.manifest['subsets'])}, "
+            f"runs={self.manifest['runs']}, steps={self.manifest['steps']}, in {where})"
+        )
 
     @property
     def swept(self) -> list[str]:
@@ -57,8 +64,9 @@ class Results:
                 if not parts:
                     raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
                 table = _concat([pq.read_table(p) for p in parts])
-            self._arrow = table.sort_by([("subset", "ascending"), ("run", "ascending"),
-                                         ("timestep", "ascending")])
+            self._arrow = table.sort_by(
+                [("subset", "ascending"), ("run", "ascending"), ("timestep", "ascending")]
+            )
         return self._arrow
 
     def to_pandas(self) -> pd.DataFrame:
@@ -132,8 +140,11 @@ class Results:
         runs = np.sort(df["run"].unique())
         times = np.sort(df["timestep"].unique())
         shape = (len(subsets), len(runs), len(times))
-        index = (np.searchsorted(subsets, df["subset"]), np.searchsorted(runs, df["run"]),
-                 np.searchsorted(times, df["timestep"]))
+        index = (
+            np.searchsorted(subsets, df["subset"]),
+            np.searchsorted(runs, df["run"]),
+            np.searchsorted(times, df["timestep"]),
+        )
         data_vars = {}
         for c in data_cols:
             values = np.full(shape, np.nan)
@@ -143,8 +154,9 @@ class Results:
         coords: dict[str, Any] = {"subset": subsets, "run": runs, "timestep": times}
         for name in self.swept:
             coords[name] = ("subset", table.loc[subsets, name].to_numpy())
-        return xr.Dataset(data_vars, coords=coords, attrs={"model": self.manifest["model"],
-                                                           "seed": self.manifest["seed"]})
+        return xr.Dataset(
+            data_vars, coords=coords, attrs={"model": self.manifest["model"], "seed": self.manifest["seed"]}
+        )
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

@@ -29,10 +29,21 @@ def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
     params, state = plan.batch_inputs(start, stop)
     swept = {name: np.asarray([plan.subsets[s][name] for s in subset_b]) for name in plan.swept}
     cfg = plan.config
-    return BatchTask(index=index, model_name=plan.model_name, seed=plan.seed, subset_b=subset_b, run_b=run_b,
-                     params=params, initial_state=state, swept=swept, steps=cfg.steps,
-                     record_every=cfg.record_every, strict=cfg.strict,
-                     common_random_numbers=cfg.common_random_numbers, part_path=part_path)
+    return BatchTask(
+        index=index,
+        model_name=plan.model_name,
+        seed=plan.seed,
+        subset_b=subset_b,
+        run_b=run_b,
+        params=params,
+        initial_state=state,
+        swept=swept,
+        steps=cfg.steps,
+        record_every=cfg.record_every,
+        strict=cfg.strict,
+        common_random_numbers=cfg.common_random_numbers,
+        part_path=part_path,
+    )
 
 
 def make_reports(results: Results, names: list[str], folder: Path | None) -> dict[str, Any]:
@@ -48,8 +59,13 @@ def make_reports(results: Results, names: list[str], folder: Path | None) -> dic
     return reports
 
 
-def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: bool | None = None,
-        overwrite: bool = False, **overrides: Any) -> Results:
+def run(
+    config: str | Path | dict[str, Any] | ExperimentConfig,
+    *,
+    progress: bool | None = None,
+    overwrite: bool = False,
+    **overrides: Any,
+) -> Results:
     """Run an experiment and return its results.
 
     ``config`` is a YAML path, a dict or an ExperimentConfig; ``overrides`` replace top-level keys
@@ -85,16 +101,29 @@ def run(config: str | Path | dict[str, Any] | ExperimentConfig, *, progress: boo
         status = "complete"
     finally:
         if store:
-            store.write_manifest(plan, status=status,
-                                 wall_time_s=manifest_before.get("wall_time_s", 0.0) + time.perf_counter() - started,
-                                 created=manifest_before.get("created"))
+            store.write_manifest(
+                plan,
+                status=status,
+                wall_time_s=manifest_before.get("wall_time_s", 0.0) + time.perf_counter() - started,
+                created=manifest_before.get("created"),
+            )
     if store:
         results = Results(store.read_manifest(), folder=store.folder)
     else:
-        manifest = {"model": plan.model_name, "name": cfg.name, "status": "complete", "seed": plan.seed,
-                    "config": cfg.model_dump(mode="json"), "swept": plan.swept, "subsets": plan.subsets,
-                    "runs": plan.runs, "n_runs_total": plan.n_runs_total, "steps": cfg.steps,
-                    "record_every": cfg.record_every, "wall_time_s": time.perf_counter() - started}
+        manifest = {
+            "model": plan.model_name,
+            "name": cfg.name,
+            "status": "complete",
+            "seed": plan.seed,
+            "config": cfg.model_dump(mode="json"),
+            "swept": plan.swept,
+            "subsets": plan.subsets,
+            "runs": plan.runs,
+            "n_runs_total": plan.n_runs_total,
+            "steps": cfg.steps,
+            "record_every": cfg.record_every,
+            "wall_time_s": time.perf_counter() - started,
+        }
         results = Results(manifest, tables=tables, finals=finals)
     if cfg.reports:
         results.reports = make_reports(results, cfg.reports, store.folder if store else None)

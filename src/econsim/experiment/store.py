@@ -38,8 +38,13 @@ def git_revision() -> str | None:
     """The econsim source tree's git revision, when it is a checkout."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -87,13 +92,18 @@ class ResultStore:
                 )
             plan.batches = [tuple(b) for b in previous["batches"]]
         elif self.folder.exists() and any(self.folder.iterdir()):
-            raise ConfigError(f"results folder '{self.folder}' exists and is not an econsim results folder; "
-                              "choose another --out")
+            raise ConfigError(
+                f"results folder '{self.folder}' exists and is not an econsim results folder; "
+                "choose another --out"
+            )
         self.parts.mkdir(parents=True, exist_ok=True)
         done = self.finished()
-        self.write_manifest(plan, status="running",
-                            wall_time_s=(previous or {}).get("wall_time_s", 0.0),
-                            created=(previous or {}).get("created"))
+        self.write_manifest(
+            plan,
+            status="running",
+            wall_time_s=(previous or {}).get("wall_time_s", 0.0),
+            created=(previous or {}).get("created"),
+        )
         return done
 
     def write_manifest(self, plan: Plan, status: str, wall_time_s: float, created: str | None = None) -> None:

@@ -24,8 +24,10 @@ def _figure_specs(results: Results, specs: Sequence[Figure | dict[str, Any]] | N
         specs = get_model(results.manifest["model"]).default_figures
         # facet the time series by the first swept name, as the notebook facets by its sweep
         if results.swept:
-            specs = [{**s, "facet": s.get("facet") or results.swept[0]} if s["kind"] == "timeseries" else s
-                     for s in specs]
+            specs = [
+                {**s, "facet": s.get("facet") or results.swept[0]} if s["kind"] == "timeseries" else s
+                for s in specs
+            ]
     return [s if isinstance(s, Figure) else Figure.model_validate(s) for s in specs]
 
 
@@ -37,7 +39,9 @@ def draw_figure(results: Results, spec: Figure, df=None) -> plt.Figure:
             raise unknown("variable in figure", name, columns - {"subset", "run", "timestep"})
     for name in (spec.facet, spec.x, spec.y):
         if name and name not in results.swept:
-            raise ConfigError(f"figure uses '{name}', which is not swept; swept: {', '.join(results.swept) or 'nothing'}")
+            raise ConfigError(
+                f"figure uses '{name}', which is not swept; swept: {', '.join(results.swept) or 'nothing'}"
+            )
     if spec.kind == "model":
         from econsim.models.registry import get_model
 
@@ -50,7 +54,9 @@ def draw_figure(results: Results, spec: Figure, df=None) -> plt.Figure:
     return heatmap_figure(df, spec.x, spec.y, spec.value)
 
 
-def draw_figures(results: Results, specs: Sequence[Figure | dict[str, Any]] | None, dest: str | Path) -> list[Path]:
+def draw_figures(
+    results: Results, specs: Sequence[Figure | dict[str, Any]] | None, dest: str | Path
+) -> list[Path]:
     """Draw figures and write them. ``dest`` is a folder, or a file name for the first figure (the rest
     go beside it as ``<stem>-<n>.<suffix>``). Returns the files written."""
     dest = Path(dest)
@@ -58,8 +64,13 @@ def draw_figures(results: Results, specs: Sequence[Figure | dict[str, Any]] | No
     df = results.to_pandas()
     written = []
     for i, spec in enumerate(figures):
-        name = spec.file or (f"{spec.kind}-{'-'.join(spec.vars)}.png" if spec.kind == "timeseries"
-                             else f"{spec.name}.png" if spec.kind == "model" else f"heatmap-{spec.value}.png")
+        name = spec.file or (
+            f"{spec.kind}-{'-'.join(spec.vars)}.png"
+            if spec.kind == "timeseries"
+            else f"{spec.name}.png"
+            if spec.kind == "model"
+            else f"heatmap-{spec.value}.png"
+        )
         if dest.suffix.lower() in _IMAGE_SUFFIXES:
             path = dest if i == 0 else dest.with_name(f"{dest.stem}-{Path(name).stem}{dest.suffix}")
         else:

@@ -30,7 +30,9 @@ def heatmap_figure(df: pd.DataFrame, x: str, y: str, value: str, title: str | No
     values = grid.to_numpy()
     middle = np.nanmin(values) + 0.6 * (np.nanmax(values) - np.nanmin(values))
     for (r, c), v in np.ndenumerate(values):
-        ax.text(c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="black" if v > middle else "white")
+        ax.text(
+            c, r, f"{v:.3g}", ha="center", va="center", fontsize=7, color="black" if v > middle else "white"
+        )
     fig.colorbar(image, ax=ax, label=f"final {value} (mean over runs)")
     ax.set_title(title or f"final {value}")
     fig.tight_layout()

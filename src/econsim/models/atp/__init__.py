@@ -36,28 +36,28 @@ from econsim.models.atp.trade import trade
 from econsim.models.atp.world import generate_world
 
 STEP = [
-    recharge,            # 1  energy bank: mint eATP from generation and storage
-    capital_adequacy,    # 2–4 exogenous inflow, AEC, eATP allowance
-    demand,              # 5  budgets and demand
-    innovation,          # 6
-    extraction,          # 7
-    production,          # 8
-    trade,               # 9
-    consumption,         # 10
-    environment,         # 11 pollutant stock
+    recharge,  # 1  energy bank: mint eATP from generation and storage
+    capital_adequacy,  # 2–4 exogenous inflow, AEC, eATP allowance
+    demand,  # 5  budgets and demand
+    innovation,  # 6
+    extraction,  # 7
+    production,  # 8
+    trade,  # 9
+    consumption,  # 10
+    environment,  # 11 pollutant stock
     storage_investment,  # 12
-    price_update,        # 13a
-    shadow_prices,       # 13b μ, λ
-    demurrage,           # 14 demurrage and AMP leak
-    value_added,         # 15 GDP
-    demography,          # 16 population
-    inheritance,         # 16 wallets: inheritance, FX valve, birth endowments
+    price_update,  # 13a
+    shadow_prices,  # 13b μ, λ
+    demurrage,  # 14 demurrage and AMP leak
+    value_added,  # 15 GDP
+    demography,  # 16 population
+    inheritance,  # 16 wallets: inheritance, FX valve, birth endowments
 ]
 
 model = Model(
     name="atp",
     doc="ATP economy: energy-backed money (eATP/eADP/eAMP), sink-gated production, μ/λ controllers, "
-        "innovation, extraction, demography",
+    "innovation, extraction, demography",
     params=PARAMS,
     state=STATE,
     step=STEP,

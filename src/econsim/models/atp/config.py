@@ -61,8 +61,9 @@ def adapt_config(raw: dict[str, Any]) -> dict[str, Any]:
     if params:
         raw["params"] = params
     if figure_options and raw.get("figures") is None:
-        raw["figures"] = [{"kind": "model", "name": "atp_panels", "file": "atp_panels.png",
-                           "options": figure_options}]
+        raw["figures"] = [
+            {"kind": "model", "name": "atp_panels", "file": "atp_panels.png", "options": figure_options}
+        ]
     if "strict" not in raw and os.environ.get("ATP_STRICT_FINITE", "1").strip() in ("0", "false", "False"):
         raw["strict"] = False
     return raw

@@ -1,11 +1,11 @@
 """Capital adequacy, budgets and demand (spec §5 items 3–5, §6.2–6.3).
 
-    AEC_r = (X_r + ½Y_r) / (X_r + Y_r + W_r + 1e−12)          after recharging; read by the gate, demurrage
-                                                              and demography, and recorded
-    b_r = X_r                                                  the step's eATP spending allowance
-    β_i = ½ x_i · cs_ρ(i)                                      budget (a signal: nothing is debited)
-    V_rg = Σ_{i∈r} (1 − a^S − a^I − a^B)_i β_i π_ig ,  d_rg = V_rg / (p_rg + 1e−6)
-    I_r = min(Σ a^I β, cap_innov_exergy_mult([m]₊ + 1)),  Sb_r = min(Σ a^B β, cap_storage_exergy_mult([m]₊ + 1))
+AEC_r = (X_r + ½Y_r) / (X_r + Y_r + W_r + 1e−12)          after recharging; read by the gate, demurrage
+                                                          and demography, and recorded
+b_r = X_r                                                  the step's eATP spending allowance
+β_i = ½ x_i · cs_ρ(i)                                      budget (a signal: nothing is debited)
+V_rg = Σ_{i∈r} (1 − a^S − a^I − a^B)_i β_i π_ig ,  d_rg = V_rg / (p_rg + 1e−6)
+I_r = min(Σ a^I β, cap_innov_exergy_mult([m]₊ + 1)),  Sb_r = min(Σ a^B β, cap_storage_exergy_mult([m]₊ + 1))
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ def aec(atp_r: np.ndarray, adp_r: np.ndarray, amp_r: np.ndarray) -> np.ndarray:
 
 def capital_adequacy(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Stages 2–4: exogenous inflow Q ← [Q + dt·e]₊, the AEC, and the eATP allowance b = X."""
-    return {"stock_rg": np.maximum(s.stock_rg + p.dt[:, None, None] * s.inflow_rg, 0.0),
-            "aec_r": aec(s.atp_r, s.adp_r, s.amp_r), "book_r": s.atp_r.copy()}
+    return {
+        "stock_rg": np.maximum(s.stock_rg + p.dt[:, None, None] * s.inflow_rg, 0.0),
+        "aec_r": aec(s.atp_r, s.adp_r, s.amp_r),
+        "book_r": s.atp_r.copy(),
+    }
 
 
 def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -35,11 +38,28 @@ def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     spend_rg = np.zeros((B, R, G))
     innov_r = np.zeros((B, R))
     store_r = np.zeros((B, R))
-    demand_pass(s.atp_n, s.adp_n, s.amp_n, s.wallet_map_r, region_bounds(s.agents_r), s.theta_ng, s.inv_tau_n, s.cons_coef_n,
-                s.innov_coef_n, s.store_coef_n, s.price_rg, s.cons_scale_r, spend_rg, innov_r, store_r)
+    demand_pass(
+        s.atp_n,
+        s.adp_n,
+        s.amp_n,
+        s.wallet_map_r,
+        region_bounds(s.agents_r),
+        s.theta_ng,
+        s.inv_tau_n,
+        s.cons_coef_n,
+        s.innov_coef_n,
+        s.store_coef_n,
+        s.price_rg,
+        s.cons_scale_r,
+        spend_rg,
+        innov_r,
+        store_r,
+    )
     mint_r = np.maximum(s.minted_r, 0.0) + 1.0
     return {
-        "atp_n": s.atp_n, "adp_n": s.adp_n, "amp_n": s.amp_n,
+        "atp_n": s.atp_n,
+        "adp_n": s.adp_n,
+        "amp_n": s.amp_n,
         "wallet_map_r": np.broadcast_to(np.eye(3), s.wallet_map_r.shape).copy(),
         "demand_rg": spend_rg / (s.price_rg + 1e-6),
         "innov_budget_r": np.minimum(innov_r, p.cap_innov_exergy_mult[:, None] * mint_r),

@@ -25,9 +25,14 @@ from econsim.engine import Arrays, RandomStreams
 AGE = np.arange(101)
 DAY = 1.0 / 365.0
 CONS_WEIGHT_A = np.where(AGE < 18, 0.6, np.where(AGE < 65, 1.0, 0.8))
-LABOUR_WEIGHT_A = np.select([AGE < 18, AGE < 25, AGE < 55, AGE < 65, AGE < 75], [0.0, 0.5, 0.9, 0.5, 0.1], 0.05)
-_SHAPE = np.where((AGE >= 15) & (AGE <= 49),
-                  0.75 * np.exp(-0.5 * ((AGE - 26) / 4.0) ** 2) + 0.25 * np.exp(-0.5 * ((AGE - 32) / 5.5) ** 2), 0.0)
+LABOUR_WEIGHT_A = np.select(
+    [AGE < 18, AGE < 25, AGE < 55, AGE < 65, AGE < 75], [0.0, 0.5, 0.9, 0.5, 0.1], 0.05
+)
+_SHAPE = np.where(
+    (AGE >= 15) & (AGE <= 49),
+    0.75 * np.exp(-0.5 * ((AGE - 26) / 4.0) ** 2) + 0.25 * np.exp(-0.5 * ((AGE - 32) / 5.5) ** 2),
+    0.0,
+)
 ASFR_A = _SHAPE / _SHAPE.sum() * 0.075  # total fertility 0.075, as the original
 MOBILE_A = (AGE >= 18) & (AGE <= 39)
 AGE_GROUP_A = np.where(AGE == 0, 0, np.where(AGE <= 14, 1, 2))  # neonatal, child, adult elasticities
@@ -36,9 +41,14 @@ AGE_GROUP_A = np.where(AGE == 0, 0, np.where(AGE <= 14, 1, 2))  # neonatal, chil
 def base_hazard(p: Arrays) -> np.ndarray:
     """Annual hazard h⁰ (B, A): infant, child, youth, Gompertz–Makeham adult."""
     c = lambda v: v[:, None]  # noqa: E731
-    adult = c(p.adult_makeham_lambda) + c(p.adult_gomp_alpha) * np.exp(c(p.adult_gomp_beta) * np.clip(AGE - 40, -40, 60))
-    return np.where(AGE == 0, c(p.imr_base), np.where(AGE <= 4, c(p.u5_child_base),
-                                                      np.where(AGE <= 14, c(p.youth_base), adult)))
+    adult = c(p.adult_makeham_lambda) + c(p.adult_gomp_alpha) * np.exp(
+        c(p.adult_gomp_beta) * np.clip(AGE - 40, -40, 60)
+    )
+    return np.where(
+        AGE == 0,
+        c(p.imr_base),
+        np.where(AGE <= 4, c(p.u5_child_base), np.where(AGE <= 14, c(p.youth_base), adult)),
+    )
 
 
 def age_forward(n_ra: np.ndarray) -> np.ndarray:
@@ -70,22 +80,38 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     # the original ran day 0 with placeholder trackers (= 1); we start them from day 0's GDP per capita
     base_r = np.where(first, np.maximum(g_r, 1e-6), s.gdppc_base_r)
     ema_prev_r = np.where(first, g_r, s.gdppc_ema_r)
-    develop_r = np.where(first, np.clip(0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (base_r + 1e-9), 1e-6))),
-                                        0.0, 1.0), s.develop_r)
+    develop_r = np.where(
+        first,
+        np.clip(0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (base_r + 1e-9), 1e-6))), 0.0, 1.0),
+        s.develop_r,
+    )
     an = np.clip((s.aec_r - c(p.aec_low)) / np.maximum(1e-6, c(p.aec_high) - c(p.aec_low)), 0.0, 1.0)
     ema_r = 0.9 * ema_prev_r + 0.1 * g_r
     growth = np.log(np.maximum(ema_r / (base_r + 1e-9), 1e-6))
     util = np.clip(s.pollutant_r / (s.sink_cap_r + 1e-9), 0.0, 1.0)
-    health = np.clip(0.5 * an + 0.4 * np.clip(0.5 + 0.5 * np.tanh(0.5 * growth), 0.0, 1.0) + 0.1 * (1.0 - util),
-                     0.0, 1.0)
+    health = np.clip(
+        0.5 * an + 0.4 * np.clip(0.5 + 0.5 * np.tanh(0.5 * growth), 0.0, 1.0) + 0.1 * (1.0 - util), 0.0, 1.0
+    )
     develop_r = 0.99 * develop_r + 0.01 * np.clip(0.5 + 0.5 * np.tanh(0.3 * growth), 0.0, 1.0)
-    death_mult = c(p.death_base) / 0.010 * (1.0 + c(p.death_k) * np.maximum(c(p.aec_death_center) - s.aec_r, 0.0))
-    birth_mult = c(p.birth_base) / 0.015 * (1.0 + c(p.birth_k) * np.maximum(s.aec_r - c(p.aec_birth_center), 0.0))
+    death_mult = (
+        c(p.death_base) / 0.010 * (1.0 + c(p.death_k) * np.maximum(c(p.aec_death_center) - s.aec_r, 0.0))
+    )
+    birth_mult = (
+        c(p.birth_base) / 0.015 * (1.0 + c(p.birth_k) * np.maximum(s.aec_r - c(p.aec_birth_center), 0.0))
+    )
     # the hazard elasticity e^(−η H) per age group (neonatal, child, adult), spread over the age bins
-    elastic = np.exp(-np.stack([p.eta_neonatal, p.eta_child, p.eta_adult], axis=1)[:, None, :] * health[:, :, None])
+    elastic = np.exp(
+        -np.stack([p.eta_neonatal, p.eta_child, p.eta_adult], axis=1)[:, None, :] * health[:, :, None]
+    )
     elastic = elastic[:, :, AGE_GROUP_A]
-    hazard = np.clip(base_hazard(p)[:, None, :] * elastic * (1.0 + c(p.mort_sink_mult) * util)[:, :, None]
-                     * death_mult[:, :, None], 0.0, 5.0)
+    hazard = np.clip(
+        base_hazard(p)[:, None, :]
+        * elastic
+        * (1.0 + c(p.mort_sink_mult) * util)[:, :, None]
+        * death_mult[:, :, None],
+        0.0,
+        5.0,
+    )
     survivors = s.pop_ra * np.exp(-hazard * DAY)
     deaths_r = np.maximum(s.pop_ra.sum(axis=2) - survivors.sum(axis=2), 0.0)
     death_frac = np.clip(deaths_r / (s.pop_r + 1e-9), 0.0, 0.99)
@@ -96,7 +122,9 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     surv5 = np.exp(-hazard[:, :, :5].sum(axis=2))
     f_dev = np.clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
     f_rep = np.clip((0.995 / np.maximum(surv5, 1e-3)) ** c(p.fert_phi_rep), 0.5, 1.8)
-    shock = np.maximum(-(np.log(np.maximum(ema_r + 1e-9, 1e-6)) - np.log(np.maximum(ema_prev_r + 1e-9, 1e-6))), 0.0)
+    shock = np.maximum(
+        -(np.log(np.maximum(ema_r + 1e-9, 1e-6)) - np.log(np.maximum(ema_prev_r + 1e-9, 1e-6))), 0.0
+    )
     f_cyc = np.clip(np.exp(-c(p.fert_theta_cyc) * shock), 0.6, 1.2)
     fert = np.clip(f_dev * f_rep * f_cyc, 0.4, 1.8) * birth_mult
     births = np.maximum((c(p.female_share)[:, :, None] * aged * ASFR_A).sum(axis=2) * fert * DAY, 0.0)
@@ -109,16 +137,25 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     work = pop_ra[:, :, working:retire].sum(axis=2)
     young, old = pop_ra[:, :, :working].sum(axis=2), pop_ra[:, :, retire:].sum(axis=2)
     return {
-        "pop_ra": pop_ra, "pop_r": pop_r, "births_r": newborn, "death_frac_r": death_frac,
-        "gdppc_base_r": base_r, "gdppc_ema_prev_r": ema_prev_r, "gdppc_ema_r": ema_r, "develop_r": develop_r,
+        "pop_ra": pop_ra,
+        "pop_r": pop_r,
+        "births_r": newborn,
+        "death_frac_r": death_frac,
+        "gdppc_base_r": base_r,
+        "gdppc_ema_prev_r": ema_prev_r,
+        "gdppc_ema_r": ema_r,
+        "develop_r": develop_r,
         "health_r": health,
         "cons_scale_r": np.clip(pop_ra @ CONS_WEIGHT_A / s.cons_base_r, 0.25, 4.0),
         "labour_r": np.clip(pop_ra @ LABOUR_WEIGHT_A / s.labour_base_r, 0.2, 1.2),
-        "psr_r": work / (old + 1e-9), "dep_r": (young + old) / (work + 1e-9),
+        "psr_r": work / (old + 1e-9),
+        "dep_r": (young + old) / (work + 1e-9),
     }
 
 
-def migrate(s: Arrays, p: Arrays, n_ra: np.ndarray, g_r: np.ndarray, base_r: np.ndarray, an: np.ndarray) -> np.ndarray:
+def migrate(
+    s: Arrays, p: Arrays, n_ra: np.ndarray, g_r: np.ndarray, base_r: np.ndarray, an: np.ndarray
+) -> np.ndarray:
     """Ages 18–39 move towards attractive neighbours: outflow min(rate·dy, 0.25) of the mobile, split by
     ω_rk ∝ at_n(r,k) / cost_rk^kappa, at = 0.6 g/base + 0.4(½ + ½an) over its mean, cost = 1 + D/mean D.
     Wallets stay where they are."""

@@ -43,14 +43,25 @@ def recharge(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     step_r = transfer_map(mint_share_r, 1, 0)
     pools_r3 = apply_to_pools(step_r, pools(s))
     zero_r = np.zeros_like(minted_r)
-    return {"minted_r": minted_r, "storage_r": storage_r, "need_prev_r": need_prev_r, "need_r": zero_r,
-            "emis_r": share_r * load_r, "wallet_map_r": compose(s.wallet_map_r, step_r),
-            "atp_r": pools_r3[..., 0], "adp_r": pools_r3[..., 1], "amp_r": pools_r3[..., 2]}
+    return {
+        "minted_r": minted_r,
+        "storage_r": storage_r,
+        "need_prev_r": need_prev_r,
+        "need_r": zero_r,
+        "emis_r": share_r * load_r,
+        "wallet_map_r": compose(s.wallet_map_r, step_r),
+        "atp_r": pools_r3[..., 0],
+        "adp_r": pools_r3[..., 1],
+        "amp_r": pools_r3[..., 2],
+    }
 
 
 def storage_investment(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Stage 12: B̄ ← [(B̄ + dt·eta_storage·[Sb]₊) / (1 + dt·storage_decay)]₊; B ← min(B, B̄)."""
     dt = p.dt[:, None]
-    cap_r = np.maximum((s.storage_cap_r + dt * p.eta_storage[:, None] * np.maximum(s.storage_budget_r, 0.0))
-                       / (1.0 + dt * p.storage_decay[:, None]), 0.0)
+    cap_r = np.maximum(
+        (s.storage_cap_r + dt * p.eta_storage[:, None] * np.maximum(s.storage_budget_r, 0.0))
+        / (1.0 + dt * p.storage_decay[:, None]),
+        0.0,
+    )
     return {"storage_cap_r": cap_r, "storage_r": np.minimum(s.storage_r, cap_r)}

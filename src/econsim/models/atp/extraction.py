@@ -43,5 +43,9 @@ def extraction(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     book(acc, cost_r, load_r)
     stock_rg = s.stock_rg.copy()
     stock_rg[:, :, :M] += q
-    return {"reserves_rm": np.maximum(s.reserves_rm - q, 0.0), "stock_rg": stock_rg, "extracted_rm": q,
-            **ledger_updates(acc)}
+    return {
+        "reserves_rm": np.maximum(s.reserves_rm - q, 0.0),
+        "stock_rg": stock_rg,
+        "extracted_rm": q,
+        **ledger_updates(acc),
+    }

@@ -13,8 +13,10 @@ import pandas as pd
 
 
 def _region_matrix(df: pd.DataFrame, name: str) -> np.ndarray:
-    cols = sorted((c for c in df.columns if c.startswith(name + "_") and c[len(name) + 1:].isdigit()),
-                  key=lambda c: int(c[len(name) + 1:]))
+    cols = sorted(
+        (c for c in df.columns if c.startswith(name + "_") and c[len(name) + 1 :].isdigit()),
+        key=lambda c: int(c[len(name) + 1 :]),
+    )
     return df[cols].to_numpy(dtype=float)
 
 
@@ -31,8 +33,13 @@ def atp_panels(results: Any, df: pd.DataFrame, options: dict[str, Any]) -> plt.F
         ax.set_ylim(0, 1)
         ax.set_title("AEC by Region (Spatial)")
         ax = axes[0, 1]
-        ax.plot(t, np.where(_region_matrix(first, "GDP_flow_region") > 0, _region_matrix(first, "GDP_flow_region"),
-                            np.nan), lw=0.8)
+        ax.plot(
+            t,
+            np.where(
+                _region_matrix(first, "GDP_flow_region") > 0, _region_matrix(first, "GDP_flow_region"), np.nan
+            ),
+            lw=0.8,
+        )
         ax.set_yscale("log")
         ax.set_title("GDP (Value Added) by Region (Spatial)")
         ax = axes[1, 0]

@@ -31,14 +31,40 @@ def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarra
     sums_r3 = np.zeros((B, R, 3))
     fx_in_r = np.zeros((B, R))
     fx_want_r = np.zeros((B, R))
-    closing_pass(s.atp_n, s.adp_n, s.amp_n, s.fiat_n, s.crypto_n, s.wallet_map_r, region_bounds(s.agents_r), s.heir_n,
-                 s.fx_prop_n, 1.0 - df_r, inherit_r3, share_r, 1.0 - p.fx_spread_fiat, 1.0 - p.fx_spread_crypto,
-                 endow_atp_r, endow_fiat_r, sums_r3, fx_in_r, fx_want_r)
+    closing_pass(
+        s.atp_n,
+        s.adp_n,
+        s.amp_n,
+        s.fiat_n,
+        s.crypto_n,
+        s.wallet_map_r,
+        region_bounds(s.agents_r),
+        s.heir_n,
+        s.fx_prop_n,
+        1.0 - df_r,
+        inherit_r3,
+        share_r,
+        1.0 - p.fx_spread_fiat,
+        1.0 - p.fx_spread_crypto,
+        endow_atp_r,
+        endow_fiat_r,
+        sums_r3,
+        fx_in_r,
+        fx_want_r,
+    )
     return {
-        "atp_n": s.atp_n, "adp_n": s.adp_n, "amp_n": s.amp_n, "fiat_n": s.fiat_n, "crypto_n": s.crypto_n,
+        "atp_n": s.atp_n,
+        "adp_n": s.adp_n,
+        "amp_n": s.amp_n,
+        "fiat_n": s.fiat_n,
+        "crypto_n": s.crypto_n,
         "wallet_map_r": np.broadcast_to(np.eye(3), s.wallet_map_r.shape).copy(),
-        "atp_r": sums_r3[..., 0], "adp_r": sums_r3[..., 1], "amp_r": sums_r3[..., 2],
-        "fx_in_r": fx_in_r, "fx_want_r": fx_want_r, "endowed_r": endow_atp_r * s.agents_r,
+        "atp_r": sums_r3[..., 0],
+        "adp_r": sums_r3[..., 1],
+        "amp_r": sums_r3[..., 2],
+        "fx_in_r": fx_in_r,
+        "fx_want_r": fx_want_r,
+        "endowed_r": endow_atp_r * s.agents_r,
         "destroyed_r": ((1.0 - frac) * df_r) * pools_r3.sum(axis=2),
         "day": s.day + 1,
     }

@@ -19,7 +19,10 @@ EPS = 1e-9
 
 def allocation(s: Arrays, p: Arrays) -> np.ndarray:
     """Share ω_rj of the regional R&D budget per process: softmax of σ_eff (dirtier processes get more)."""
-    z = np.maximum(s.sig_eff_rj, p.sigma_floor[:, None, None]) / np.maximum(p.softmax_temp_sigma, 1e-6)[:, None, None]
+    z = (
+        np.maximum(s.sig_eff_rj, p.sigma_floor[:, None, None])
+        / np.maximum(p.softmax_temp_sigma, 1e-6)[:, None, None]
+    )
     z = np.exp(z - z.max(axis=2, keepdims=True))
     return z / z.sum(axis=2, keepdims=True)
 
@@ -32,7 +35,9 @@ def effective_parameters(s, p: Arrays, budget_rj: np.ndarray) -> dict[str, np.nd
     nbr_rk = s["nbr_rk"]
     runs = np.arange(T.shape[0])[:, None, None]
     spill = c(p.innov_spill) * (T[runs, nbr_rk].mean(axis=2) - T)
-    T = np.maximum((T + c(p.dt) * (c(p.eta_innov) * effort + spill)) / (1.0 + c(p.dt) * c(p.innov_decay)), 0.0)
+    T = np.maximum(
+        (T + c(p.dt) * (c(p.eta_innov) * effort + spill)) / (1.0 + c(p.dt) * c(p.innov_decay)), 0.0
+    )
     j = lambda v: v[:, None, :]  # noqa: E731  (per-process base values against regions)
     return {
         "tech_rj": T,

@@ -52,5 +52,9 @@ SUMMARIES = {
 
 def progress_fields(s: Arrays, p: Arrays) -> dict[str, float]:
     """Mean AEC, world GDP, mean μ and mean λ, averaged over the batch's runs."""
-    return {"AEC": float(s.aec_r.mean()), "GDP": float(s.gdp_r.sum(axis=1).mean()),
-            "μ": float(s.mu_r.mean()), "λ": float(s.lam_r.mean())}
+    return {
+        "AEC": float(s.aec_r.mean()),
+        "GDP": float(s.gdp_r.sum(axis=1).mean()),
+        "μ": float(s.mu_r.mean()),
+        "λ": float(s.lam_r.mean()),
+    }

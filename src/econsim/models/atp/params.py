@@ -18,15 +18,30 @@ SECTIONS: dict[str, list[Param]] = {
         Param("G", 24, "goods", bounds=(3, None), kind="int"),
         Param("J", 12, "production processes (reactions)", bounds=(2, None), kind="int"),
         Param("N", 200_000, "agent cohorts (wallet holders)", bounds=(1, None), kind="int"),
-        Param("K_latent", 4, "latent preference dimension (YAML may spell it k_latent)", bounds=(1, None), kind="int"),
+        Param(
+            "K_latent",
+            4,
+            "latent preference dimension (YAML may spell it k_latent)",
+            bounds=(1, None),
+            kind="int",
+        ),
     ],
     "markets": [
-        Param("tau", 0.15, "baseline demand temperature τ₀ (lower: more price-sensitive)", bounds=(1e-9, None)),
-        Param("beta_aff", 2.0, "softplus sharpness of the production drive in the affinity", bounds=(1e-6, None)),
+        Param(
+            "tau", 0.15, "baseline demand temperature τ₀ (lower: more price-sensitive)", bounds=(1e-9, None)
+        ),
+        Param(
+            "beta_aff", 2.0, "softplus sharpness of the production drive in the affinity", bounds=(1e-6, None)
+        ),
     ],
     "trade": [
-        Param("k_neighbors", 8, "trade and spill-over neighbours per region (κ = min(this, R−1))",
-              bounds=(1, None), kind="int"),
+        Param(
+            "k_neighbors",
+            8,
+            "trade and spill-over neighbours per region (κ = min(this, R−1))",
+            bounds=(1, None),
+            kind="int",
+        ),
         Param("alpha_logistics_ex", 0.08, "eATP per unit shipped per unit distance", bounds=POS),
         Param("alpha_logistics_sink", 0.005, "emission per unit shipped per unit distance", bounds=POS),
     ],
@@ -67,11 +82,20 @@ SECTIONS: dict[str, list[Param]] = {
         Param("aec_init", 0.86, "target AEC of the wallet initialisation", bounds=UNIT),
     ],
     "extraction": [
-        Param("n_resources", 4, "finite extractable resources: goods 0 … n−1 (at most G−2)", bounds=(1, None),
-              kind="int"),
+        Param(
+            "n_resources",
+            4,
+            "finite extractable resources: goods 0 … n−1 (at most G−2)",
+            bounds=(1, None),
+            kind="int",
+        ),
         Param("k_ext", 0.2, "extraction rate constant", bounds=POS),
-        Param("beta_ext", 3.0, "softplus sharpness of extraction in its affinity (large: [A]₊ as the original)",
-              bounds=(1e-6, None)),
+        Param(
+            "beta_ext",
+            3.0,
+            "softplus sharpness of extraction in its affinity (large: [A]₊ as the original)",
+            bounds=(1e-6, None),
+        ),
         Param("xi_ext0", 1.0, "base eATP per unit extracted", bounds=POS),
         Param("sig_ext0", 0.6, "base emission per unit extracted", bounds=POS),
         Param("dep_alpha_xi", 1.0, "escalation of the eATP cost with depletion", bounds=POS),
@@ -86,10 +110,16 @@ SECTIONS: dict[str, list[Param]] = {
         Param("aec_death_center", 0.5, "AEC below which hazards rise (slope death_k)", bounds=UNIT),
         Param("birth_k", 5.0, "rise of fertility per unit AEC above aec_birth_center", bounds=POS),
         Param("death_k", 7.0, "rise of hazards per unit AEC below aec_death_center", bounds=POS),
-        Param("birth_endow_atp", 0.2, "eATP per surviving newborn, spread over the region's agents", bounds=POS),
-        Param("birth_endow_fiat", 5.0, "fiat per surviving newborn, spread over the region's agents", bounds=POS),
+        Param(
+            "birth_endow_atp", 0.2, "eATP per surviving newborn, spread over the region's agents", bounds=POS
+        ),
+        Param(
+            "birth_endow_fiat", 5.0, "fiat per surviving newborn, spread over the region's agents", bounds=POS
+        ),
         Param("working_age", 18, "first working age (support ratio, dependency)", bounds=(1, 99), kind="int"),
-        Param("retirement_age", 65, "first retired age (support ratio, dependency)", bounds=(2, 100), kind="int"),
+        Param(
+            "retirement_age", 65, "first retired age (support ratio, dependency)", bounds=(2, 100), kind="int"
+        ),
         Param("female_share", 0.5, "share of women in every age bin", bounds=UNIT),
         Param("adult_gomp_alpha", 4.2e-5, "Gompertz level of the adult hazard", bounds=POS),
         Param("adult_gomp_beta", 0.085, "Gompertz slope of the adult hazard", bounds=POS),
@@ -104,26 +134,41 @@ SECTIONS: dict[str, list[Param]] = {
         Param("fert_theta_dev", 1.0, "fertility decline with development", bounds=POS),
         Param("fert_phi_rep", 0.4, "fertility response to child survival (replacement)", bounds=POS),
         Param("fert_theta_cyc", 0.8, "fertility response to GDP shocks", bounds=POS),
-        Param("legacy_reverse_ageing", False, "age cohorts backwards as the original does (bug: not mass-conserving)",
-              kind="bool"),
+        Param(
+            "legacy_reverse_ageing",
+            False,
+            "age cohorts backwards as the original does (bug: not mass-conserving)",
+            kind="bool",
+        ),
     ],
     "inheritance": [
         Param("inherit_conc", 2.0, "exponent on greed of heirs' shares (1: proportional)", bounds=POS),
-        Param("inherit_frac_on_death", 0.9, "share of the dead's wallets passed on (the rest is destroyed)",
-              bounds=UNIT),
+        Param(
+            "inherit_frac_on_death",
+            0.9,
+            "share of the dead's wallets passed on (the rest is destroyed)",
+            bounds=UNIT,
+        ),
     ],
     "migration": [
         Param("migration_rate_annual", 0.0, "annual outflow share of ages 18–39", bounds=POS),
         Param("migration_kappa", 1.0, "distance exponent of migration weights", bounds=POS),
     ],
     "behavior": [
-        Param("greed_tau_scale", 0.5, "greed lowers the demand temperature: τ = tau·exp(−this·greed)", bounds=POS),
+        Param(
+            "greed_tau_scale",
+            0.5,
+            "greed lowers the demand temperature: τ = tau·exp(−this·greed)",
+            bounds=POS,
+        ),
         Param("save_base", 0.05, "base saving share of the budget", bounds=UNIT),
         Param("save_greed_scale", 0.10, "extra saving share per unit greed", bounds=POS),
         Param("invest_innov_base", 0.03, "base R&D share of the budget", bounds=UNIT),
         Param("invest_innov_greed_scale", 0.05, "extra R&D share per unit greed", bounds=POS),
         Param("invest_storage_base", 0.02, "base storage-investment share of the budget", bounds=UNIT),
-        Param("invest_storage_greed_scale", 0.04, "extra storage-investment share per unit greed", bounds=POS),
+        Param(
+            "invest_storage_greed_scale", 0.04, "extra storage-investment share per unit greed", bounds=POS
+        ),
     ],
     "innovation": [
         Param("eta_innov", 1e-3, "technology gained per unit of R&D effort", bounds=POS),
@@ -132,7 +177,9 @@ SECTIONS: dict[str, list[Param]] = {
         Param("innov_decay", 1e-3, "per-step depreciation of technology", bounds=POS),
         Param("beta_xi", 0.4, "technology lowers eATP intensity: ξ = ξ_base·exp(−this·T)", bounds=POS),
         Param("beta_sigma", 0.5, "technology lowers emission intensity: σ = σ_base·exp(−this·T)", bounds=POS),
-        Param("beta_kcat", 0.3, "technology raises the rate constant: k = k_base(1 + this·tanh T)", bounds=POS),
+        Param(
+            "beta_kcat", 0.3, "technology raises the rate constant: k = k_base(1 + this·tanh T)", bounds=POS
+        ),
     ],
     "investment": [
         Param("eta_storage", 1e-4, "storage capacity built per unit of storage budget", bounds=POS),
@@ -143,20 +190,38 @@ SECTIONS: dict[str, list[Param]] = {
         Param("sigma_floor", 1e-12, "floor of the effective emission intensity", bounds=POS),
         Param("softmax_temp_sigma", 0.5, "temperature of the R&D allocation over σ_eff", bounds=POS),
         Param("cap_innov_exergy_mult", 50.0, "R&D budget cap, × (eATP minted this step + 1)", bounds=POS),
-        Param("cap_storage_exergy_mult", 25.0, "storage budget cap, × (eATP minted this step + 1)", bounds=POS),
+        Param(
+            "cap_storage_exergy_mult", 25.0, "storage budget cap, × (eATP minted this step + 1)", bounds=POS
+        ),
         Param("innov_I_cap", 1e12, "cap of the R&D effort per process and step", bounds=POS),
-        Param("legacy_price_floor", False, "the original's dead production-cost price floor (min over all "
-              "processes, ≈ 0); off: min over the good's producers", kind="bool"),
+        Param(
+            "legacy_price_floor",
+            False,
+            "the original's dead production-cost price floor (min over all "
+            "processes, ≈ 0); off: min over the good's producers",
+            kind="bool",
+        ),
     ],
     "fx": [
         Param("fx_spread_fiat", 0.02, "spread of converting fiat into eADP", bounds=UNIT),
         Param("fx_spread_crypto", 0.05, "spread of converting crypto into eADP", bounds=UNIT),
-        Param("fx_cap_mult", 10.0, "regional conversion cap, × eATP minted this step (0: valve shut)", bounds=POS),
-        Param("fx_convert_base_frac", 0.25, "base share of nominal balances offered for conversion per step",
-              bounds=UNIT),
+        Param(
+            "fx_cap_mult",
+            10.0,
+            "regional conversion cap, × eATP minted this step (0: valve shut)",
+            bounds=POS,
+        ),
+        Param(
+            "fx_convert_base_frac",
+            0.25,
+            "base share of nominal balances offered for conversion per step",
+            bounds=UNIT,
+        ),
         Param("fx_convert_greed_scale", 0.35, "extra share offered per unit greed", bounds=POS),
         Param("fiat_init", 100.0, "mean initial fiat balance per agent (uniform on [0, 2·this])", bounds=POS),
-        Param("crypto_init", 20.0, "mean initial crypto balance per agent (uniform on [0, 2·this])", bounds=POS),
+        Param(
+            "crypto_init", 20.0, "mean initial crypto balance per agent (uniform on [0, 2·this])", bounds=POS
+        ),
     ],
 }
 

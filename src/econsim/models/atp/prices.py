@@ -26,8 +26,9 @@ def unit_cost_floor(s: Arrays, p: Arrays) -> np.ndarray:
     """fl_rg from the old prices and the current duals and intensities."""
     S = s.stoich_gj
     outputs, inputs = np.maximum(S, 0.0), np.maximum(-S, 0.0)
-    cost_rj = (np.matmul(s.price_rg, inputs) + s.mu_r[:, :, None] * s.xi_eff_rj
-               + s.lam_r[:, :, None] * s.sig_eff_rj)
+    cost_rj = (
+        np.matmul(s.price_rg, inputs) + s.mu_r[:, :, None] * s.xi_eff_rj + s.lam_r[:, :, None] * s.sig_eff_rj
+    )
     produces = outputs > 0  # (B, G, J)
     per_unit = cost_rj[:, :, None, :] / np.where(produces, outputs, 1.0)[:, None]  # (B, R, G, J)
     legacy = p.legacy_price_floor[:, None, None, None]

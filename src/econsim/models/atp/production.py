@@ -43,8 +43,9 @@ def production(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     potential = np.minimum(s.k_eff_rj * drive * np.tanh(avail / (1.0 + avail)), CAP_J)
     potential = potential * (ampk_gate(s, p) * s.labour_r)[:, :, None]
     potential = np.maximum(potential, 0.0)
-    share_r = gate(s, s.book_r, s.emis_r, (potential * s.xi_eff_rj).sum(axis=2),
-                   (potential * s.sig_eff_rj).sum(axis=2))
+    share_r = gate(
+        s, s.book_r, s.emis_r, (potential * s.xi_eff_rj).sum(axis=2), (potential * s.sig_eff_rj).sum(axis=2)
+    )
     rates = share_r[:, :, None] * potential
     # no input overdrawn: per good the covered share of the request, per process the least over its inputs
     request_rg = np.matmul(rates, np.swapaxes(inputs_gj, 1, 2))

@@ -1,10 +1,10 @@
 """Trade between each region and its κ nearest neighbours, driven by exporters' surpluses (spec §6.7).
 
-    sur = [Q − d]₊,  Δ = [d − Q]₊
-    score_rkg = [Δ_n(r,k),g − χ_rk]₊,  allocation al = score / (Σ_k score + ε)
-    shipment sh_rkg = al · 0.8 · sur_rg, scaled per route to its capacity c̄_rk
-    logistics Lg_r = Σ_k (Σ_g sh_rkg) D_r,n(r,k);  bundle (alpha_logistics_ex Lg, alpha_logistics_sink Lg) → gate
-    Q_rg ← [Q_rg − Σ_k sh_rkg + Σ_{(s,k): n(s,k)=r} sh_skg]₊;  settle and book the scaled bills
+sur = [Q − d]₊,  Δ = [d − Q]₊
+score_rkg = [Δ_n(r,k),g − χ_rk]₊,  allocation al = score / (Σ_k score + ε)
+shipment sh_rkg = al · 0.8 · sur_rg, scaled per route to its capacity c̄_rk
+logistics Lg_r = Σ_k (Σ_g sh_rkg) D_r,n(r,k);  bundle (alpha_logistics_ex Lg, alpha_logistics_sink Lg) → gate
+Q_rg ← [Q_rg − Σ_k sh_rkg + Σ_{(s,k): n(s,k)=r} sh_skg]₊;  settle and book the scaled bills
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     total_rk = ship.sum(axis=3)
     ship = ship * np.minimum(1.0, np.maximum(s.route_cap_rk, 1e-6) / (total_rk + EPS))[..., None]
     haul_r = (ship.sum(axis=3) * s.route_dist_rk).sum(axis=2)
-    share_r = gate(s, s.book_r, s.emis_r, p.alpha_logistics_ex[:, None] * haul_r,
-                   p.alpha_logistics_sink[:, None] * haul_r)
+    share_r = gate(
+        s,
+        s.book_r,
+        s.emis_r,
+        p.alpha_logistics_ex[:, None] * haul_r,
+        p.alpha_logistics_sink[:, None] * haul_r,
+    )
     ship = ship * share_r[:, :, None, None]
     haul_r = (ship.sum(axis=3) * s.route_dist_rk).sum(axis=2)
     acc = ledger(s)
@@ -39,7 +44,9 @@ def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     settle(s, acc, cost_r)
     book(acc, cost_r, load_r)
     incoming = np.zeros_like(supply)
-    for b in range(B):  # a loop over runs (a handful), not agents: np.add.at routes each (r, k) to its neighbour
+    for b in range(
+        B
+    ):  # a loop over runs (a handful), not agents: np.add.at routes each (r, k) to its neighbour
         np.add.at(incoming[b], s.nbr_rk[b].ravel(), ship[b].reshape(-1, G))
     stock_rg = np.maximum(s.stock_rg - ship.sum(axis=2) + incoming, 0.0)
     return {"stock_rg": stock_rg, **ledger_updates(acc)}

@@ -32,7 +32,9 @@ def headroom(s: Arrays, emis_r: np.ndarray) -> np.ndarray:
     return np.maximum(s.sink_cap_r - s.pollutant_r - emis_r, 0.0)
 
 
-def gate(s: Arrays, book_r: np.ndarray, emis_r: np.ndarray, cost_r: np.ndarray, load_r: np.ndarray) -> np.ndarray:
+def gate(
+    s: Arrays, book_r: np.ndarray, emis_r: np.ndarray, cost_r: np.ndarray, load_r: np.ndarray
+) -> np.ndarray:
     """Largest share s ≤ 1 of a bundle (eATP cost c, emission e) that the allowance and the sink admit."""
     return np.minimum(1.0, np.minimum(book_r / (cost_r + EPS), headroom(s, emis_r) / (load_r + EPS)))
 
@@ -80,14 +82,26 @@ def book(acc: dict, cost_r: np.ndarray, load_r: np.ndarray) -> None:
 
 def ledger(s: Arrays) -> dict:
     """This step's running ledger values, to be threaded through the spending stages and returned."""
-    return {"book_r": s.book_r, "pools_r3": pools(s), "wallet_map_r": s.wallet_map_r,
-            "need_r": s.need_r, "emis_r": s.emis_r}
+    return {
+        "book_r": s.book_r,
+        "pools_r3": pools(s),
+        "wallet_map_r": s.wallet_map_r,
+        "need_r": s.need_r,
+        "emis_r": s.emis_r,
+    }
 
 
 def ledger_updates(acc: dict) -> dict[str, np.ndarray]:
     p = acc["pools_r3"]
-    return {"book_r": acc["book_r"], "atp_r": p[..., 0], "adp_r": p[..., 1], "amp_r": p[..., 2],
-            "wallet_map_r": acc["wallet_map_r"], "need_r": acc["need_r"], "emis_r": acc["emis_r"]}
+    return {
+        "book_r": acc["book_r"],
+        "atp_r": p[..., 0],
+        "adp_r": p[..., 1],
+        "amp_r": p[..., 2],
+        "wallet_map_r": acc["wallet_map_r"],
+        "need_r": acc["need_r"],
+        "emis_r": acc["emis_r"],
+    }
 
 
 # --- compiled passes over the agents --------------------------------------------------------------------
@@ -108,8 +122,23 @@ def region_bounds(agents_r: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, fastmath=True)  # fastmath: lets LLVM vectorise the loops over goods (reassociation)
-def demand_pass(x_bn, y_bn, w_bn, map_br33, bounds_br, theta_bng, inv_tau_bn, cons_bn, innov_bn, store_bn,
-                price_brg, scale_br, spend_brg, innov_br, store_br):
+def demand_pass(
+    x_bn,
+    y_bn,
+    w_bn,
+    map_br33,
+    bounds_br,
+    theta_bng,
+    inv_tau_bn,
+    cons_bn,
+    innov_bn,
+    store_bn,
+    price_brg,
+    scale_br,
+    spend_brg,
+    innov_br,
+    store_br,
+):
     """Apply the pending wallet map, then every agent's demand (a loop over agents: numba-compiled, one pass).
 
     L_ig = clip((θ_ig − p_g,ρ(i))/τ_i, −40, 40); π_ig = e^L_ig / (Σ_h e^L_ih + e^−5);
@@ -135,9 +164,11 @@ def demand_pass(x_bn, y_bn, w_bn, map_br33, bounds_br, theta_bng, inv_tau_bn, co
             innov = store = 0.0
             for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
                 x, y, w = x_bn[b, i], y_bn[b, i], w_bn[b, i]
-                x, y_bn[b, i], w_bn[b, i] = (m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
-                                             m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
-                                             m[2, 0] * x + m[2, 1] * y + m[2, 2] * w)
+                x, y_bn[b, i], w_bn[b, i] = (
+                    m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
+                    m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
+                    m[2, 0] * x + m[2, 1] * y + m[2, 2] * w,
+                )
                 x_bn[b, i] = x
                 u = _F(inv_tau_bn[b, i])
                 theta = theta_bng[b, i]
@@ -145,7 +176,9 @@ def demand_pass(x_bn, y_bn, w_bn, map_br33, bounds_br, theta_bng, inv_tau_bn, co
                     z = min(max((_F(theta[g]) - price[g]) * u, -_CLIP), _CLIP)
                     k = np.floor(z * _LOG2E + _HALF)
                     q = (z - k * _LN2_HI) - k * _LN2_LO
-                    e[g] = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
+                    e[g] = _ONE + q * (
+                        _ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7)))))
+                    )
                     bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
                 total = OUTSIDE
                 for g in range(n_g):
@@ -163,9 +196,27 @@ def demand_pass(x_bn, y_bn, w_bn, map_br33, bounds_br, theta_bng, inv_tau_bn, co
 
 
 @njit(cache=True, fastmath=True)  # fastmath: vectorised sums over a region's agents
-def closing_pass(x_bn, y_bn, w_bn, fiat_bn, crypto_bn, map_br33, bounds_br, heir_bn, fx_prop_bn,
-                 keep_br, inherit_br3, fx_scale_br, fx_net_fiat_b, fx_net_crypto_b, endow_atp_br, endow_fiat_br,
-                 sums_br3, fx_in_br, fx_want_br):
+def closing_pass(
+    x_bn,
+    y_bn,
+    w_bn,
+    fiat_bn,
+    crypto_bn,
+    map_br33,
+    bounds_br,
+    heir_bn,
+    fx_prop_bn,
+    keep_br,
+    inherit_br3,
+    fx_scale_br,
+    fx_net_fiat_b,
+    fx_net_crypto_b,
+    endow_atp_br,
+    endow_fiat_br,
+    sums_br3,
+    fx_in_br,
+    fx_want_br,
+):
     """Apply the pending wallet map; inheritance v ← keep·v + heir·pool; the FX valve; birth endowments.
 
     Returns through ``sums_br3`` the regional wallet sums, ``fx_in_br`` the eADP credited and

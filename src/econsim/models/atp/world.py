@@ -23,8 +23,10 @@ def sizes(p: Arrays) -> tuple[int, int, int, int, int, int, int]:
     R, G, J, N, K = (int(p[k][0]) for k in ("R", "G", "J", "N", "K_latent"))
     M = int(p.n_resources[0])
     if M > G - 2:
-        raise ConfigError(f"n_resources = {M} must be at most G − 2 = {G - 2} (resources, intermediates and "
-                          "final goods each need at least one good)")
+        raise ConfigError(
+            f"n_resources = {M} must be at most G − 2 = {G - 2} (resources, intermediates and "
+            "final goods each need at least one good)"
+        )
     return R, G, J, N, K, M, min(int(p.k_neighbors[0]), R - 1)
 
 
@@ -117,8 +119,14 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     masked = dist_rr + np.where(np.eye(R, dtype=bool), np.inf, 0.0)
     nbr_rk = np.argsort(masked, axis=-1, kind="stable")[:, :, :kappa]
     take = lambda a: np.take_along_axis(a, nbr_rk, axis=-1)  # noqa: E731
-    out.update(quality_r=q_r, dist_rr=dist_rr, nbr_rk=nbr_rk, route_cost_rk=0.01 * take(dist_rr) + take(friction_rr),
-               route_cap_rk=take(port_rr), route_dist_rk=take(dist_rr))
+    out.update(
+        quality_r=q_r,
+        dist_rr=dist_rr,
+        nbr_rk=nbr_rk,
+        route_cost_rk=0.01 * take(dist_rr) + take(friction_rr),
+        route_cap_rk=take(port_rr),
+        route_dist_rk=take(dist_rr),
+    )
 
     # §3.2 stoichiometry (a generous block of uniforms per run, consumed in order)
     u = rng("stoichiometry").random((16 * (G + J) * (G + 4),))
@@ -147,8 +155,10 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     agents = rng("agents")
     cum_r = np.cumsum(q_r / q_r.sum(axis=1, keepdims=True), axis=1)
     draw_n = agents.random((N,))
-    region_n = np.sort(np.stack([np.minimum(np.searchsorted(cum_r[b], draw_n[b], side="right"), R - 1)
-                                 for b in range(B)]), axis=1)
+    region_n = np.sort(
+        np.stack([np.minimum(np.searchsorted(cum_r[b], draw_n[b], side="right"), R - 1) for b in range(B)]),
+        axis=1,
+    )
     a_nk = 0.5 * agents.standard_normal((N, K))
     b_kg = 0.5 * agents.standard_normal((K, G))
     theta_ng = np.matmul(a_nk, b_kg).astype(np.float32)  # the demand logits are float32
@@ -168,27 +178,43 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     phi_r = np.clip(np.maximum(col(p.aec_init) - aec0_r, 0.0) / (0.5 * Y_r / T_r + 1e-12), 0.0, 1.0)
     moved_n = np.take_along_axis(phi_r, region_n, axis=1) * y_n
     x_n, y_n = x_n + moved_n, y_n - moved_n
-    out.update(atp_n=x_n, adp_n=y_n, amp_n=w_n,
-               atp_r=region_sum(x_n, region_n, R), adp_r=region_sum(y_n, region_n, R),
-               amp_r=region_sum(w_n, region_n, R))
+    out.update(
+        atp_n=x_n,
+        adp_n=y_n,
+        amp_n=w_n,
+        atp_r=region_sum(x_n, region_n, R),
+        adp_r=region_sum(y_n, region_n, R),
+        amp_r=region_sum(w_n, region_n, R),
+    )
     out["aec_r"] = aec(out["atp_r"], out["adp_r"], out["amp_r"])
     out["fiat_n"] = wallets.uniform(0.0, 2.0 * p.fiat_init, (N,))
     out["crypto_n"] = wallets.uniform(0.0, 2.0 * p.crypto_init, (N,))
     out["wallet_map_r"] = np.broadcast_to(np.eye(3), (B, R, 3, 3)).copy()
     net_f, net_c = col(1.0 - p.fx_spread_fiat), col(1.0 - p.fx_spread_crypto)
-    out["fx_want_r"] = region_sum(out["fx_prop_n"] * (net_f * out["fiat_n"] + net_c * out["crypto_n"]), region_n, R)
+    out["fx_want_r"] = region_sum(
+        out["fx_prop_n"] * (net_f * out["fiat_n"] + net_c * out["crypto_n"]), region_n, R
+    )
 
     # prices and duals
     price_rg = world.random((R, G)) + 0.1
-    out.update(price_rg=price_rg, anchor_rg=np.log(price_rg), gdp_prices_rg=price_rg.copy(),
-               mu_r=np.repeat(col(p.mu0), R, axis=1), lam_r=np.repeat(col(p.lambda0), R, axis=1))
+    out.update(
+        price_rg=price_rg,
+        anchor_rg=np.log(price_rg),
+        gdp_prices_rg=price_rg.copy(),
+        mu_r=np.repeat(col(p.mu0), R, axis=1),
+        lam_r=np.repeat(col(p.lambda0), R, axis=1),
+    )
 
     # §3.7 population
     pop_r = q_r / q_r.sum(axis=1, keepdims=True) * R * col(p.pop_init_scale)
     share_a = np.where(AGE < 18, 0.24 / 18, np.where(AGE < 65, 0.65 / 47, 0.11 / 36))
     pop_ra = pop_r[:, :, None] * share_a
-    out.update(pop_ra=pop_ra, pop_r=pop_ra.sum(axis=2), cons_base_r=pop_ra @ CONS_WEIGHT_A,
-               labour_base_r=pop_ra @ LABOUR_WEIGHT_A)
+    out.update(
+        pop_ra=pop_ra,
+        pop_r=pop_ra.sum(axis=2),
+        cons_base_r=pop_ra @ CONS_WEIGHT_A,
+        labour_base_r=pop_ra @ LABOUR_WEIGHT_A,
+    )
     assert pop_ra.shape[2] == AGES
 
     # §3.8 effective process parameters (one zero-budget innovation update, as the original)
@@ -200,11 +226,13 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
 def agent_coefficients(p: Arrays, greed_n: np.ndarray, region_n: np.ndarray, R: int) -> dict[str, np.ndarray]:
     """Static per-agent coefficients of demand, budgets, inheritance and the FX valve (spec §6.3, §6.15)."""
     col = lambda v: v[:, None]  # noqa: E731
-    shares = np.stack([
-        np.clip(col(p.save_base) + greed_n * col(p.save_greed_scale), 0.0, 0.9),
-        np.clip(col(p.invest_innov_base) + greed_n * col(p.invest_innov_greed_scale), 0.0, 0.9),
-        np.clip(col(p.invest_storage_base) + greed_n * col(p.invest_storage_greed_scale), 0.0, 0.9),
-    ])
+    shares = np.stack(
+        [
+            np.clip(col(p.save_base) + greed_n * col(p.save_greed_scale), 0.0, 0.9),
+            np.clip(col(p.invest_innov_base) + greed_n * col(p.invest_innov_greed_scale), 0.0, 0.9),
+            np.clip(col(p.invest_storage_base) + greed_n * col(p.invest_storage_greed_scale), 0.0, 0.9),
+        ]
+    )
     shares = shares * np.minimum(1.0, 0.95 / (shares.sum(axis=0) + 1e-9))
     weight_n = (greed_n + 1e-9) ** col(p.inherit_conc)
     heir_n = weight_n / np.take_along_axis(region_sum(weight_n, region_n, R), region_n, axis=1)

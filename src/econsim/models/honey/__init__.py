@@ -15,19 +15,34 @@ from econsim.models.honey.saturation import saturation_process
 from econsim.models.honey.supply_policy import supply_policy
 
 PARAMS = [
-    Param("throttle", 0.008, "largest share of total supply the policy may mint or burn per step (0: unbounded)",
-          bounds=(0.0, 1.0)),
+    Param(
+        "throttle",
+        0.008,
+        "largest share of total supply the policy may mint or burn per step (0: unbounded)",
+        bounds=(0.0, 1.0),
+    ),
     Param("outflow_rate", 0.05, "share of the common pool spent each step", bounds=(0.0, 1.0)),
     Param("target_reserve_ratio", 0.2, "target ratio of common pool to total supply", bounds=(1e-9, 1.0)),
-    Param("valuation_ratio", 2.0, "ratio of price to monthly inflows at market saturation", bounds=(0.0, None)),
+    Param(
+        "valuation_ratio", 2.0, "ratio of price to monthly inflows at market saturation", bounds=(0.0, None)
+    ),
     Param("productivity", 0.88, "how strongly outflows build production and saturation", bounds=(0.0, 1.0)),
     Param("growth", 0.0, "growth rate of the market size per step", bounds=(-1.0, None)),
     Param("p_variance", 0.25, "scale (standard deviation) of the relative price move", bounds=(0.0, None)),
-    Param("p_pull", 0.75, "probability the price moves towards its target (0.5: unbiased walk)",
-          bounds=(0.0, 1.0)),
-    Param("price_walk", "notebook", "'notebook': the seed's walk (price can turn negative); "
-          "'positive': multiplicative walk that keeps the price positive",
-          kind="choice", choices=("notebook", "positive")),
+    Param(
+        "p_pull",
+        0.75,
+        "probability the price moves towards its target (0.5: unbiased walk)",
+        bounds=(0.0, 1.0),
+    ),
+    Param(
+        "price_walk",
+        "notebook",
+        "'notebook': the seed's walk (price can turn negative); "
+        "'positive': multiplicative walk that keeps the price positive",
+        kind="choice",
+        choices=("notebook", "positive"),
+    ),
 ]
 
 STATE = [

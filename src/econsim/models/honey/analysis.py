@@ -23,8 +23,10 @@ def productivity_range(results) -> dict[str, Any]:
     below = trend[trend < LOW]
     above = trend[trend > HIGH]
     if len(inside):
-        headline = (f"saturation trend between {LOW} and {HIGH} for productivity {inside.index.min():g} … "
-                    f"{inside.index.max():g} (median {np.median(inside.index):g})")
+        headline = (
+            f"saturation trend between {LOW} and {HIGH} for productivity {inside.index.min():g} … "
+            f"{inside.index.max():g} (median {np.median(inside.index):g})"
+        )
     else:
         headline = f"no productivity value has a saturation trend between {LOW} and {HIGH}"
     return {

@@ -23,8 +23,10 @@ from econsim.engine import Arrays, RandomStreams
 def price_walk(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     supply_b = s.circulation + s.reserve
     target_b = (
-        s.size / supply_b
-        * p.valuation_ratio / np.maximum(0.5, s.saturation)
+        s.size
+        / supply_b
+        * p.valuation_ratio
+        / np.maximum(0.5, s.saturation)
         * (supply_b / s.circulation) ** 2
     )
     draws = rng("price")

@@ -1,10 +1,10 @@
 """Production from common-pool outflows, and the market saturation it buys.
 
-    outflow     = reserve · outflow_rate
-    production' = production · productivity² + outflow · (1 + productivity) · price
-    utility     = 10 · production' / (production' + size)          (diminishing returns, at most 10)
-    saturation  = 1 / (1 + exp(6 − utility))                        (logistic, inflection at utility 6)
-    size'       = size · (1 + growth)
+outflow     = reserve · outflow_rate
+production' = production · productivity² + outflow · (1 + productivity) · price
+utility     = 10 · production' / (production' + size)          (diminishing returns, at most 10)
+saturation  = 1 / (1 + exp(6 − utility))                        (logistic, inflection at utility 6)
+size'       = size · (1 + growth)
 """
 
 from __future__ import annotations

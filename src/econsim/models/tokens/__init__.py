@@ -32,20 +32,52 @@ VENUES = ("bonding_curve", "call_auction", "tatonnement", "order_book", "exogeno
 
 PARAMS = [
     Param("N", 200, "agents per run", bounds=(2, 10_000_000), kind="int"),
-    Param("n_tokens", 1, "J: tokens traded, each on its own venues (the resource economy has one)",
-          bounds=(1, 64), kind="int"),
-    Param("venue", "bonding_curve", "primary venue: bonding curve (7.1), call auction or tâtonnement (7.2), "
-          "a continuous limit order book, an exogenous price, or the resource economy (7.4)", kind="choice",
-          choices=VENUES),
-    Param("population", "mixed", "intelligence mix: a preset or 'custom' (the share_* parameters)",
-          kind="choice", choices=POPULATIONS),
-    *[Param(f"share_{name}", PRESETS["mixed"][k], f"share of {name} agents (population: custom)",
-            bounds=(0.0, None)) for k, name in enumerate(STRATEGIES)],
-    Param("curve", "linear", "bonding curve f(s) of the supply per agent s = S/N", kind="choice",
-          choices=venues.CURVES),
+    Param(
+        "n_tokens",
+        1,
+        "J: tokens traded, each on its own venues (the resource economy has one)",
+        bounds=(1, 64),
+        kind="int",
+    ),
+    Param(
+        "venue",
+        "bonding_curve",
+        "primary venue: bonding curve (7.1), call auction or tâtonnement (7.2), "
+        "a continuous limit order book, an exogenous price, or the resource economy (7.4)",
+        kind="choice",
+        choices=VENUES,
+    ),
+    Param(
+        "population",
+        "mixed",
+        "intelligence mix: a preset or 'custom' (the share_* parameters)",
+        kind="choice",
+        choices=POPULATIONS,
+    ),
+    *[
+        Param(
+            f"share_{name}",
+            PRESETS["mixed"][k],
+            f"share of {name} agents (population: custom)",
+            bounds=(0.0, None),
+        )
+        for k, name in enumerate(STRATEGIES)
+    ],
+    Param(
+        "curve",
+        "linear",
+        "bonding curve f(s) of the supply per agent s = S/N",
+        kind="choice",
+        choices=venues.CURVES,
+    ),
     Param("curve_slope", 0.1, "linear curve: slope m in f = m·s + b", bounds=(0.0, None)),
     Param("curve_intercept", 0.0, "linear curve: intercept b", bounds=(0.0, None)),
-    Param("curve_scale", 0.1, "exponential curve a in a·e^{ks}; power curve c in c·s^{1/r−1}", bounds=(1e-12, None)),
+    Param(
+        "curve_scale",
+        0.1,
+        "exponential curve a in a·e^{ks}; power curve c in c·s^{1/r−1}",
+        bounds=(1e-12, None),
+    ),
     Param("curve_growth", 0.1, "exponential curve: growth k", bounds=(0.0, None)),
     Param("curve_max_price", 2.0, "sigmoid curve: ceiling K", bounds=(1e-12, None)),
     Param("curve_steepness", 0.3, "sigmoid curve: steepness k", bounds=(1e-9, None)),
@@ -56,12 +88,24 @@ PARAMS = [
     Param("initial_price", 1.0, "starting price where no curve sets it", bounds=(1e-12, None)),
     Param("pool_depth", 2.0, "tokens per agent in the AMM at the start", bounds=(1e-9, None)),
     Param("amm_fee", 0.003, "AMM fee on the input", bounds=(0.0, 0.5)),
-    Param("amm_share", 0.2, "share of each order routed to the AMM instead of the primary venue", bounds=(0.0, 1.0)),
+    Param(
+        "amm_share",
+        0.2,
+        "share of each order routed to the AMM instead of the primary venue",
+        bounds=(0.0, 1.0),
+    ),
     Param("trade_fraction", 0.05, "share of cash (buy) or tokens (sell) an order uses", bounds=(0.0, 1.0)),
-    Param("threshold", 0.05, "threshold agents trade when the price is this far from their value", bounds=(0.0, None)),
+    Param(
+        "threshold",
+        0.05,
+        "threshold agents trade when the price is this far from their value",
+        bounds=(0.0, None),
+    ),
     Param("signal_band", 0.005, "trends smaller than this are no signal", bounds=(0.0, None)),
     Param("noise_activity", 0.5, "probability a noise trader trades in a step", bounds=(0.0, 1.0)),
-    Param("value_dispersion", 0.1, "standard deviation of the agents' log valuation biases", bounds=(0.0, None)),
+    Param(
+        "value_dispersion", 0.1, "standard deviation of the agents' log valuation biases", bounds=(0.0, None)
+    ),
     Param("ema_rate", 0.1, "weight of the new price in the moving average", bounds=(1e-6, 1.0)),
     Param("value_vol", 0.01, "volatility of the fundamental value per step", bounds=(0.0, None)),
     Param("cycle_amplitude", 0.0, "relative amplitude of a deterministic value cycle", bounds=(0.0, 0.99)),
@@ -70,32 +114,62 @@ PARAMS = [
     Param("pump_fraction", 0.5, "share of cash manipulators spend per pump step", bounds=(0.0, 1.0)),
     Param("collusion", True, "manipulators in a group pump and dump together", kind="bool"),
     Param("group_size", 5, "agents per colluding group", bounds=(1, None), kind="int"),
-    Param("max_slack", 0.02, "call auction: largest relative distance of a limit price from the last price",
-          bounds=(0.0, 0.99)),
-    Param("tick_size", 1e-4, "order book: price tick, relative to the price at the start of the step",
-          bounds=(1e-7, 0.01)),
-    Param("book_range", 0.25, "order book: limit prices lie within this relative distance of the price",
-          bounds=(0.01, 0.99)),
+    Param(
+        "max_slack",
+        0.02,
+        "call auction: largest relative distance of a limit price from the last price",
+        bounds=(0.0, 0.99),
+    ),
+    Param(
+        "tick_size",
+        1e-4,
+        "order book: price tick, relative to the price at the start of the step",
+        bounds=(1e-7, 0.01),
+    ),
+    Param(
+        "book_range",
+        0.25,
+        "order book: limit prices lie within this relative distance of the price",
+        bounds=(0.01, 0.99),
+    ),
     Param("lot_size", 1e-3, "order book: smallest quantity of tokens in an order", bounds=(1e-9, None)),
-    Param("adjust_speed", 0.5, "tâtonnement / resource price: g in ΔP = g·P·(D − O)/scale", bounds=(0.0, None)),
+    Param(
+        "adjust_speed", 0.5, "tâtonnement / resource price: g in ΔP = g·P·(D − O)/scale", bounds=(0.0, None)
+    ),
     Param("learning_rate", 0.1, "Q-learning step α", bounds=(0.0, 1.0)),
     Param("discount", 0.9, "Q-learning discount γ", bounds=(0.0, 0.999)),
     Param("epsilon", 0.05, "Q-learning exploration probability ε", bounds=(0.0, 1.0)),
-    Param("selection", 0.0, "replicator selection strength β (0: strategies never change)", bounds=(0.0, None)),
+    Param(
+        "selection", 0.0, "replicator selection strength β (0: strategies never change)", bounds=(0.0, None)
+    ),
     Param("evolve_every", 25, "steps between strategy revisions", bounds=(1, None), kind="int"),
     Param("revise_rate", 0.1, "probability an agent revises its strategy at a revision", bounds=(0.0, 1.0)),
     Param("shock_step", 0, "step of the panic sale (0: no shock)", bounds=(0, None), kind="int"),
     Param("shock_size", 0.3, "share of its tokens each agent dumps in the shock", bounds=(0.0, 1.0)),
-    Param("recovery_tolerance", 0.05, "recovered once the price is within this of the pre-shock price",
-          bounds=(0.0, 1.0)),
+    Param(
+        "recovery_tolerance",
+        0.05,
+        "recovered once the price is within this of the pre-shock price",
+        bounds=(0.0, 1.0),
+    ),
     Param("capacity", 1.0, "resource economy: capacity per agent per step", bounds=(1e-9, None)),
     Param("need_mean", 1.0, "resource economy: mean need per agent per step", bounds=(0.0, None)),
     Param("valuation_mean", 2.0, "resource economy: mean value of a unit consumed", bounds=(0.0, None)),
-    Param("income_rate", 0.1, "resource economy: share of the treasury paid back to agents per step",
-          bounds=(0.0, 1.0)),
-    Param("allocation", "proportional", "resource economy: allocation rule", kind="choice",
-          choices=("proportional", "priority", "auction")),
+    Param(
+        "income_rate",
+        0.1,
+        "resource economy: share of the treasury paid back to agents per step",
+        bounds=(0.0, 1.0),
+    ),
+    Param(
+        "allocation",
+        "proportional",
+        "resource economy: allocation rule",
+        kind="choice",
+        choices=("proportional", "priority", "auction"),
+    ),
 ]
+
 
 def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Endowments of every token, strategies, biases, manipulators' offsets and targets, venues at
@@ -114,7 +188,9 @@ def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     # colluding groups pump one token together; lone manipulators spread over the tokens
     target = np.where(col(p.collusion) > 0, group[None, :], np.arange(n)[None, :]) % j
     resource = col(p.venue == "resource") > 0
-    tokens = np.broadcast_to(np.where(resource, 0.0, col(p.initial_tokens))[:, :, None], s.tokens.shape).copy()
+    tokens = np.broadcast_to(
+        np.where(resource, 0.0, col(p.initial_tokens))[:, :, None], s.tokens.shape
+    ).copy()
     cash = np.broadcast_to(col(p.initial_cash), s.cash.shape).copy()
     pool_tokens = np.broadcast_to(np.where(resource, 0.0, col(p.pool_depth * p.N)), s.price.shape).copy()
     supply = tokens.sum(axis=1) + pool_tokens
@@ -122,14 +198,26 @@ def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     price = np.where(curve, venues.curve_price(p, supply), col(p.initial_price))
     wealth = cash + (tokens * price[:, None, :]).sum(axis=-1)
     q = 1e-3 * rng("q_init").random((n, j, learning.N_STATES, learning.N_ACTIONS))
-    scalars = dict.fromkeys(("price", "prev_price", "amm_price", "value", "base_value", "ema", "peak_price", "ref_price"), price)
+    scalars = dict.fromkeys(
+        ("price", "prev_price", "amm_price", "value", "base_value", "ema", "peak_price", "ref_price"), price
+    )
     return {
         **scalars,
-        "supply": supply, "reserve": np.where(curve, venues.curve_reserve(p, supply), 0.0),
-        "pool_tokens": pool_tokens, "pool_cash": pool_tokens * price,
-        "cash": cash, "tokens": tokens, "bias": bias, "strategy": strategy, "offset": offset, "target": target,
-        "wealth0": wealth, "mark": wealth.copy(), "epoch_wealth": wealth.copy(),
-        "q": q.astype(np.float32), "shares": shares,
+        "supply": supply,
+        "reserve": np.where(curve, venues.curve_reserve(p, supply), 0.0),
+        "pool_tokens": pool_tokens,
+        "pool_cash": pool_tokens * price,
+        "cash": cash,
+        "tokens": tokens,
+        "bias": bias,
+        "strategy": strategy,
+        "offset": offset,
+        "target": target,
+        "wealth0": wealth,
+        "mark": wealth.copy(),
+        "epoch_wealth": wealth.copy(),
+        "q": q.astype(np.float32),
+        "shares": shares,
     }
 
 
@@ -149,7 +237,7 @@ FIGURES = [
 model = Model(
     name="tokens",
     doc="autonomous agents (rule-based, strategic, learning) trading a token on bonding curves, AMMs, "
-        "auctions, or sharing a scarce resource",
+    "auctions, or sharing a scarce resource",
     params=PARAMS,
     state=STATE,
     step=[fundamental, decide, trade, arbitrage, account, evolve],

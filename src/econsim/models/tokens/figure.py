@@ -35,17 +35,31 @@ def economy_figure(results, df, options: dict[str, Any]) -> plt.Figure:
         axes[0, 2].plot(t, part["max_drawdown"], label=label)
         axes[1, 0].plot(t, part["exploitation"], label=label)
         axes[1, 1].plot(t, part["gini"], label=label)
-    for ax, title in zip(axes.flat, ["price (grey: value)", "realized volatility", "max drawdown",
-                                     "exploitation (trading gain of strategic + learning)",
-                                     "wealth Gini"], strict=False):
+    for ax, title in zip(
+        axes.flat,
+        [
+            "price (grey: value)",
+            "realized volatility",
+            "max drawdown",
+            "exploitation (trading gain of strategic + learning)",
+            "wealth Gini",
+        ],
+        strict=False,
+    ):
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3)
         ax.set_xlabel("timestep")
     width = 0.8 / max(1, len(subsets))
     for i, subset in enumerate(subsets):
-        returns = [final.loc[subset].get(f"gain_by_strategy_{k}", float("nan")) for k in range(len(STRATEGIES))]
-        axes[1, 2].bar([k + i * width for k in range(len(STRATEGIES))], returns, width=width,
-                       label=_label(results, subset))
+        returns = [
+            final.loc[subset].get(f"gain_by_strategy_{k}", float("nan")) for k in range(len(STRATEGIES))
+        ]
+        axes[1, 2].bar(
+            [k + i * width for k in range(len(STRATEGIES))],
+            returns,
+            width=width,
+            label=_label(results, subset),
+        )
     axes[1, 2].set_xticks(range(len(STRATEGIES)), STRATEGIES, rotation=45, fontsize=7)
     axes[1, 2].set_title("final trading gain by strategy (vs holding)", fontsize=9)
     axes[1, 2].grid(alpha=0.3)

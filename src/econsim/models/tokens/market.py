@@ -36,7 +36,9 @@ def fundamental(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarra
     sigma = _col(p.value_vol)
     base = s.base_value * np.exp(sigma * rng("value").standard_normal((n_j,)) - 0.5 * sigma**2)
     phase = 2 * np.pi * np.arange(n_j) / n_j
-    value = base * (1.0 + _col(p.cycle_amplitude) * np.sin(2 * np.pi * _col(t) / _col(p.cycle_period) + phase))
+    value = base * (
+        1.0 + _col(p.cycle_amplitude) * np.sin(2 * np.pi * _col(t) / _col(p.cycle_period) + phase)
+    )
     out = {"t": t, "base_value": base, "value": value, "prev_price": s.price}
     exo = p.venue == "exogenous"
     if exo.any():
@@ -120,7 +122,9 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
         else:
             out = venues.order_book(s, p, rng, primary_buy, primary_sell, buy_limit, sell_limit)
     if venue != "exogenous":
-        pool = venues.amm(s, p, routed * buy_cash * ~arb, routed * sell_tok * ~arb, out["cash"], out["tokens"])
+        pool = venues.amm(
+            s, p, routed * buy_cash * ~arb, routed * sell_tok * ~arb, out["cash"], out["tokens"]
+        )
         out["cash"], out["tokens"] = pool.pop("cash"), pool.pop("tokens")
         out["fill"] = out["fill"] + pool.pop("amm_fill")
         out["volume"] = out["volume"] + pool.pop("amm_volume")
@@ -168,8 +172,9 @@ def _arbitrage_curve(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndar
     budget_bj = np.broadcast_to(cash_arb.sum(axis=1), s.price.shape)
     x_pool, y_pool = s.pool_tokens, s.pool_cash
     # direction +1: buy on the curve, sell on the AMM; −1: buy on the AMM, sell to the curve
-    direction = np.where((1 - fee) * y_pool / x_pool > s.price, 1.0,
-                         np.where(y_pool / x_pool / (1 - fee) < s.price, -1.0, 0.0))
+    direction = np.where(
+        (1 - fee) * y_pool / x_pool > s.price, 1.0, np.where(y_pool / x_pool / (1 - fee) < s.price, -1.0, 0.0)
+    )
 
     def legs(x):
         minted = venues.curve_mint(p, s.supply, np.where(direction > 0, x, 0.0))
@@ -178,8 +183,11 @@ def _arbitrage_curve(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.ndar
         curve_supply = s.supply + np.where(direction > 0, minted, -amm_tokens)
         pool_x = x_pool + np.where(direction > 0, tokens, -tokens)
         pool_y = np.where(direction > 0, y_pool * x_pool / (x_pool + (1 - fee) * tokens), y_pool + x)
-        gap = np.where(direction > 0, (1 - fee) * pool_y / pool_x - venues.curve_price(p, curve_supply),
-                       venues.curve_price(p, curve_supply) - pool_y / pool_x / (1 - fee))
+        gap = np.where(
+            direction > 0,
+            (1 - fee) * pool_y / pool_x - venues.curve_price(p, curve_supply),
+            venues.curve_price(p, curve_supply) - pool_y / pool_x / (1 - fee),
+        )
         return tokens, gap
 
     lo, hi = np.zeros_like(budget_bj), budget_bj.copy()
@@ -225,7 +233,9 @@ def _arbitrage_clearing(s: Arrays, p: Arrays, arb: np.ndarray) -> dict[str, np.n
     bought = swap(sold.pool, cash_in.sum(axis=1), _col(p.amm_fee), x_to_y=False)
     profit_bj = sold.amount_out - cost.sum(axis=1) + (bought.amount_out - gave.sum(axis=1)) * s.price
     return {
-        "cash": s.cash + venues._share(got.sum(axis=1), got, sold.amount_out).sum(axis=-1) - cash_in.sum(axis=-1),
+        "cash": s.cash
+        + venues._share(got.sum(axis=1), got, sold.amount_out).sum(axis=-1)
+        - cash_in.sum(axis=-1),
         "tokens": s.tokens - got + venues._share(cash_in.sum(axis=1), cash_in, bought.amount_out),
         "pool_tokens": bought.pool.reserve_x,
         "pool_cash": bought.pool.reserve_y,

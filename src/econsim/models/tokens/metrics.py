@@ -61,7 +61,9 @@ def account(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         "shock_drawdown": shock_drawdown,
         "recovered": recovered.astype(float),
         "recovery_time": recovery_time.astype(float),
-        "amm_price": np.where(s.pool_tokens > 0, s.pool_cash / np.where(s.pool_tokens > 0, s.pool_tokens, 1.0), s.price),
+        "amm_price": np.where(
+            s.pool_tokens > 0, s.pool_cash / np.where(s.pool_tokens > 0, s.pool_tokens, 1.0), s.price
+        ),
     }
     tokens_economy = (p.venue != "resource")[:, None]
     if tokens_economy.any():
@@ -85,8 +87,9 @@ def _tracking(s, p):
 
 def trading_gain_bn(s, p) -> np.ndarray:
     """Wealth gained by trading: w_i(t) minus what the initial endowment would be worth if held."""
-    held = p.initial_cash[:, None] + np.where((p.venue == "resource")[:, None], 0.0,
-                                              p.initial_tokens[:, None] * s.price.sum(axis=-1)[:, None])
+    held = p.initial_cash[:, None] + np.where(
+        (p.venue == "resource")[:, None], 0.0, p.initial_tokens[:, None] * s.price.sum(axis=-1)[:, None]
+    )
     return wealth_bn(s, p) - held
 
 
@@ -123,9 +126,23 @@ OBSERVABLES = {
 }
 
 #: final-step columns summarised by the ``summary`` report
-SUMMARY_COLUMNS = ("volatility", "tracking", "design_loss", "max_drawdown", "shock_drawdown", "recovery_time",
-                   "recovered", "gini", "mean_return", "mean_utility", "exploitation", "utilization",
-                   "useful_utilization", "price", "arb_gain")
+SUMMARY_COLUMNS = (
+    "volatility",
+    "tracking",
+    "design_loss",
+    "max_drawdown",
+    "shock_drawdown",
+    "recovery_time",
+    "recovered",
+    "gini",
+    "mean_return",
+    "mean_utility",
+    "exploitation",
+    "utilization",
+    "useful_utilization",
+    "price",
+    "arb_gain",
+)
 
 
 def summary(results) -> dict[str, Any]:
@@ -136,18 +153,25 @@ def summary(results) -> dict[str, Any]:
     points = []
     table = results.subsets()
     for subset, part in final.groupby("subset"):
-        row: dict[str, Any] = {k: (v.item() if hasattr(v, "item") else v) for k, v in table.loc[subset].items()}
+        row: dict[str, Any] = {
+            k: (v.item() if hasattr(v, "item") else v) for k, v in table.loc[subset].items()
+        }
         for c in SUMMARY_COLUMNS:
             if c in part:
                 row[c] = float(part[c].mean())
         for column in ("return_by_strategy", "gain_by_strategy"):
-            row[column] = {name: float(part[f"{column}_{k}"].mean()) for k, name in enumerate(STRATEGIES)
-                           if part[f"{column}_{k}"].notna().any()}
+            row[column] = {
+                name: float(part[f"{column}_{k}"].mean())
+                for k, name in enumerate(STRATEGIES)
+                if part[f"{column}_{k}"].notna().any()
+            }
         learner = df[(df["subset"] == subset)][["timestep", "learner_reward"]].dropna()
         if len(learner):
             t = learner["timestep"]
             tenth = max(1, int(t.max() * 0.1))
-            row["learner_reward_first_tenth"] = float(learner[(t > 0) & (t <= tenth)]["learner_reward"].mean())
+            row["learner_reward_first_tenth"] = float(
+                learner[(t > 0) & (t <= tenth)]["learner_reward"].mean()
+            )
             row["learner_reward_last_tenth"] = float(learner[t > t.max() - tenth]["learner_reward"].mean())
         points.append(row)
     first = points[0] if len(points) == 1 else {}

@@ -57,10 +57,27 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     trend_bj = np.log(s.price / s.ema)
     shock_b = (s.t == p.shock_step) & (p.shock_step > 0)
     f = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
-    buy, sell = _rule_orders(code, f(s.cash), f(s.tokens), f(s.bias), s.offset, s.target, f(u), f(s.price),
-                             f(trend_bj), f(s.value), f(s.t), f(p.trade_fraction), f(p.threshold),
-                             f(p.signal_band), f(p.noise_activity), f(p.pump_period), f(p.pump_fraction),
-                             shock_b, f(p.shock_size))
+    buy, sell = _rule_orders(
+        code,
+        f(s.cash),
+        f(s.tokens),
+        f(s.bias),
+        s.offset,
+        s.target,
+        f(u),
+        f(s.price),
+        f(trend_bj),
+        f(s.value),
+        f(s.t),
+        f(p.trade_fraction),
+        f(p.threshold),
+        f(p.signal_band),
+        f(p.noise_activity),
+        f(p.pump_period),
+        f(p.pump_fraction),
+        shock_b,
+        f(p.shock_size),
+    )
     out: dict[str, np.ndarray] = {}
     learner = code == LEARNING
     if learner.any():
@@ -81,8 +98,27 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
 # A compiled pass over agents and tokens: eight strategies as a branch per agent cost one read of each
 # array, where the same rules as whole-array numpy expressions cost ~30 temporaries of (B, N, J) per step.
 @numba.njit(cache=True)
-def _rule_orders(code, cash, tokens, bias, offset, target, u, price, trend, value, t, phi, theta, band, activity,
-                 period, pump, shock, shock_size):
+def _rule_orders(
+    code,
+    cash,
+    tokens,
+    bias,
+    offset,
+    target,
+    u,
+    price,
+    trend,
+    value,
+    t,
+    phi,
+    theta,
+    band,
+    activity,
+    period,
+    pump,
+    shock,
+    shock_size,
+):
     n_b, n_a, n_j = tokens.shape
     buy = np.zeros((n_b, n_a, n_j))
     sell = np.zeros((n_b, n_a, n_j))
@@ -147,14 +183,21 @@ def _learn(s, p, rng, learner, share, wealth) -> dict[str, np.ndarray]:
     per_token = lambda x: np.repeat(x, n_j)  # noqa: E731
     q_rows = rows(s.q)
     if (s.t > 1).any():
-        updated = learning.q_update(q_rows, rows(s.q_state), rows(s.q_action), per_token(reward[b, n]),
-                                    rows(state), per_token(np.where(s.t[b] > 1, p.learning_rate[b], 0.0)),
-                                    per_token(p.discount[b]))
+        updated = learning.q_update(
+            q_rows,
+            rows(s.q_state),
+            rows(s.q_action),
+            per_token(reward[b, n]),
+            rows(state),
+            per_token(np.where(s.t[b] > 1, p.learning_rate[b], 0.0)),
+            per_token(p.discount[b]),
+        )
         q_rows = updated.astype(s.q.dtype)
     q = s.q.copy()
     q[b, n] = q_rows.reshape(len(b), n_j, *q_rows.shape[1:])
     action = s.q_action.copy()
-    chosen = learning.choose_action(q_rows, rows(state), per_token(p.epsilon[b]), rows(draws[:, 0]),
-                                    rows(draws[:, 1]))
+    chosen = learning.choose_action(
+        q_rows, rows(state), per_token(p.epsilon[b]), rows(draws[:, 0]), rows(draws[:, 1])
+    )
     action[b, n] = chosen.reshape(len(b), n_j)
     return {"q": q, "q_state": state, "q_action": action, "reward": reward, "mark": wealth}

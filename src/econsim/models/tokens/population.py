@@ -17,8 +17,16 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 
-STRATEGIES = ("threshold", "momentum", "mean_reversion", "noise", "liquidity",
-              "arbitrage", "manipulation", "learning")
+STRATEGIES = (
+    "threshold",
+    "momentum",
+    "mean_reversion",
+    "noise",
+    "liquidity",
+    "arbitrage",
+    "manipulation",
+    "learning",
+)
 K = len(STRATEGIES)
 THRESHOLD, MOMENTUM, MEAN_REVERSION, NOISE, LIQUIDITY, ARBITRAGE, MANIPULATION, LEARNING = range(K)
 #: strategies whose profits count as exploitation of the rest of the market

@@ -84,8 +84,9 @@ def allocate(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         "cash": s.cash - payment + col(income / p.N),
         "treasury": s.treasury + payment.sum(axis=-1) - income,
         "utility": s.utility + valuation * useful,
-        "price": price_adjustment(s.price[:, 0], demand_b, capacity_b, p.adjust_speed * s.price[:, 0],
-                                  scale=capacity_b, floor=1e-6)[:, None],
+        "price": price_adjustment(
+            s.price[:, 0], demand_b, capacity_b, p.adjust_speed * s.price[:, 0], scale=capacity_b, floor=1e-6
+        )[:, None],
         "utilization": alloc.sum(axis=-1) / capacity_b,
         "useful_utilization": useful.sum(axis=-1) / capacity_b,
         "volume": alloc.sum(axis=-1)[:, None],

@@ -88,7 +88,9 @@ def curve_mint(p: Arrays, supply_bj, deposit_bj) -> np.ndarray:
 
 def curve_refund(p: Arrays, supply_bj, tokens_bj) -> np.ndarray:
     """Reserve paid out for burning tokens: N·∫ f over the burned per-agent supply."""
-    return col(p.N) * _per_curve(p, "burn_refund", supply_bj / col(p.N), np.minimum(tokens_bj, supply_bj) / col(p.N))
+    return col(p.N) * _per_curve(
+        p, "burn_refund", supply_bj / col(p.N), np.minimum(tokens_bj, supply_bj) / col(p.N)
+    )
 
 
 def markets(x_bnj: np.ndarray) -> np.ndarray:
@@ -150,8 +152,9 @@ def call_auction(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj
     """One uniform-price call auction per market over every agent's buy and sell limit order."""
     buy_qty_bnj = buy_cash_bnj / buy_limit_bnj
     n_b, _, n_j = buy_qty_bnj.shape
-    result = call_auction_batch(*(markets(x) for x in (buy_limit_bnj, buy_qty_bnj, sell_limit_bnj, sell_tok_bnj)),
-                                s.price.reshape(-1))
+    result = call_auction_batch(
+        *(markets(x) for x in (buy_limit_bnj, buy_qty_bnj, sell_limit_bnj, sell_tok_bnj)), s.price.reshape(-1)
+    )
     buy_fill, sell_fill = unmarkets(result.buy_fill, n_b), unmarkets(result.sell_fill, n_b)
     volume_bj = result.volume.reshape(n_b, n_j)
     traded = volume_bj > 0
@@ -178,8 +181,14 @@ def tatonnement(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
     bought_bnj = _share(demand_bj, demand_bnj, volume_bj)
     sold_bnj = _share(offer_bj, sell_tok_bnj, volume_bj)
     total_tokens_bj = s.tokens.sum(axis=1) + s.pool_tokens
-    new_price_bj = price_adjustment(s.price, demand_bj, offer_bj, col(p.adjust_speed) * s.price,
-                                    scale=total_tokens_bj, floor=1e-6 * s.price)
+    new_price_bj = price_adjustment(
+        s.price,
+        demand_bj,
+        offer_bj,
+        col(p.adjust_speed) * s.price,
+        scale=total_tokens_bj,
+        floor=1e-6 * s.price,
+    )
     cash_in_bnj = (sold_bnj - bought_bnj) * s.price[:, None, :]
     return settle(s, bought_bnj, sold_bnj, cash_in_bnj, new_price_bj, volume_bj, demand_bj - offer_bj)
 
@@ -200,7 +209,9 @@ def exogenous(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj):
     }
 
 
-def order_book(s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj, sell_limit_bnj):
+def order_book(
+    s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj, sell_limit_bnj
+):
     """Every agent's limit orders through a continuous price-time priority book, one per market.
 
     Ticks are relative to the price P at the start of the step (tick = ``tick_size``·P, limits within
@@ -235,7 +246,9 @@ def order_book(s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_
         for j in range(n_j):
             qty = np.concatenate([buy_lots[b, :, j], sell_lots[b, :, j]])
             live = qty > 0
-            order = np.argsort(np.concatenate([arrival[b, 0, :, j], arrival[b, 1, :, j]])[live], kind="stable")
+            order = np.argsort(
+                np.concatenate([arrival[b, 0, :, j], arrival[b, 1, :, j]])[live], kind="stable"
+            )
             side = np.concatenate([np.full(n_n, BUY), np.full(n_n, SELL)])[live][order]
             ticks = np.concatenate([buy_tick[b, :, j], sell_tick[b, :, j]])[live][order]
             owner = np.concatenate([agent, agent])[live][order]
@@ -253,15 +266,23 @@ def order_book(s: Arrays, p: Arrays, rng: RandomStreams, buy_cash_bnj, sell_tok_
             received[b, :, j] = np.bincount(seller, cash, n_n)
             new_price[b, j] = s.price[b, j] + (book.last_price - half_b[b]) * tick[b, 0, j]
             volume[b, j] = units.sum()
-    return settle(s, bought, sold, received - paid, new_price, volume,
-                  ((buy_lots - sell_lots) * lot).sum(axis=1))
+    return settle(
+        s, bought, sold, received - paid, new_price, volume, ((buy_lots - sell_lots) * lot).sum(axis=1)
+    )
 
 
-def settle(s: Arrays, bought_bnj: np.ndarray, sold_bnj: np.ndarray, cash_in_bnj: np.ndarray,
-           price_bj: np.ndarray, volume_bj: np.ndarray, imbalance_bj: np.ndarray) -> dict[str, np.ndarray]:
+def settle(
+    s: Arrays,
+    bought_bnj: np.ndarray,
+    sold_bnj: np.ndarray,
+    cash_in_bnj: np.ndarray,
+    price_bj: np.ndarray,
+    volume_bj: np.ndarray,
+    imbalance_bj: np.ndarray,
+) -> dict[str, np.ndarray]:
     """A venue's trades booked into the agents' accounts:
 
-        cash' = cash + Σ_j cash_in_ij        H'_ij = H_ij + bought_ij − sold_ij
+    cash' = cash + Σ_j cash_in_ij        H'_ij = H_ij + bought_ij − sold_ij
     """
     return {
         "cash": s.cash + cash_in_bnj.sum(axis=-1),
