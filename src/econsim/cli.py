@@ -317,6 +317,16 @@ def plot(
         out_console.print(str(path))
 
 
+def _add_model_commands() -> None:
+    """Commands that belong to one model, as ``econsim <model> ...`` (each imports its model lazily)."""
+    from econsim.models.banking.cli import app as banking_app
+
+    app.add_typer(banking_app, name="banking")
+
+
+_add_model_commands()
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)  # without standalone mode, click returns an Exit's code
