@@ -7,7 +7,7 @@
 Each N runs in a fresh process (one core: numba and BLAS threads pinned to 1), so its peak resident memory
 (ru_maxrss) is its own. Besides wall time it reports the process's CPU time per step, which other jobs on a
 loaded machine disturb far less, and the load average (1 min) before and after.
-Target (issue 4): ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
+Targets: ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
 """
 
 from __future__ import annotations

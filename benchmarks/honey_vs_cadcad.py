@@ -200,8 +200,8 @@ def time_econsim_cadcad(peers, params, runs: int, steps: int, executor: str = "i
 def target_ratios(rows: list[tuple[str, float, str]]) -> None:
     """The issues' speed targets, as measured in this invocation.
 
-    Native econsim (issue 2): >= 1000x cadCAD's default local mode, >= 100x the fastest peer.
-    econsim.cadcad on the notebook's functions (issue 3): >= 10x cadCAD single_proc, >= 2x radCAD
+    Native econsim: >= 1000x cadCAD's default local mode, >= 100x the fastest peer.
+    econsim.cadcad on the notebook's functions: >= 10x cadCAD single_proc, >= 2x radCAD
     without deepcopy; shown for each executor.
     """
     seconds = {label: s for label, s, _ in rows}

@@ -2,8 +2,7 @@
 """The 1Hive Honey supply model from the seed notebook, kept unchanged.
 
 This module is the code of cells In [1]-In [6] of the seed notebook
-(``/work/shared/seeds/001_a19297b187876f33.txt``, "1Hive Economy and Honey Supply
-Model") copied verbatim: ``genesis_states``, ``params``, the policy and state-update
+("1Hive Economy and Honey Supply Model", the notebook the honey model ports) copied verbatim: ``genesis_states``, ``params``, the policy and state-update
 functions, ``partial_state_update_blocks`` and ``sim_config_dict`` (T=range(120), N=10).
 Only the notebook's markdown headings were turned into ``# --`` comments; the code is
 not edited (not even whitespace), so ruff is disabled for this file.

@@ -1,5 +1,5 @@
 """The atp model: exact money accounting every step, bounds, mass-conserving ageing, the qualitative
-behaviour of spec §9 on small worlds, the sectioned configuration, and that every key acts."""
+behaviour of SPEC.md §9 on small worlds, the sectioned configuration, and that every key acts."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_demography_without_deaths_or_births_keeps_population():
 
 
 def test_qualitative_behaviour_of_the_original():
-    """Spec §9: AEC starts ≈ 0.75 and declines; μ climbs by orders of magnitude then plateaus; technology
+    """SPEC.md §9: AEC starts ≈ 0.75 and declines; μ climbs by orders of magnitude then plateaus; technology
     collapses ξ_eff to its floor; population moves slowly."""
     p, s, rng = build(runs=1)
     aec0 = s.aec_r.mean()
@@ -115,7 +115,7 @@ def test_qualitative_behaviour_of_the_original():
 
 
 def test_mu_cap_pins_mu_and_a_saturated_sink_drives_lambda_up():
-    """Spec §9 (H10): μ pinned at its cap; sink utilisation saturates at 1/(1 + a) while λ grows."""
+    """SPEC.md §9 (H10): μ pinned at its cap; sink utilisation saturates at 1/(1 + a) while λ grows."""
     p, s, rng = build(
         {
             "mu_cap": 0.2,
@@ -332,7 +332,7 @@ def test_resources_must_leave_room_for_other_goods():
 
 
 def test_demand_pass_matches_the_logit_demand_in_float64():
-    """The compiled float32 demand (spec §6.3) against numpy's float64 e^z, with logits clipped at both ends."""
+    """The compiled float32 demand (SPEC.md §6.3) against numpy's float64 e^z, with logits clipped at both ends."""
     from econsim.models.atp.wallets import OUTSIDE, demand_pass, region_bounds
 
     _, s, _ = build({"tau": 0.02})  # a cold demand: many logits beyond ±40

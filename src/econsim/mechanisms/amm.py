@@ -27,9 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike
+
+from econsim.engine.jit import njit
 
 __all__ = [
     "MAX_TICK",
@@ -232,7 +233,7 @@ def amounts_for_liquidity(
 
 # Why numba: a swap walks tick by tick and each step depends on where the previous one stopped,
 # so the loop cannot be vectorized; compiled, a swap crossing many ticks costs microseconds.
-@numba.njit(cache=True)
+@njit()
 def _swap_across_ticks(sqrt_price, tick_sqrt, active_liquidity, amount_in, x_to_y, fee, sqrt_limit):
     """Exact-input swap. ``active_liquidity[i]`` is the liquidity on [tick_sqrt[i], tick_sqrt[i+1]).
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike
+
+from econsim.engine.jit import njit
 
 __all__ = [
     "BUY",
@@ -54,7 +55,7 @@ _BEST_BID, _BEST_ASK, _N_ORDERS, _N_TRADES, _LAST_PRICE, _N_RESTING = range(6)
 # before (which order is at the head, what is left of the incoming order), so it cannot be written
 # as whole-array numpy. Compiled, it runs at tens of millions of events per second; the same loop in
 # Python manages well under one million.
-@numba.njit(cache=True)
+@njit()
 def _process_events(
     kind_e, side_e, price_e, qty_e, target_e, id_e,
     head_sp, tail_sp, depth_sp,
@@ -220,7 +221,7 @@ def _process_events(
     meta[_N_RESTING] = n_resting
 
 
-@numba.njit(cache=True)
+@njit()
 def _depth_levels(head_sp, depth_sp, best, step, n_levels, price_out, qty_out):
     """Walk from ``best`` in direction ``step`` collecting up to n_levels nonempty levels."""
     n_prices = depth_sp.shape[1]

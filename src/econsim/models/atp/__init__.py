@@ -2,7 +2,7 @@
 
 Production is gated by energy and by a finite environmental sink; the shadow prices μ (exergy) and λ (sink)
 come from controllers; innovation, extraction, demography and inheritance drive the long run. A port of
-MichaelMcCulloch/ATP-Economy (spec: ``/work/shared/specs/atp.md``) with its bugs fixed and its README's
+MichaelMcCulloch/ATP-Economy (specification: ``SPEC.md`` beside this file) with its bugs fixed and its README's
 missing parts built; every deviation is listed in ``README.md`` beside this file.
 
 One step (one day), in the original's order::
@@ -67,5 +67,5 @@ model = Model(
     adapt_config=adapt_config,
     progress_fields=progress_fields,
     figures={"atp_panels": atp_panels},
-    final_state={"pop_age_final": "pop_ra"},  # the spec's metrics file carries the final age structure
+    final_state={"pop_age_final": "pop_ra"},  # SPEC.md §7.1: the metrics file carries the final age structure
 )

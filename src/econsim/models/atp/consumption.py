@@ -1,4 +1,4 @@
-"""Consumption of final goods (spec §6.8): the use phase costs eATP and emits.
+"""Consumption of final goods (SPEC.md §6.8): the use phase costs eATP and emits.
 
     base_rf = min([d_rf]₊, [Q_rf]₊);  bundle (Σ_f base ξ^c, Σ_f base σ^c) → gate s_r;  cons = s_r base
     Q_rf ← [Q_rf]₊ − cons_rf;  settle Σ cons ξ^c;  book Σ cons σ^c          ξ^c = 0.05, σ^c = 0.02

@@ -1,4 +1,4 @@
-"""Capital adequacy, budgets and demand (spec §5 items 3–5, §6.2–6.3).
+"""Capital adequacy, budgets and demand (SPEC.md §5 items 3–5, §6.2–6.3).
 
 AEC_r = (X_r + ½Y_r) / (X_r + Y_r + W_r + 1e−12)          after recharging; read by the gate, demurrage
                                                           and demography, and recorded

@@ -1,4 +1,4 @@
-"""Demography (spec §6.15–6.16): age-structured survival, ageing, fertility and migration, one day per step.
+"""Demography (SPEC.md §6.15–6.16): age-structured survival, ageing, fertility and migration, one day per step.
 
     an = clip((AEC − aec_low)/(aec_high − aec_low), 0, 1);  ema ← 0.9 ema + 0.1 g;  gr = log max(ema/base, 1e−6)
     H = clip(0.5 an + 0.4 clip(½ + ½ tanh(½ gr), 0, 1) + 0.1 (1 − util), 0, 1)

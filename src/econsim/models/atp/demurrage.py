@@ -1,4 +1,4 @@
-"""Demurrage on eATP and the eAMP leak (spec §6.13).
+"""Demurrage on eATP and the eAMP leak (SPEC.md §6.13).
 
 fd = 1 + 0.5 tanh(ers_k (AEC − c)) ∈ [0.5, 1.5];  k = [demurrage · fd]₊        (AEC from stage 3)
 x ← x/(1 + k dt),  y ← y + k dt x_new                    (Patankar: eATP decays into eADP)

@@ -1,4 +1,4 @@
-"""Shadow-price controllers (spec §6.12): pure integrators of the exergy and sink constraints.
+"""Shadow-price controllers (SPEC.md §6.12): pure integrators of the exergy and sink constraints.
 
 ratio = clip((ν + 1e−12)/(m + 1e−12), 1e−6, 1e6);  ζμ ← ema_ex ζμ + (1 − ema_ex) ratio
 μ ← clip(μ (ζμ)^eta_ex, mu_floor, mu_cap)

@@ -1,4 +1,4 @@
-"""The energy bank (spec §6.1, §6.10): generation and storage recharge eADP into eATP ("minting"),
+"""The energy bank (SPEC.md §6.1, §6.10): generation and storage recharge eADP into eATP ("minting"),
 collateralised by last step's eATP spending; storage investment grows the storage capacity.
 
     Gn = Γ · max(0.1, 1 + gen_noise(2U − 1))                    generation, U ~ U(0,1) per region and step

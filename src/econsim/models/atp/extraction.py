@@ -1,4 +1,4 @@
-"""Extraction and depletion of the finite resources (goods 0 … M−1) (spec §6.5).
+"""Extraction and depletion of the finite resources (goods 0 … M−1) (SPEC.md §6.5).
 
     fr = clip(Φ/(Φ̄ + ε), 1e−9, 1)
     ξ^e = xi_ext0 (1 + dep_alpha_xi (1 − fr)),  σ^e = sig_ext0 (1 + dep_alpha_sig (1 − fr))

@@ -1,4 +1,4 @@
-"""The six-panel summary figure of the original (spec §7.2), for the first run of the results."""
+"""The six-panel summary figure of the original (SPEC.md §7.2), for the first run of the results."""
 
 from __future__ import annotations
 

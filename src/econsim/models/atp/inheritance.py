@@ -1,4 +1,4 @@
-"""Inheritance and birth endowments (spec §6.15), with the FX valve, in one pass over the agents.
+"""Inheritance and birth endowments (SPEC.md §6.15), with the FX valve, in one pass over the agents.
 
     death share df_r;  for v ∈ {x, y, w}: v_i ← (1 − df) v_i + ψ̂_i · inherit_frac_on_death · df · V_r
     ψ̂_i = (greed_i + ε)^inherit_conc normalised within the region;  (1 − inherit_frac) df V_r is destroyed

@@ -1,4 +1,4 @@
-"""Innovation (spec §6.4): R&D effort builds the regional technology stock, which lowers the eATP and
+"""Innovation (SPEC.md §6.4): R&D effort builds the regional technology stock, which lowers the eATP and
 emission intensities of production and raises its rate constants.
 
     effort   Ĩ_rj = min(([I_rj]₊ + ε)^innov_alpha, innov_I_cap)

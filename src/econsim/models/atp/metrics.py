@@ -1,4 +1,4 @@
-"""Value added (spec §6.14) and the recorded metrics (§7.1), each a (B, R) array per step.
+"""Value added (SPEC.md §6.14) and the recorded metrics (§7.1), each a (B, R) array per step.
 
     GDP_r = Σ_j (Σ_g p_rg S⁺_gj − Σ_g p_rg S⁻_gj) [v_rj]₊ + Σ_m p_rm [q_rm]₊
 

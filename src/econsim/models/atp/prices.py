@@ -1,4 +1,4 @@
-"""Price discovery in log space with a trust region, a slow anchor and a unit-cost floor (spec §6.11).
+"""Price discovery in log space with a trust region, a slow anchor and a unit-cost floor (SPEC.md §6.11).
 
     g = clip(log max(d, 1e−12) − log max(Q, 1e−12), −5, 5)          excess demand (flow over stock)
     ℓ̄ ← 0.999 ℓ̄ + 0.001 ℓ;   ℓ* = ℓ + 0.01 g + 0.005 (ℓ̄ − ℓ)

@@ -1,4 +1,4 @@
-"""Production (spec §6.6): processes transform goods by the stoichiometry S, driven by their affinity,
+"""Production (SPEC.md §6.6): processes transform goods by the stoichiometry S, driven by their affinity,
 limited by inputs, throttled by the AMPK gate on AEC, and gated by the eATP allowance and the sink.
 
     A_rj = Σ_g p_rg S_gj − μ_r ξ_eff_rj − λ_r σ_eff_rj

@@ -1,4 +1,4 @@
-"""The environmental sink (spec §6.9): a pollutant stock fed by this step's emissions and assimilated.
+"""The environmental sink (SPEC.md §6.9): a pollutant stock fed by this step's emissions and assimilated.
 
     P ← min([P + dt·E − dt·a·P]₊, C)          a = sink_assim_rate
 Every emitter is gated by the headroom C − P − E, so the stock saturates at C/(1 + a) when the sink binds.

@@ -1,4 +1,4 @@
-"""Trade between each region and its κ nearest neighbours, driven by exporters' surpluses (spec §6.7).
+"""Trade between each region and its κ nearest neighbours, driven by exporters' surpluses (SPEC.md §6.7).
 
 sur = [Q − d]₊,  Δ = [d − Q]₊
 score_rkg = [Δ_n(r,k),g − χ_rk]₊,  allocation al = score / (Σ_k score + ε)

@@ -20,9 +20,9 @@ Primitives of every stage:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from econsim.engine import Arrays
+from econsim.engine.jit import njit
 
 EPS = 1e-9
 OUTSIDE = float(np.exp(-5.0))  # weight of the outside option in the demand logit
@@ -121,7 +121,7 @@ def region_bounds(agents_r: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, fastmath=True)  # fastmath: lets LLVM vectorise the loops over goods (reassociation)
+@njit(fastmath=True)  # fastmath: lets LLVM vectorise the loops over goods (reassociation)
 def demand_pass(
     x_bn,
     y_bn,
@@ -195,7 +195,7 @@ def demand_pass(
             store_br[b, r] += store
 
 
-@njit(cache=True, fastmath=True)  # fastmath: vectorised sums over a region's agents
+@njit(fastmath=True)  # fastmath: vectorised sums over a region's agents
 def closing_pass(
     x_bn,
     y_bn,

@@ -1,4 +1,4 @@
-"""World generation (spec §3): geography, stoichiometry, processes, resources, agents, wallets, population.
+"""World generation (SPEC.md §3): geography, stoichiometry, processes, resources, agents, wallets, population.
 
 Each component draws from its own named stream (``world``, ``stoichiometry``, ``agents``, ``wallets``), so a
 scenario that changes, say, the wallet draws keeps the same geography. Agents are drawn i.i.d. over regions
@@ -58,7 +58,7 @@ class _Draws:
 
 
 def stoichiometry(G: int, J: int, M: int, u: np.ndarray) -> np.ndarray:
-    """S (G, J) by the rules of spec §3.2: stage-A processes make intermediates from resources, stage-B
+    """S (G, J) by the rules of SPEC.md §3.2: stage-A processes make intermediates from resources, stage-B
     processes make final goods from intermediates (and sometimes resources); co-products happen."""
     res, inter, final = goods_partition(G, M)
     J1 = max(1, min(J - 1, round(0.4 * J)))
@@ -224,7 +224,7 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
 
 
 def agent_coefficients(p: Arrays, greed_n: np.ndarray, region_n: np.ndarray, R: int) -> dict[str, np.ndarray]:
-    """Static per-agent coefficients of demand, budgets, inheritance and the FX valve (spec §6.3, §6.15)."""
+    """Static per-agent coefficients of demand, budgets, inheritance and the FX valve (SPEC.md §6.3, §6.15)."""
     col = lambda v: v[:, None]  # noqa: E731
     shares = np.stack(
         [

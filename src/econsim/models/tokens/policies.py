@@ -27,10 +27,10 @@ sale) — the disturbance whose drawdown and recovery time the stability metrics
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.jit import njit
 from econsim.models.tokens import learning
 from econsim.models.tokens.population import (
     ARBITRAGE,
@@ -97,7 +97,7 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
 
 # A compiled pass over agents and tokens: eight strategies as a branch per agent cost one read of each
 # array, where the same rules as whole-array numpy expressions cost ~30 temporaries of (B, N, J) per step.
-@numba.njit(cache=True)
+@njit()
 def _rule_orders(
     code,
     cash,

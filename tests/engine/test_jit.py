@@ -1,0 +1,62 @@
+"""Compiled kernels cache outside the source tree: in econsim's cache folder, or where NUMBA_CACHE_DIR says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+import pytest
+
+from econsim.engine.jit import cache_dir
+from econsim.mechanisms import amm, order_book
+from econsim.models.atp import wallets
+from econsim.models.tokens import policies
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+KERNELS = {
+    "atp.demand_pass": wallets.demand_pass,
+    "atp.closing_pass": wallets.closing_pass,
+    "order_book._process_events": order_book._process_events,
+    "order_book._depth_levels": order_book._depth_levels,
+    "amm._swap_across_ticks": amm._swap_across_ticks,
+    "tokens._rule_orders": policies._rule_orders,
+}
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_kernel_caches_in_the_cache_folder_not_in_the_sources(name):
+    path = Path(KERNELS[name].stats.cache_path)
+    assert path.is_relative_to(Path(cache_dir()))
+    assert not path.is_relative_to(SRC)
+
+
+def test_decorating_leaves_numbas_configuration_alone():
+    assert os.environ.get("NUMBA_CACHE_DIR", "") == numba.config.CACHE_DIR
+
+
+def test_numba_cache_dir_and_xdg_cache_home_are_honoured(tmp_path):
+    code = "from econsim.models.atp import wallets; print(wallets.demand_pass.stats.cache_path)"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC), "HOME": str(tmp_path / "home")}
+    mine = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "NUMBA_CACHE_DIR": str(tmp_path / "mine")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(mine.stdout.strip()).is_relative_to(tmp_path / "mine")
+    xdg = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(xdg.stdout.strip()).is_relative_to(tmp_path / "xdg" / "econsim" / "numba")
+    default = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(default.stdout.strip()).is_relative_to(tmp_path / "home" / ".cache" / "econsim" / "numba")
