@@ -68,6 +68,49 @@ def test_swap_moves_reserves_by_run_and_direction():
     assert result.price_impact[2] == 0.0
 
 
+def exact_impact(x, y, a, f):
+    """1 − (dy/a)/(y/x) in exact arithmetic."""
+    return 1 - exact_out(x, y, a, f) / Fraction(a) / (Fraction(y) / Fraction(x))
+
+
+# Tiny trades against large reserves: the old swap took the output as y − y' after rounding y' up,
+# which kept only the digits of dy above ulp(y) (e.g. rel. error 9.9e-5 and a price impact of 9.9e-5
+# where the truth is ~1e-12, and an output of 0 at a = 2e-18).
+@pytest.mark.parametrize(
+    ("x", "y", "a", "f"),
+    [(1.0, 1.0, 1e-12, 0.003), (1e6, 1e6, 1e-6, 0.0), (1000.0, 2000.0, 1e-9, 0.0),
+     (0.015245876907195375, 92465037.16931307, 2.1582894155084642e-18, 0.0), (5.0, 7.0, 1e4, 0.01)],
+)  # fmt: skip
+def test_swap_output_and_price_impact_keep_their_digits_for_tiny_trades(x, y, a, f):
+    result = swap(pool(np.array([x]), np.array([y])), a, f)
+    assert rel_err(result.amount_out, float(exact_out(x, y, a, f))) < 1e-15
+    assert rel_err(result.price_impact, float(exact_impact(x, y, a, f))) < 1e-15
+    assert rel_err(result.average_price, float(exact_out(x, y, a, f) / Fraction(a))) < 1e-15
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.floats(1e-3, 1e9),
+    y=st.floats(1e-3, 1e9),
+    log_ratio=st.floats(-17.0, 3.0),
+    fee=st.sampled_from([0.0, 1e-4, 0.003, 0.01, 0.3]),
+    x_to_y=st.booleans(),
+)
+def test_swap_output_and_impact_match_exact_arithmetic_at_every_trade_size(x, y, log_ratio, fee, x_to_y):
+    """The class of the bug: any trade size relative to the reserves, checked against Fractions."""
+    reserve_in, reserve_out = (x, y) if x_to_y else (y, x)
+    a = reserve_in * 10.0**log_ratio
+    result = swap(pool(np.array([x]), np.array([y])), a, fee, x_to_y)
+    assert rel_err(result.amount_out, float(exact_out(reserve_in, reserve_out, a, fee))) < 2e-15
+    assert rel_err(result.price_impact, float(exact_impact(reserve_in, reserve_out, a, fee))) < 2e-15
+    # the pool keeps at least y − dy (its rounding dust stays in the pool) and k does not fall
+    new_out = result.pool.reserve_y[0] if x_to_y else result.pool.reserve_x[0]
+    assert Fraction(new_out) + Fraction(result.amount_out[0]) >= Fraction(reserve_out) * (
+        1 - Fraction(1, 2**51)
+    )
+    assert result.pool.invariant[0] >= x * y
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     x=st.floats(1e-3, 1e9),
@@ -229,3 +272,88 @@ def test_pool_balances_equal_position_holdings_plus_fees(positions, swaps, fee):
     assert abs(pool3.balance_x - held_x) <= 1e-9 * scale_x
     assert abs(pool3.balance_y - held_y) <= 1e-9 * scale_y
     assert pool3.fees_x >= 0 and pool3.fees_y >= 0
+
+
+def exact_liquidity(positions, tick):
+    """Σ L over the positions covering [tick, tick + 1), in exact arithmetic, rounded once."""
+    return float(
+        sum((Fraction(liq) for lower, upper, liq in positions if lower <= tick < upper), Fraction(0))
+    )
+
+
+def liquidity_at_tick(pool3, tick):
+    pool3.sqrt_price = float(np.sqrt(tick_to_sqrt_price(tick) * tick_to_sqrt_price(tick + 1)))
+    return pool3.liquidity
+
+
+def test_small_range_beside_a_large_one_reads_its_own_liquidity():
+    # A float running sum read 1e8 − 1e8 + 3.3 as 3.2999999970 here.
+    pool3 = ConcentratedLiquidityPool(price=tick_to_price(5), fee=0.003)
+    pool3.add_position(-1000, 0, 1e8)
+    pool3.add_position(0, 10, 3.3)
+    assert pool3.liquidity == 3.3
+    assert liquidity_at_tick(pool3, -1) == 1e8
+
+
+GAP_POSITIONS = [(-191, 5, 20319.792463193833), (-87, 39, 36884.13128384579), (-180, -48, 982787122.4022554),
+                 (182, 245, 0.47650394161210247), (-132, -68, 73280505.16201204)]  # fmt: skip
+
+
+def test_an_empty_gap_holds_no_residue_and_a_swap_crosses_it():
+    # The float running sum left 1.4e-7 of phantom liquidity on [39, 182); a small swap starting
+    # there bought it and stopped inside the gap.
+    pool3 = ConcentratedLiquidityPool(price=tick_to_price(100), fee=0.0)
+    for lower, upper, liq in GAP_POSITIONS:
+        pool3.add_position(lower, upper, liq)
+    assert pool3.liquidity == 0.0 and liquidity_at_tick(pool3, 100) == 0.0
+    pool3.sqrt_price = float(tick_to_sqrt_price(100))
+    amount, liq, s182 = 1e-10, GAP_POSITIONS[3][2], float(tick_to_sqrt_price(182))
+    used, out = pool3.swap(amount, x_to_y=False)
+    s_end = Fraction(s182) + Fraction(amount) / Fraction(liq)
+    assert used == amount
+    assert rel_err(pool3.sqrt_price, float(s_end)) < 1e-15
+    assert rel_err(out, float(Fraction(liq) * (1 / Fraction(s182) - 1 / s_end))) < 1e-12
+
+
+def test_removing_a_missing_position_or_more_than_it_holds_is_refused():
+    pool3 = ConcentratedLiquidityPool(price=1.0)
+    with pytest.raises(ValueError, match=r"holds 0\.0"):
+        pool3.remove_position(0, 10, 5.0)
+    pool3.add_position(0, 10, 5.0)
+    with pytest.raises(ValueError, match=r"holds 5\.0"):
+        pool3.remove_position(0, 10, 5.5)
+    with pytest.raises(ValueError, match=r"holds 0\.0"):
+        pool3.remove_position(0, 20, 1.0)  # same lower tick, another range
+    assert pool3.position(0, 10) == 5.0 and pool3.ticks.tolist() == [0, 10]
+    pool3.remove_position(0, 10, 2.0)
+    assert pool3.position(0, 10) == 3.0
+    pool3.remove_position(0, 10, 3.0)
+    # the last of a range's liquidity uninitialises its ticks
+    assert pool3.ticks.size == 0 and pool3.liquidity == 0.0 and pool3.position(0, 10) == 0.0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="positive and finite"):
+            pool3.add_position(0, 10, bad)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    positions=st.lists(
+        st.tuples(st.integers(-300, 300), st.integers(1, 300), st.floats(1e-3, 1e9)), min_size=1, max_size=8
+    ),
+    removed=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_active_liquidity_is_the_exact_sum_of_the_covering_positions(positions, removed):
+    """The class of the bug: after any adds and full removals, the liquidity on every interval is
+    the correctly rounded exact sum of the positions still covering it (0 exactly where none do)."""
+    pool3 = ConcentratedLiquidityPool(price=1.0, fee=0.003)
+    ranges = [(lower, lower + width, liq) for lower, width, liq in positions]
+    for lower, upper, liq in ranges:
+        pool3.add_position(lower, upper, liq)
+    kept = []
+    for (lower, upper, liq), gone in zip(ranges, removed, strict=False):
+        if gone:
+            pool3.remove_position(lower, upper, liq)
+        else:
+            kept.append((lower, upper, liq))
+    for tick in sorted({t for lower, upper, _ in ranges for t in (lower - 1, lower, upper - 1, upper)}):
+        assert liquidity_at_tick(pool3, tick) == exact_liquidity(kept, tick), tick

@@ -25,6 +25,7 @@ pool is one pool per object, with its swap loop compiled by numba.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -110,39 +111,41 @@ class Swap(NamedTuple):
 def swap(pool: ConstantProductPool, amount_in: ArrayLike, fee: ArrayLike, x_to_y: ArrayLike = True) -> Swap:
     """Swap ``amount_in`` of X for Y where ``x_to_y`` (else Y for X), by run.
 
-    The whole input, fee included, joins the input reserve, which is how v2 grows k.
+    The whole input, fee included, joins the input reserve, which is how v2 grows k. The output is
+    the closed form dy = y·a(1 − f)/(x + a(1 − f)) itself, never a difference of reserves, so it
+    keeps its digits however small the trade. The price impact
+        1 − (dy/a)/(y/x) = (f·x + a(1 − f))/(x + a(1 − f))
+    is evaluated in that form, a ratio of sums of nonnegative terms, free of the cancellation in
+    1 − average/spot.
     """
     a = np.broadcast_to(_f(amount_in), pool.reserve_x.shape)
     x_to_y = np.broadcast_to(np.asarray(x_to_y, dtype=bool), a.shape)
     reserve_in = np.where(x_to_y, pool.reserve_x, pool.reserve_y)
     reserve_out = np.where(x_to_y, pool.reserve_y, pool.reserve_x)
-    a_net = a * (1.0 - _f(fee))
+    f = _f(fee)
+    a_net = a * (1.0 - f)
     new_in = reserve_in + a
-    # Compute the smaller of (output, remaining reserve) directly and the other by difference, so
-    # neither suffers cancellation: y' = y·x/(x + a_net) when the trade takes most of y.
-    small_trade = a_net < reserve_in
-    direct_out = swap_output(reserve_in, reserve_out, a, fee)
+    out = swap_output(reserve_in, reserve_out, a, fee)
+    # The remaining reserve by difference when the trade takes less than half of y (exact enough:
+    # y − dy ≥ y/2), else directly as y·x/(x + a_net), which a difference would cancel.
     with np.errstate(divide="ignore", invalid="ignore"):
         direct_new_out = reserve_out * reserve_in / (reserve_in + a_net)
-    new_out = np.where(small_trade, reserve_out - direct_out, direct_new_out)
-    # Round in the pool's favour, as v2's integer floor does, so the float x·y never decreases.
+    new_out = np.where(a_net < reserve_in, reserve_out - out, direct_new_out)
+    # Round the reserve in the pool's favour, as v2's integer floor does, so the float x·y never
+    # decreases: the few ulps of y this may add stay in the pool; the trader's output is untouched.
     k = reserve_in * reserve_out
-    bumped = np.zeros(new_out.shape, dtype=bool)
     for _ in range(8):
         short = new_in * new_out < k
         if not short.any():
             break
         new_out = np.where(short, np.nextafter(new_out, np.inf), new_out)
-        bumped |= short
-    # A small trade's output keeps the exact formula (the reserve itself is only good to an ulp of y).
-    out = np.where(small_trade & ~bumped, direct_out, reserve_out - new_out)
     new = ConstantProductPool(
         np.where(x_to_y, new_in, new_out), np.where(x_to_y, new_out, new_in), pool.shares
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         spot = reserve_out / reserve_in
         average = np.where(a > 0, out / a, spot)
-        impact = 1.0 - average / spot
+        impact = np.where(a > 0, (f * reserve_in + a_net) / (reserve_in + a_net), 0.0)
     return Swap(new, out, average, impact)
 
 
@@ -289,19 +292,40 @@ class ConcentratedLiquidityPool:
     """One Uniswap-v3-style pool: positions of liquidity L on tick ranges, swaps that cross ticks.
 
     State: √P, the sorted initialised ticks with their net liquidity (+L at a range's lower tick,
-    −L at its upper), the token balances the pool holds for its positions, and the fees collected
-    (kept apart from the positions, as in v3; fees are not split per position here).
+    −L at its upper), the liquidity held on each range, the token balances the pool holds for its
+    positions, and the fees collected (kept apart from the positions, as in v3; fees are not split
+    per position here).
+
+    Liquidity is booked exactly: v3 keeps it in integers, here every deposit is a float and the
+    per-tick net and per-range totals are kept as exact rationals (``Fraction``; a sum of floats is
+    a dyadic rational), so the active liquidity on an interval is the correctly rounded sum of the
+    positions covering it. A float running sum would read 1e8 + 3.3 − 1e8 as 3.2999999523 and leave
+    ±1e-7 residues in gaps that should be empty, where a swap would then stall.
     """
 
     def __init__(self, price: float, fee: float = 0.003):
         self.sqrt_price = float(np.sqrt(price))
         self.fee = float(fee)
-        self.ticks = np.zeros(0, dtype=np.int64)
-        self.liquidity_net = np.zeros(0)
+        self._net: dict[int, Fraction] = {}  # tick -> exact net liquidity
+        self._gross: dict[int, int] = {}  # tick -> number of ranges ending there (initialised while > 0)
+        self._positions: dict[tuple[int, int], Fraction] = {}  # (lower, upper) -> liquidity held
+        self._refresh()
         self.balance_x = 0.0
         self.balance_y = 0.0
         self.fees_x = 0.0
         self.fees_y = 0.0
+
+    def _refresh(self) -> None:
+        """Rebuild the arrays the swap kernel reads from the exact books."""
+        ticks = sorted(self._gross)
+        self.ticks = np.array(ticks, dtype=np.int64)
+        self.liquidity_net = np.array([float(self._net[t]) for t in ticks])
+        running, active = Fraction(0), []
+        for t in ticks:
+            running += self._net[t]
+            active.append(float(running))  # ≥ 0 exactly: every position adds L > 0 on its range
+        self.active_liquidity = np.array(active)  # on [tick_i, tick_{i+1})
+        self._tick_sqrt = tick_to_sqrt_price(self.ticks)
 
     @property
     def price(self) -> float:
@@ -310,36 +334,55 @@ class ConcentratedLiquidityPool:
     @property
     def liquidity(self) -> float:
         """Active liquidity at the current price."""
-        i = np.searchsorted(tick_to_sqrt_price(self.ticks), self.sqrt_price, side="right")
-        return float(self.liquidity_net[:i].sum())
+        i = int(np.searchsorted(self._tick_sqrt, self.sqrt_price, side="right"))
+        return float(self.active_liquidity[i - 1]) if i > 0 else 0.0
+
+    def position(self, lower: int, upper: int) -> float:
+        """Liquidity held on [lower, upper) (0 if there is no such position)."""
+        return float(self._positions.get((lower, upper), 0))
 
     def _change(self, lower: int, upper: int, liquidity: float) -> tuple[float, float]:
         if not (MIN_TICK <= lower < upper <= MAX_TICK):
             raise ValueError(f"need MIN_TICK ≤ lower < upper ≤ MAX_TICK, got [{lower}, {upper})")
+        delta = Fraction(liquidity)
+        key = (int(lower), int(upper))
+        held = self._positions.get(key, Fraction(0)) + delta
+        if held < 0:
+            raise ValueError(
+                f"cannot remove liquidity {-liquidity!r} from [{lower}, {upper}): "
+                f"the position holds {float(held - delta)!r}"
+            )
         x, y = amounts_for_liquidity(
             self.sqrt_price, tick_to_sqrt_price(lower), tick_to_sqrt_price(upper), liquidity
         )
-        for tick, delta in ((lower, liquidity), (upper, -liquidity)):
-            i = np.searchsorted(self.ticks, tick)
-            if i < self.ticks.size and self.ticks[i] == tick:
-                self.liquidity_net[i] += delta
-            else:
-                self.ticks = np.insert(self.ticks, i, tick)
-                self.liquidity_net = np.insert(self.liquidity_net, i, delta)
+        opened, closed = key not in self._positions, held == 0
+        if closed:
+            del self._positions[key]
+        else:
+            self._positions[key] = held
+        for tick, d in ((key[0], delta), (key[1], -delta)):
+            self._net[tick] = self._net.get(tick, Fraction(0)) + d
+            self._gross[tick] = self._gross.get(tick, 0) + int(opened) - int(closed)
+            if self._gross[tick] == 0:  # no range ends here any more: the tick is uninitialised
+                del self._gross[tick], self._net[tick]
+        self._refresh()
         self.balance_x += float(x)
         self.balance_y += float(y)
         return float(x), float(y)
 
     def add_position(self, lower: int, upper: int, liquidity: float) -> tuple[float, float]:
         """Provide ``liquidity`` on [lower, upper); returns the (x, y) the provider deposits."""
-        if liquidity <= 0:
-            raise ValueError("liquidity must be positive")
+        if not liquidity > 0 or not np.isfinite(liquidity):
+            raise ValueError(f"liquidity must be positive and finite, got {liquidity!r}")
         return self._change(lower, upper, liquidity)
 
     def remove_position(self, lower: int, upper: int, liquidity: float) -> tuple[float, float]:
-        """Withdraw ``liquidity`` from [lower, upper); returns the (x, y) paid out."""
-        if liquidity <= 0:
-            raise ValueError("liquidity must be positive")
+        """Withdraw ``liquidity`` from [lower, upper); returns the (x, y) paid out.
+
+        Refused (ValueError) for a range without a position or for more than the range holds.
+        """
+        if not liquidity > 0 or not np.isfinite(liquidity):
+            raise ValueError(f"liquidity must be positive and finite, got {liquidity!r}")
         x, y = self._change(lower, upper, -liquidity)
         return -x, -y
 
@@ -351,11 +394,14 @@ class ConcentratedLiquidityPool:
         """
         no_limit = 0.0 if x_to_y else np.inf
         sqrt_limit = no_limit if price_limit is None else float(np.sqrt(price_limit))
-        tick_sqrt = tick_to_sqrt_price(self.ticks)
-        # Clamp rounding residue so an emptied range reads as exactly empty.
-        active = np.maximum(np.cumsum(self.liquidity_net), 0.0)
         sp, used, out, fees = _swap_across_ticks(
-            self.sqrt_price, tick_sqrt, active, float(amount_in), bool(x_to_y), self.fee, sqrt_limit
+            self.sqrt_price,
+            self._tick_sqrt,
+            self.active_liquidity,
+            float(amount_in),
+            bool(x_to_y),
+            self.fee,
+            sqrt_limit,
         )
         self.sqrt_price = float(sp)
         if x_to_y:
