@@ -174,7 +174,9 @@ def distinct_runs(df: pd.DataFrame, column: str = "price") -> tuple[int, int]:
 # --------------------------------------------------------------------------- cadCAD
 
 
-def _run_cadcad(params: dict[str, Any], runs: int, steps: int, mode: str, seed: int | None):
+def _run_cadcad(
+    params: dict[str, Any], runs: int, steps: int, mode: str, seed: int | None, deepcopy: bool = True
+):
     from cadCAD.configuration import Experiment
     from cadCAD.configuration.utils import config_sim
     from cadCAD.engine import ExecutionContext, ExecutionMode, Executor
@@ -194,7 +196,14 @@ def _run_cadcad(params: dict[str, Any], runs: int, steps: int, mode: str, seed: 
         partial_state_update_blocks=model.partial_state_update_blocks,
         sim_configs=config_sim({"T": range(steps), "N": runs, "M": p}),
     )
-    executor = Executor(exec_context=ExecutionContext(context_name), configs=exp.configs, supress_print=True)
+    # cadCAD 0.5.3 deep-copies the state before every substep unless additional_objs says deepcopy_off
+    # (engine/simulation.py, partial_state_update): then it takes a shallow copy instead
+    extra = None if deepcopy else {"deepcopy_off": True}
+    executor = Executor(
+        exec_context=ExecutionContext(context_name, additional_objs=extra),
+        configs=exp.configs,
+        supress_print=True,
+    )
     raw_system_events, _tensor_field, _sessions = executor.execute()
     seconds = time.perf_counter() - t0
 
@@ -209,6 +218,13 @@ def _run_cadcad(params: dict[str, Any], runs: int, steps: int, mode: str, seed: 
 def run_cadcad_single(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
     """cadCAD 0.5.3, ``ExecutionContext(ExecutionMode().single_mode)`` (one process)."""
     return _run_cadcad(params, runs, steps, "single", seed)
+
+
+def run_cadcad_single_nodeepcopy(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+    """cadCAD 0.5.3 single_proc with ``additional_objs={"deepcopy_off": True}``: a shallow copy of the
+    state per substep instead of a deep one (cadCAD's fastest configuration for this model, whose state
+    is floats and whose functions return new values)."""
+    return _run_cadcad(params, runs, steps, "single", seed, deepcopy=False)
 
 
 def run_cadcad_local(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
@@ -259,8 +275,18 @@ def run_radcad_nodeepcopy(params, runs: int = 10, steps: int = 120, seed: int | 
     return _run_radcad(params, runs, steps, seed, deepcopy=False)
 
 
+def run_radcad_single(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+    """radCAD 0.14 ``Engine(backend=Backend.SINGLE_PROCESS, deepcopy=False)``: radCAD's fastest
+    configuration on a 2-core machine (no process pool to feed, no deep copies)."""
+    from radcad import Backend
+
+    return _run_radcad(params, runs, steps, seed, backend=Backend.SINGLE_PROCESS, deepcopy=False)
+
+
 PEERS = {
     "cadcad-single": run_cadcad_single,
+    "cadcad-single-nodeepcopy": run_cadcad_single_nodeepcopy,
+    "radcad-single": run_radcad_single,
     "cadcad-local": run_cadcad_local,
     "radcad": run_radcad,
     "radcad-nodeepcopy": run_radcad_nodeepcopy,

@@ -141,6 +141,9 @@ def simulate_run(
     env = model.env_processes
     one_block = len(blocks) == 1
     checker = _Checker(params) if check else None
+    if checker is None and not deepcopy and not env and one_block and not tail:
+        _run_one_block(plan[0], params, run, history, head)
+        return history
     aggregate = _aggregate
     state = genesis
     for t_index, timestep in enumerate(run.time_seq):
@@ -180,3 +183,45 @@ def simulate_run(
             state = new
         history.append(rows)
     return history
+
+
+def _run_one_block(
+    block: tuple[tuple[Callable, ...], tuple[Callable, ...]],
+    params: Any,
+    run: RunSpec,
+    history: list[list[dict[str, Any]]],
+    head: Callable,
+) -> None:
+    """``simulate_run``'s loop for the common case — one block, one policy op, no environment processes,
+    no copies, no checks — with the same calls in the same order, the same arguments and the same rows:
+    only the bookkeeping around the user's functions is done inline instead of per call."""
+    policies, updates = block
+    run_id = run.run
+    s = history[0][0]
+    for t_index, timestep in enumerate(run.time_seq):
+        if t_index:
+            # cadCAD hands a one-block model's first substep a copy of the last row with substep 0
+            s = dict(s)
+            s["substep"] = 0
+        outputs = [p(params, 1, history, s) for p in policies]
+        if len(outputs) == 1:
+            policy_input = outputs[0]
+        else:
+            policy_input = {}
+            n_labels = 0
+            for out in outputs:
+                policy_input.update(out)
+                n_labels += len(out)
+            if len(policy_input) != n_labels:  # a label from two policies: combine them with the op
+                policy_input = _aggregate(outputs, head, ())
+        new = dict(s)
+        try:
+            new.update([f(params, 1, history, s, policy_input) for f in updates])
+        except (TypeError, ValueError):
+            _check_pairs(updates, params, 1, history, s, policy_input)
+            raise
+        new["substep"] = 1
+        new["timestep"] = timestep
+        new["run"] = run_id
+        history.append([new])
+        s = new

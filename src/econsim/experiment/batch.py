@@ -63,12 +63,20 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
         "run": np.repeat(task.run_b.astype(np.int32), n_t),
         "timestep": np.tile(times.astype(np.int32), n_b),
     }
-    for name, values_tb in columns.items():
-        if values_tb.ndim == 3:  # a vector observable (T, B, k): k columns name_0 … name_{k-1}
-            for j in range(values_tb.shape[2]):
-                data[f"{name}_{j}"] = np.ascontiguousarray(values_tb[:, :, j].T).reshape(-1)
-            continue
-        data[name] = np.ascontiguousarray(values_tb.T).reshape(-1)
+    # every float column is transposed into one (K, B, T) block: one allocation instead of one per column
+    # (each a fresh mapping to fault in) makes the transposes several times faster
+    flat = [
+        (f"{name}_{j}" if v.ndim == 3 else name, v[:, :, j] if v.ndim == 3 else v)
+        for name, v in columns.items()
+        for j in range(v.shape[2] if v.ndim == 3 else 1)  # a vector observable (T, B, k): name_0 … name_{k-1}
+    ]
+    floats = [(n, v) for n, v in flat if v.dtype == np.float64]
+    block_kbt = np.empty((len(floats), n_b, n_t), dtype=np.float64)
+    for i, (_, values_tb) in enumerate(floats):
+        block_kbt[i] = values_tb.T
+    by_name = {n: block_kbt[i].reshape(-1) for i, (n, _) in enumerate(floats)}
+    for name, values_tb in flat:
+        data[name] = by_name[name] if name in by_name else np.ascontiguousarray(values_tb.T).reshape(-1)
     for name, values_b in task.swept.items():
         data[name] = np.repeat(values_b, n_t)
     return pa.table(data)

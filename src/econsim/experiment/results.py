@@ -64,9 +64,7 @@ class Results:
                 if not parts:
                     raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
                 table = _concat([pq.read_table(p) for p in parts])
-            self._arrow = table.sort_by(
-                [("subset", "ascending"), ("run", "ascending"), ("timestep", "ascending")]
-            )
+            self._arrow = table if _is_sorted(table) else _sorted(table)
         return self._arrow
 
     def to_pandas(self) -> pd.DataFrame:
@@ -157,6 +155,22 @@ class Results:
         return xr.Dataset(
             data_vars, coords=coords, attrs={"model": self.manifest["model"], "seed": self.manifest["seed"]}
         )
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([("subset", "ascending"), ("run", "ascending"), ("timestep", "ascending")])
+
+
+def _is_sorted(table: pa.Table) -> bool:
+    """Whether rows are already in (subset, run, timestep) order — the order batches are written in,
+    so the sort (a gather of every column) is usually not needed."""
+    if table.num_rows < 2 or not {"subset", "run", "timestep"} <= set(table.column_names):
+        return True
+    keys = [np.asarray(table[c].to_numpy(), dtype=np.int64) for c in ("subset", "run", "timestep")]
+    ds, dr, dt = (np.diff(k) for k in keys)
+    # lexicographic order between consecutive rows: a larger subset, or the same subset and a larger
+    # run, or the same subset and run and a later timestep
+    return bool(np.all((ds > 0) | ((ds == 0) & ((dr > 0) | ((dr == 0) & (dt > 0))))))
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

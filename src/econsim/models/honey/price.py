@@ -35,5 +35,5 @@ def price_walk(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     direction_b = np.where(toward_b == below_b, 1.0, -1.0)
     move_b = direction_b * np.abs(draws.standard_normal()) * p.p_variance
     positive_b = p.price_walk == "positive"
-    factor_b = np.where(positive_b, np.exp(move_b), 1.0 + move_b)
+    factor_b = np.where(positive_b, np.exp(move_b), 1.0 + move_b) if positive_b.any() else 1.0 + move_b
     return {"price": s.price * factor_b, "target_price": target_b}
