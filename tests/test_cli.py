@@ -37,7 +37,7 @@ BAD = [
     ("model: honey\nparams:\n  throtle: 0.1\n", ["throtle", "did you mean 'throttle'"]),
     ("model: honey\nparams:\n  throttle: fast\n", ["params.throttle", "must be a number"]),
     ("model: honey\nparams:\n  throttle: 3\n", ["params.throttle = 3.0 is out of range", "[0.0, 1.0]"]),
-    ("model: honey\nsteps: -5\n", ["steps", "greater than or equal to 0"]),
+    ("model: honey\nsteps: -5\n", ["steps", "greater than or equal to 1"]),
     ("model: honey\nruns: many\n", ["runs", "valid integer"]),
     ("model: honie\n", ["unknown model 'honie'", "did you mean 'honey'"]),
     ("model: honey\nparams: [1, 2\n", ["broken YAML", "line"]),
@@ -63,7 +63,7 @@ def test_bad_configuration_file(tmp_path, text, fragments):
 
 def test_bad_command_line_values(tmp_path):
     cfg = write(tmp_path, "model: honey\nsteps: 3\n")
-    assert_clean_error(econsim("run", cfg, "--steps", "-2"), "steps", "greater than or equal to 0")
+    assert_clean_error(econsim("run", cfg, "--steps", "-2"), "--steps", "greater than or equal to 1")
     assert_clean_error(econsim("run", cfg, "--steps", "ten"), "--steps", "valid integer")
     assert_clean_error(econsim("run", cfg, "--set", "throtle=0.1"), "did you mean 'throttle'")
     assert_clean_error(econsim("run", cfg, "--set", "throttle=9"), "out of range")

@@ -17,35 +17,114 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Batched, vectorized simulation of economies.",
 )
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
+#: a bad value from the command line is blamed on its flag, not on the configuration file
+FLAGS = {
+    "model": "--model ",
+    "steps": "--steps ",
+    "runs": "--runs ",
+    "seed": "--seed ",
+    "executor": "--executor ",
+    "workers": "--workers ",
+    "address": "--address ",
+    "strict": "--strict ",
+    "save_fig": "--save-fig ",
+    "save_metrics": "--save-metrics ",
+    "params": "--set ",
+    "initial_state": "--set ",
+}
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from econsim import __version__
+
+        out_console.print(f"econsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Batched, vectorized simulation of economies."""
+
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs, each VALUE read as YAML reads it in a configuration file (``1e-3`` is a number)."""
+    from econsim.experiment.config import load_yaml_text
+
     values = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"--set expects NAME=VALUE, got '{pair}'")
         try:
-            values[key.strip()] = yaml.safe_load(text)
+            values[key.strip()] = load_yaml_text(text)
         except yaml.YAMLError:
             raise ConfigError(f"--set {key}: cannot read the value '{text}'") from None
     return values
+
+
+def _split_sets(model_name: str, pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``--set`` values checked against the model: (parameters, initial state), or a ConfigError naming
+    ``--set`` and the name or value."""
+    from econsim.engine.errors import unknown
+    from econsim.models.registry import get_model
+
+    m = get_model(model_name)
+    params, initial = {}, {}
+    for key, value in _parse_sets(pairs).items():
+        if key in m.param_by_name:
+            params[key] = m.param(key).validate(value, "--set ")
+        elif key in m.var_by_name and m.var_by_name[key].shape == ():
+            initial[key] = m.var_by_name[key].validate(value, "--set ")
+        elif key in m.var_by_name:
+            raise ConfigError(f"--set {key}: only scalar state variables can be set")
+        else:
+            raise unknown(
+                "parameter or state variable",
+                key,
+                [*m.param_by_name, *m.var_by_name],
+                where=f" in --set (model '{m.name}')",
+            )
+    return params, initial
+
+
+def _read_config(config: Path, model: str | None) -> tuple[dict[str, Any], str]:
+    """The configuration file's mapping and its model name (from the file or ``--model``)."""
+    from econsim.experiment.config import read_yaml
+
+    raw = read_yaml(config)
+    raw.setdefault("name", config.stem)
+    model_name = model or raw.get("model")
+    if model_name is None:
+        hint = " or pass --model" if model is None else ""
+        raise ConfigError(f"'{config}' names no model: add a 'model:' line{hint}")
+    if not isinstance(model_name, str):
+        raise ConfigError(f"model: {model_name!r} in '{config}' must be a model name")
+    return raw, model_name
 
 
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
     model: Annotated[str | None, typer.Option(help="model, for a file without a 'model:' line")] = None,
-    steps: Annotated[int | None, typer.Option(help="number of steps")] = None,
-    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs per sweep point")] = None,
-    seed: Annotated[int | None, typer.Option(help="experiment seed")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="number of steps")] = None,
+    runs: Annotated[int | None, typer.Option(min=1, help="Monte Carlo runs per sweep point")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="experiment seed")] = None,
     out: Annotated[Path | None, typer.Option(help="results folder (default: results/<config name>)")] = None,
     executor: Annotated[str | None, typer.Option(help="inprocess | process | ray")] = None,
-    workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes for --executor process/ray")
+    ] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
     save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
     save_metrics: Annotated[Path | None, typer.Option(help=".npz file for every recorded observable")] = None,
@@ -58,28 +137,20 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Run an experiment: results to Parquet in the results folder, figures beside them."""
-    from econsim.experiment.config import load_config, read_yaml
-    from econsim.experiment.runner import run as run_experiment
-    from econsim.models.registry import get_model
+    """Run an experiment: results to Parquet in the results folder, figures beside them.
 
-    raw = read_yaml(config)
-    raw.setdefault("name", config.stem)
-    model_name = model or raw.get("model")
-    if model_name is None:
-        raise ConfigError(f"'{config}' names no model: add a 'model:' line or pass --model")
-    params, initial = {}, {}
-    if set_:
-        m = get_model(model_name)
-        for key, value in _parse_sets(set_).items():
-            if key in m.var_by_name:
-                initial[key] = value
-            else:
-                m.param(key)  # unknown names fail here with a suggestion
-                params[key] = value
+    A relative save_fig or save_metrics in the configuration file is inside the results folder; the
+    --save-fig and --save-metrics flags are relative to the working directory.
+    """
+    from econsim.experiment.config import load_config
+    from econsim.experiment.runner import run as run_experiment
+
+    raw, model_name = _read_config(config, model)
+    params, initial = _split_sets(model_name, set_ or [])
     cfg = load_config(
         raw,
         source=f"'{config}'",
+        flags=FLAGS,
         model=model,
         steps=steps,
         runs=runs,
@@ -92,14 +163,15 @@ def run(
         initial_state=initial or None,
     )
     out_folder = out or (Path(cfg.out) if cfg.out else Path("results") / (cfg.name or cfg.model))
-    fig_dest = save_fig or (Path(cfg.save_fig) if cfg.save_fig else out_folder / "figures")
+    # flags name paths from here; the runner puts a relative path from the file inside the results folder
+    fig_dest = str(save_fig.absolute()) if save_fig else (None if cfg.save_fig else "figures")
     try:
         results = run_experiment(
             cfg,
             out=str(out_folder),
-            save_fig=str(fig_dest),
+            save_fig=fig_dest,
             overwrite=overwrite,
-            save_metrics=str(save_metrics) if save_metrics else None,
+            save_metrics=str(save_metrics.absolute()) if save_metrics else None,
             progress=not quiet and None,
         )
     except KeyboardInterrupt:
@@ -113,9 +185,10 @@ def run(
         f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
         f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}"
     )
-    out_console.print(f"figures: {fig_dest}")
-    if results.manifest["config"].get("save_metrics"):
-        out_console.print(f"metrics: {results.manifest['config']['save_metrics']}")
+    written = results.manifest["config"]
+    out_console.print(f"figures: {save_fig or written['save_fig']}")
+    if written.get("save_metrics"):
+        out_console.print(f"metrics: {save_metrics or written['save_metrics']}")
     _print_reports(results.reports, out_folder)
 
 
@@ -140,23 +213,30 @@ def _print_reports(reports: dict[str, Any], folder: Path) -> None:
 def profile(
     config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
     model: Annotated[str | None, typer.Option(help="model, for a file without a 'model:' line")] = None,
-    steps: Annotated[int, typer.Option(help="timed steps")] = 50,
-    warmup: Annotated[int, typer.Option(help="untimed steps first (compilation, caches)")] = 3,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="timed steps")] = 50,
+    warmup: Annotated[int, typer.Option(min=0, help="untimed steps first (compilation, caches)")] = 3,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="NAME=VALUE for a parameter or initial state")
+    ] = None,
 ) -> None:
     """Time each stage of the step on the configuration's first batch of runs."""
     import time
 
     from econsim.engine.stepping import profile_blocks
     from econsim.engine.streams import RandomStreams
-    from econsim.experiment.config import load_config, read_yaml
+    from econsim.experiment.config import load_config
     from econsim.experiment.plan import make_plan
 
-    raw = read_yaml(config)
-    raw.setdefault("name", config.stem)
-    if (model or raw.get("model")) is None:
-        raise ConfigError(f"'{config}' names no model: add a 'model:' line or pass --model")
-    cfg = load_config(raw, source=f"'{config}'", model=model, params=_parse_sets(set_ or []) or None)
+    raw, model_name = _read_config(config, model)
+    params, initial = _split_sets(model_name, set_ or [])
+    cfg = load_config(
+        raw,
+        source=f"'{config}'",
+        flags=FLAGS,
+        model=model,
+        params=params or None,
+        initial_state=initial or None,
+    )
     plan = make_plan(cfg)
     m = plan.model
     start, stop = plan.batches[0]
@@ -189,17 +269,19 @@ def profile(
 def cadcad(
     file: Annotated[Path, typer.Argument(help="Python file defining a cadCAD model or Experiment")],
     runs: Annotated[
-        int | None, typer.Option(help="Monte Carlo runs (N), for a model given as pieces")
+        int | None, typer.Option(min=1, help="Monte Carlo runs (N), for a model given as pieces")
     ] = None,
     timesteps: Annotated[
-        int | None, typer.Option(help="timesteps (len(T)), for a model given as pieces")
+        int | None, typer.Option(min=1, help="timesteps (len(T)), for a model given as pieces")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="experiment seed (each run seeds numpy/random from it)")
+        int | None, typer.Option(min=0, help="experiment seed (each run seeds numpy/random from it)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="results folder (default: results/<file name>)")] = None,
     executor: Annotated[str, typer.Option(help="inprocess | process | ray")] = "inprocess",
-    workers: Annotated[int | None, typer.Option(help="worker processes for --executor process/ray")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes for --executor process/ray")
+    ] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
     check: Annotated[bool, typer.Option(help="stop if a function changes the state it is given")] = False,
     deepcopy: Annotated[
@@ -208,7 +290,8 @@ def cadcad(
     overwrite: Annotated[bool, typer.Option(help="replace an existing results folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Run a cadCAD model file unchanged: cadCAD's table to Parquet, a summary, figures."""
+    """Run a cadCAD model file unchanged: cadCAD's table to Parquet and a summary (summary.json) of every
+    state variable's last timestep; draw figures from it with Python (econsim.cadcad returns a DataFrame)."""
     from econsim.cadcad.script import run_file
 
     out_folder = out or Path("results") / file.stem
@@ -239,28 +322,39 @@ def optimize(
     objective: Annotated[str, typer.Option(help="final-step column (mean over runs) or REPORT:KEY")],
     param: Annotated[list[str], typer.Option("--param", help="NAME=LOW:HIGH[:log] or NAME=A,B,C to search")],
     maximize: Annotated[bool, typer.Option(help="maximize instead of minimize")] = False,
-    trials: Annotated[int, typer.Option(help="parameter settings to try")] = 30,
-    runs: Annotated[int | None, typer.Option(help="Monte Carlo runs per trial")] = None,
-    steps: Annotated[int | None, typer.Option(help="number of steps")] = None,
-    seed: Annotated[int | None, typer.Option(help="experiment seed (the same for every trial)")] = None,
+    trials: Annotated[int, typer.Option(min=1, help="parameter settings to try")] = 30,
+    runs: Annotated[int | None, typer.Option(min=1, help="Monte Carlo runs per trial")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="number of steps")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="experiment seed (the same for every trial)")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="folder for the evidence (default: results/optimize-<name>)")
     ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter or initial state")
+    ] = None,
 ) -> None:
     """Search parameters that minimize (or maximize) a metric averaged over Monte Carlo runs."""
-    from econsim.experiment.config import load_config, read_yaml
+    from econsim.experiment.config import load_config
     from econsim.experiment.optimize import optimize as run_search
 
-    raw = read_yaml(config)
-    raw.setdefault("name", config.stem)
-    if raw.get("model") is None:
-        raise ConfigError(f"'{config}' names no model: add a 'model:' line")
+    raw, model_name = _read_config(config, None)
+    params, initial = _split_sets(model_name, set_ or [])
     cfg = load_config(
-        raw, source=f"'{config}'", runs=runs, steps=steps, seed=seed, params=_parse_sets(set_ or []) or None
+        raw,
+        source=f"'{config}'",
+        flags=FLAGS,
+        runs=runs,
+        steps=steps,
+        seed=seed,
+        params=params or None,
+        initial_state=initial or None,
     )
     folder = out or Path("results") / f"optimize-{cfg.name or cfg.model}"
     result = run_search(cfg, objective, param, maximize=maximize, trials=trials, out=folder)
+    for note in result.notes:
+        err_console.print(f"[yellow]note[/]: {note}", highlight=False)
     table = Table(
         "parameter",
         "best value",
@@ -295,9 +389,17 @@ def params(model: Annotated[str, typer.Argument(help="model name")]) -> None:
     for p in m.params:
         table.add_row(p.name, repr(p.default), p.describe_bounds(), p.doc)
     out_console.print(table)
-    state = Table("state variable", "initial", "shape", "meaning", title=f"{m.name}: state", box=None)
+    state = Table(
+        "state variable", "initial", "shape", "valid", "meaning", title=f"{m.name}: state", box=None
+    )
     for v in m.state:
-        state.add_row(v.name, f"{v.initial:g}", str(v.shape or "per run"), v.doc)
+        low, high = v.bounds
+        valid = (
+            ""
+            if v.bounds == (None, None)
+            else f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        )
+        state.add_row(v.name, f"{v.initial:g}", str(v.shape or "per run"), valid, v.doc)
     out_console.print(state)
 
 

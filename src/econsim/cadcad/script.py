@@ -31,14 +31,32 @@ EXPERIMENT_NAMES = ("exp", "experiment")
 
 
 def import_file(path: str | Path):
+    """The module a Python file defines, or a ConfigError for a missing, non-Python or unreadable file."""
+    given = path
     path = Path(path).resolve()
+    if not path.exists():
+        raise ConfigError(f"no such file: '{given}'")
     if not path.is_file():
-        raise ConfigError(f"no such file: '{path}'")
+        raise ConfigError(f"'{given}' is a folder; give the Python file (.py) that defines the cadCAD model")
+    if path.suffix != ".py":
+        raise ConfigError(
+            f"'{given}' is not a Python file (.py); give the file that defines the cadCAD model "
+            "(for an econsim YAML configuration, use `econsim run`)"
+        )
     name = f"econsim_cadcad_model_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigError(f"'{given}' cannot be imported as a Python module")
+    try:
+        source = path.read_text()
+        compile(source, str(path), "exec")
+    except (UnicodeDecodeError, SyntaxError, ValueError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise ConfigError(f"'{given}' is not valid Python{where}: {detail}") from None
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # workers re-import it by this name from the same file
     module_spec.loader.exec_module(module)

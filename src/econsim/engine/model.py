@@ -60,22 +60,16 @@ class Param:
             if not isinstance(value, (bool, np.bool_)):
                 raise ConfigError(f"{at} = {value!r} must be true or false")
             return bool(value)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)
-        ):
-            raise ConfigError(f"{at} = {value!r} must be a number ({self.kind}), got {type(value).__name__}")
+        number = _finite_number(value, at, self.kind)
         if self.kind == "int":
-            if float(value) != int(value):
+            if not number.is_integer():
                 raise ConfigError(f"{at} = {value!r} must be a whole number")
             value = int(value)
+            if not -(2**63) <= value < 2**63:
+                raise ConfigError(f"{at} = {value} is too large for a 64-bit integer")
         else:
-            value = float(value)
-        if math.isnan(value):
-            raise ConfigError(f"{at} = nan is not a valid number")
-        low, high = self.bounds
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise ConfigError(f"{at} = {value!r} is out of range; valid: {_range_text(self.bounds)}")
-        return value
+            value = number
+        return _in_bounds(value, self.bounds, at)
 
     @property
     def dtype(self) -> Any:
@@ -87,6 +81,26 @@ class Param:
         if self.kind == "bool":
             return "true | false"
         return _range_text(self.bounds)
+
+
+def _finite_number(value: Any, at: str, kind: str = "float") -> float:
+    """``value`` as a finite float, or a ConfigError: booleans, text, NaN and ±inf are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{at} = {value!r} must be a number ({kind}), got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ConfigError(f"{at} = {value} is too large for a 64-bit float") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{at} = {value!r} is not a finite number")
+    return number
+
+
+def _in_bounds(value: Any, bounds: tuple[float | None, float | None], at: str) -> Any:
+    low, high = bounds
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{at} = {value!r} is out of range; valid: {_range_text(bounds)}")
+    return value
 
 
 def _range_text(bounds: tuple[float | None, float | None]) -> str:
@@ -103,6 +117,13 @@ class Var:
     doc: str
     shape: tuple[int | str, ...] = ()
     dtype: Any = np.float64
+    #: inclusive bounds a value set or swept in a configuration must respect (the model may cross them)
+    bounds: tuple[float | None, float | None] = (None, None)
+
+    def validate(self, value: Any, where: str = "") -> float:
+        """A scalar initial value as a float, or a ConfigError naming it and what is valid."""
+        at = f"{where}{self.name}"
+        return _in_bounds(_finite_number(value, at), self.bounds, at)
 
     def resolve_shape(self, sizes: Mapping[str, Any]) -> tuple[int, ...]:
         """The per-run shape with every named entry replaced by that parameter's value in ``sizes``."""

@@ -6,7 +6,9 @@ the Monte Carlo runs of an experiment.
 The metric is a recorded column at the final step (``volatility``; a vector observable's column as
 ``return_by_strategy_5``), or a number a model report returns, as ``REPORT:KEY`` (``summary:volatility``).
 Every trial reruns the configuration with the same seed, so trials differ only by their parameters
-(common random numbers) and the comparison is not blurred by fresh noise. The search is optuna's TPE
+(common random numbers) and the comparison is not blurred by fresh noise. A searched name that the
+configuration sweeps is taken out of the sweep (each trial runs the values it names) and the result's
+``notes`` say so; a searched value replaces a fixed one. The search is optuna's TPE
 sampler (seeded, so a search is reproducible). The evidence is written next to the answer: every trial
 (``trials.csv``), the best parameters (``best.json``) and the convergence figure (``convergence.png``).
 """
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from econsim.engine.errors import ConfigError, unknown
+from econsim.experiment.checks import check_reports
 from econsim.experiment.config import ExperimentConfig, load_config
 from econsim.models.registry import get_model
 
@@ -47,6 +50,8 @@ class OptimizeResult:
     direction: str
     trials: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
+    #: what the search changed in the configuration (searched names taken out of its sweep, …)
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_space(model_name: str, spec: str) -> SearchSpace:
@@ -59,21 +64,19 @@ def parse_space(model_name: str, spec: str) -> SearchSpace:
     if param.kind in ("choice", "bool") or ("," in text and ":" not in text):
         raw = [t.strip() for t in text.split(",")] if text != "*" else []
         if param.kind == "bool":
-            values = (
-                tuple(param.validate(t.lower() == "true", "--param ") for t in raw) if raw else (False, True)
-            )
+            flags = {"true": True, "false": False}
+            if any(t.lower() not in flags for t in raw):
+                raise ConfigError(f"--param {name}: the choices of a true/false parameter are true, false")
+            values = tuple(flags[t.lower()] for t in raw) if raw else (False, True)
         elif param.kind == "choice":
             values = tuple(param.validate(t, "--param ") for t in raw) if raw else param.choices
         else:
-            values = tuple(param.validate(float(t), "--param ") for t in raw)
+            values = tuple(param.validate(_number(name, t, text), "--param ") for t in raw)
         return SearchSpace(name, choices=values)
     parts = text.split(":")
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
         raise ConfigError(f"--param {name}: expected LOW:HIGH or LOW:HIGH:log, got '{text}'")
-    try:
-        low, high = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ConfigError(f"--param {name}: bounds must be numbers, got '{text}'") from None
+    low, high = _number(name, parts[0], text), _number(name, parts[1], text)
     if not low < high:
         raise ConfigError(f"--param {name}: LOW must be below HIGH, got {low} and {high}")
     param.validate(int(low) if param.kind == "int" else low, "--param ")
@@ -84,12 +87,21 @@ def parse_space(model_name: str, spec: str) -> SearchSpace:
     return SearchSpace(name, low, high, log=log, integer=param.kind == "int")
 
 
-def _check_objective(model_name: str, objective: str) -> None:
+def _number(name: str, token: str, text: str) -> float:
+    try:
+        value = float(token)
+    except ValueError:
+        raise ConfigError(f"--param {name}: bounds and choices must be numbers, got '{text}'") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"--param {name}: bounds and choices must be finite numbers, got '{text}'")
+    return value
+
+
+def _check_objective(model_name: str, objective: str, swept: list[str]) -> None:
     model = get_model(model_name)
     if ":" in objective:
         report = objective.split(":", 1)[0]
-        if report not in model.reports:
-            raise unknown("report", report, model.reports, where=f" of model '{model.name}'")
+        check_reports([report], model, swept)
         return
     base = objective.rsplit("_", 1)[0] if objective.rsplit("_", 1)[-1].isdigit() else objective
     if objective not in model.recorded and base not in model.observables:
@@ -131,10 +143,11 @@ def optimize(
     if trials < 1:
         raise ConfigError(f"trials = {trials} must be 1 or more")
     cfg = load_config(config, **overrides)
-    _check_objective(cfg.model, objective)
     spaces = [parse_space(cfg.model, s) for s in space]
     if not spaces:
         raise ConfigError("give at least one --param NAME=LOW:HIGH to search")
+    cfg, notes = _searched_not_swept(cfg, [sp.name for sp in spaces])
+    _check_objective(cfg.model, objective, list(cfg.sweep.where()))
     seed = cfg.seed if cfg.seed is not None else 0
     base = cfg.model_dump(exclude_unset=True)
 
@@ -182,10 +195,39 @@ def optimize(
         objective,
         "maximize" if maximize else "minimize",
         frame,
+        notes=notes,
     )
     if out is not None:
         result.files = write_evidence(result, Path(out), cfg)
     return result
+
+
+def _searched_not_swept(cfg: ExperimentConfig, searched: list[str]) -> tuple[ExperimentConfig, list[str]]:
+    """The configuration each trial runs: the searched names taken out of its sweep (a trial runs the
+    values it names, not the sweep's), and notes saying so and what a trial's value is a mean over."""
+    notes = []
+    where = cfg.sweep.where()
+    taken = [name for name in searched if name in where]
+    if taken:
+        cfg = cfg.model_copy(update={"sweep": cfg.sweep.without(set(taken))})
+        notes.append(
+            "searched names are no longer swept: "
+            + ", ".join(f"{name} (was {where[name]})" for name in taken)
+            + "; each trial runs the values it names"
+        )
+    fixed = [name for name in searched if name in cfg.params]
+    if fixed:
+        notes.append(
+            "the searched values replace the fixed "
+            + ", ".join(f"params.{name} = {cfg.params[name]!r}" for name in fixed)
+        )
+    rest = list(cfg.sweep.where())
+    if rest:
+        notes.append(
+            f"each trial's value is the mean over {cfg.sweep.n_points()} sweep points of "
+            f"{', '.join(rest)} and {cfg.runs} run(s) each"
+        )
+    return cfg, notes
 
 
 def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) -> dict[str, Path]:
@@ -214,6 +256,7 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
                 "runs_per_trial": cfg.runs,
                 "steps": cfg.steps,
                 "seed": cfg.seed if cfg.seed is not None else 0,
+                "notes": result.notes,
             },
             indent=2,
             default=float,

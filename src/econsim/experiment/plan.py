@@ -87,9 +87,7 @@ def _check_name(model: Model, name: str, where: str) -> str:
 def _check_value(model: Model, name: str, value: Any, where: str) -> Any:
     if _check_name(model, name, where) == "param":
         return model.param(name).validate(value, where)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{where}{name} = {value!r} must be a number")
-    return float(value)
+    return model.var_by_name[name].validate(value, where)
 
 
 def expand_sweep(model: Model, config: ExperimentConfig) -> tuple[list[str], list[dict[str, Any]]]:

@@ -11,17 +11,37 @@ same part, and results are bit-identical to the in-process and process-pool exec
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ray
 
+from econsim.engine.errors import ConfigError
 from econsim.experiment.batch import BatchResult, BatchTask
+from econsim.experiment.config import ray_address
 from econsim.experiment.executors import Executor, Progress, execute_task
 
 
 def _run_batch(task: BatchTask) -> BatchResult:
     return execute_task(task)
+
+
+def _reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """A ConfigError naming the address unless a cluster address answers within the timeout (ray.init
+    itself keeps retrying an address where nothing listens)."""
+    if address is None or address in ("auto", "local"):
+        return
+    try:
+        host, port = ray_address(address)
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except ValueError as exc:
+        raise ConfigError(f"address: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"address '{address}': no Ray cluster answers there within {timeout_s:g} s ({exc}); "
+            "start one (ray start --head) or leave --address out for a local instance"
+        ) from None
 
 
 class RayExecutor(Executor):
@@ -36,6 +56,7 @@ class RayExecutor(Executor):
 
     def __init__(self, workers: int | None = None, address: str | None = None, max_retries: int = 3) -> None:
         if not ray.is_initialized():
+            _reachable(address)
             init: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": True}
             if address is None:
                 init["num_cpus"] = workers or os.cpu_count() or 1

@@ -14,7 +14,8 @@ import numpy as np
 
 from econsim.engine.errors import unknown
 from econsim.experiment.batch import BatchTask
-from econsim.experiment.config import ExperimentConfig, load_config
+from econsim.experiment.checks import preflight
+from econsim.experiment.config import ExperimentConfig, load_config, outputs_in_results_folder
 from econsim.experiment.executors import make_executor
 from econsim.experiment.plan import Plan, make_plan
 from econsim.experiment.progress import progress_bar
@@ -71,12 +72,11 @@ def run(
     ``config`` is a YAML path, a dict or an ExperimentConfig; ``overrides`` replace top-level keys
     (``runs=``, ``steps=``, ``seed=``, ``out=``, ``executor=``, ``workers=``, ``params={...}``, ...).
     With an ``out`` folder the results stream to Parquet there and an interrupted run resumes when run
-    again; without one they are kept in memory.
+    again; without one they are kept in memory. A relative ``save_fig`` or ``save_metrics`` is inside
+    the ``out`` folder when there is one.
     """
-    cfg = load_config(config, **overrides)
-    for name in cfg.reports:  # fail before any work, not after it
-        if name not in get_model(cfg.model).reports:
-            raise unknown("report", name, get_model(cfg.model).reports, where=f" of model '{cfg.model}'")
+    cfg = outputs_in_results_folder(load_config(config, **overrides))
+    preflight(cfg, get_model(cfg.model))  # fail before any work, not after it
     executor = make_executor(cfg.executor, cfg.workers, cfg.address)
     plan = make_plan(cfg, workers=executor.workers)
     store = ResultStore(cfg.out) if cfg.out else None

@@ -9,6 +9,7 @@ single partial state update block)::
 from __future__ import annotations
 
 from econsim.engine import Block, Model, Param, Var
+from econsim.engine.report import Report
 from econsim.models.honey.analysis import productivity_range
 from econsim.models.honey.price import price_walk
 from econsim.models.honey.saturation import saturation_process
@@ -46,12 +47,12 @@ PARAMS = [
 ]
 
 STATE = [
-    Var("reserve", 7473.0, "common pool balance"),
-    Var("circulation", 18765.0, "total supply minus common pool"),
-    Var("size", 100000.0, "market size, in fiat inflows per month"),
-    Var("saturation", 0.0, "share of the market captured"),
-    Var("production", 0.0, "production built by outflows, net of upkeep"),
-    Var("utility", 0.0, "diminishing-returns transform of production, in [0, 10)"),
+    Var("reserve", 7473.0, "common pool balance", bounds=(0.0, None)),
+    Var("circulation", 18765.0, "total supply minus common pool", bounds=(0.0, None)),
+    Var("size", 100000.0, "market size, in fiat inflows per month", bounds=(0.0, None)),
+    Var("saturation", 0.0, "share of the market captured", bounds=(0.0, 1.0)),
+    Var("production", 0.0, "production built by outflows, net of upkeep", bounds=(0.0, None)),
+    Var("utility", 0.0, "diminishing-returns transform of production, in [0, 10)", bounds=(0.0, 10.0)),
     Var("price", 10.0, "spot price"),
     Var("target_price", 10.0, "fundamental price the walk is pulled towards"),
     Var("netflow", 0.0, "inflow minus outflow of the common pool this step"),
@@ -81,5 +82,5 @@ model = Model(
     step=[Block(supply_policy, saturation_process, price_walk)],
     observables=OBSERVABLES,
     default_figures=FIGURES,
-    reports={"productivity_range": productivity_range},
+    reports={"productivity_range": Report(productivity_range, needs_swept=("productivity",))},
 )
