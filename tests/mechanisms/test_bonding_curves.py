@@ -197,6 +197,64 @@ def test_selling_more_than_supply_sells_the_supply_for_the_whole_reserve():
     assert by_payout.tokens == pytest.approx(5.0, rel=1e-12)
 
 
+# A payout of at least the reserve F(S) burns exactly S (the documented cap). The old closed forms
+# evaluated the inverse at r = F(S), where it is ill-conditioned or rounds out of its domain; the
+# comment gives what they burned instead.
+CAP_CASES = [
+    (SigmoidCurve(7.072746481017181, 2.328723702772995, 150.54639432589187), 111.17267960109),  # 13.69
+    (SigmoidCurve(0.6173081562074924, 0.6710445302976729, 191.86606934369559), 160.3449951593633),  # 48.55
+    (ExponentialCurve(scale=1e-3, growth=0.1), 360.0),  # 356.38
+    (ExponentialCurve(scale=1.0, growth=1.0), 40.0),  # nan (k·R/P(S) rounded past 1)
+    (ExponentialCurve(scale=2.0, growth=1.0), 800.0),  # P(S) overflows
+    (LinearCurve(slope=1e-4, intercept=0.0), 360.0),  # 359.9999953
+    (LinearCurve(slope=0.008286817438888651, intercept=9.560256633125832), 672230245.9671664),  # S + 4.4e-4
+    (PowerCurve(scale=0.3, reserve_ratio=0.4), 250.0),
+    (SqrtCurve(), 77.0),  # the generic solver
+]
+
+
+@pytest.mark.parametrize(
+    ("curve", "supply"), CAP_CASES, ids=[f"{type(c).__name__}-{i}" for i, (c, _) in enumerate(CAP_CASES)]
+)
+def test_a_payout_of_the_whole_reserve_burns_exactly_the_supply(curve, supply):
+    with np.errstate(over="ignore", invalid="ignore"):  # 800 tokens at k = 1 have an infinite reserve
+        held = curve.reserve(supply)
+        for payout in (held, 1.5 * held, np.inf):
+            assert curve.tokens_for_payout(supply, payout) == supply
+            sale = sell_for_payout(curve, supply, payout)
+            assert sale.tokens == supply and supply - sale.tokens == 0.0
+    assert curve.tokens_for_payout(supply, 0.0) == 0.0
+
+
+def test_exponential_payout_where_the_price_overflows_is_taken_in_log_space():
+    curve = ExponentialCurve(scale=2.0, growth=1.0)
+    with np.errstate(over="ignore"):
+        burned = curve.tokens_for_payout(800.0, 1e300)
+    # dS = −log(1 − ρ)/k with ρ = k·R/(a·e^{kS}) ≈ 1.8e-48, so dS = ρ·(1 + ρ/2 + …) = ρ to 1e-48
+    ratio = D(1e300) / (D(2) * D(800).exp())
+    assert rel_err(burned, float(ratio)) < 1e-12
+
+
+wide_curves = st.one_of(
+    st.builds(LinearCurve, st.floats(1e-4, 10.0), st.floats(0.0, 10.0)),
+    st.builds(ExponentialCurve, st.floats(1e-3, 10.0), st.floats(0.0, 2.0)),
+    st.builds(SigmoidCurve, st.floats(0.1, 100.0), st.floats(1e-3, 5.0), st.floats(0.0, 200.0)),
+    st.builds(PowerCurve, st.floats(1e-3, 10.0), st.floats(0.1, 1.0)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(curve=wide_curves, supply=st.floats(1e-3, 300.0), share=st.floats(0.0, 1.0), over=st.floats(1.0, 1e6))
+def test_payouts_never_burn_past_the_supply_and_the_cap_burns_it_all(curve, supply, share, over):
+    """The class of the bug, on steep curves too (k·S up to 600, sigmoids with P(0) ≈ 1e-600)."""
+    held = curve.reserve(supply)
+    assert curve.tokens_for_payout(supply, over * held) == supply
+    burned = curve.tokens_for_payout(supply, share * held)
+    assert np.isfinite(burned) and 0.0 <= burned <= supply
+    # the burn pays what was asked (at the scale of the reserve: near zero supply the refund is flat)
+    assert abs(curve.burn_refund(supply, burned) - share * held) <= 1e-12 * held
+
+
 def test_parameters_broadcast_per_run():
     slope_b = np.array([0.1, 0.5, 2.0])
     supply_b = np.array([10.0, 20.0, 30.0])
@@ -343,3 +401,55 @@ def test_abc_conserves_money_and_invariant(hatch, flows):
     held = state.reserve[0] + state.funding_pool[0]
     assert abs(held - (paid_in - paid_out)) <= 1e-9 * paid_in
     assert rel_err(state.invariant(PARAMS), v0) < 1e-9
+
+
+def test_after_a_full_sell_off_the_next_buyer_enters_at_the_foot_of_the_same_curve():
+    """Zero supply keeps the curve S^κ = V₀·R. The old state lost V₀ there (0/0): the spot price
+    was nan and a buy of 100 minted 10 tokens (at the hatch price) instead of (V₀·100)^{1/κ}."""
+    params = AugmentedBondingCurveParams()  # κ = 2, p₀ = 0.1, θ = 0.3, no tributes
+    state, _ = abc_buy(AugmentedBondingCurveState.empty(1), 1000.0, params)
+    state = abc_close_hatch(state)
+    v0 = D(state.supply[0]) ** 2 / D(state.reserve[0])  # 10 000² / 700
+    empty, sale = abc_sell(state, state.supply, params)
+    assert (empty.supply[0], empty.reserve[0]) == (0.0, 0.0) and sale.amount[0] == 700.0
+    assert abc_spot_price(empty, params)[0] == 0.0  # κ·0^{κ−1}/V₀
+    assert rel_err(empty.invariant(params), float(v0)) < REL
+    again, trade = abc_buy(empty, 100.0, params)
+    assert rel_err(trade.tokens, float((v0 * 100).sqrt())) < REL  # 3 779.6447…
+    assert rel_err(again.invariant(params), float(v0)) < REL
+    assert rel_err(abc_spot_price(again, params), float(2 * 100 / (v0 * 100).sqrt())) < REL
+    back, resale = abc_sell(again, again.supply, params)
+    assert resale.amount[0] == 100.0 and back.supply[0] == 0.0
+
+
+def test_a_linear_reserve_curve_at_zero_supply_quotes_its_flat_price():
+    params = dataclasses.replace(PARAMS, kappa=1.0)
+    state = hatched_state([np.array([50.0])])
+    flat = state.reserve[0] / state.supply[0]
+    empty, _ = abc_sell(state, state.supply, params)
+    assert rel_err(abc_spot_price(empty, params), flat) < REL
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hatch=st.floats(1.0, 1e4),
+    flows=st.lists(st.tuples(st.booleans(), st.floats(0.0, 1e3), st.booleans()), min_size=1, max_size=20),
+)
+def test_abc_keeps_its_invariant_and_money_through_full_sell_offs(hatch, flows):
+    """The class of the bug: any mix of buys, partial sales and sales of the whole supply."""
+    state = hatched_state([np.array([hatch])])
+    v0 = state.invariant(PARAMS)
+    paid_in, paid_out = hatch, 0.0
+    for is_buy, amount, everything in flows:
+        if is_buy:
+            state, trade = abc_buy(state, amount, PARAMS)
+            paid_in += amount
+        else:
+            tokens = state.supply[0] if everything else min(amount, state.supply[0])
+            state, trade = abc_sell(state, tokens, PARAMS)
+            paid_out += trade.amount[0]
+        assert state.reserve[0] >= 0 and state.supply[0] >= 0
+        assert np.isfinite(abc_spot_price(state, PARAMS)).all()
+        assert rel_err(state.invariant(PARAMS), v0) < 1e-9
+    held = state.reserve[0] + state.funding_pool[0]
+    assert abs(held - (paid_in - paid_out)) <= 1e-9 * paid_in

@@ -93,6 +93,16 @@ def _log1p_ratio(k: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x * np.where(z == 0, 1.0, np.log1p(safe_z) / safe_z)
 
 
+def _burn_capped(
+    tokens: np.ndarray, supply: np.ndarray, payout: np.ndarray, reserve: np.ndarray
+) -> np.ndarray:
+    """Tokens to burn for a payout, held to the documented cap: a payout of at least the reserve F(S)
+    burns exactly S, and no rounding (nor a NaN from a log of a rounded-negative argument) burns
+    below zero supply or a negative amount."""
+    inside = np.where(np.isnan(tokens), supply, np.clip(tokens, 0.0, supply))
+    return np.where(payout >= reserve, supply, np.where(payout > 0, inside, 0.0))
+
+
 class BondingCurve(ABC):
     """A price curve P(S). Subclasses define ``price`` and ``reserve``; the rest has defaults.
 
@@ -124,7 +134,7 @@ class BondingCurve(ABC):
         return solve_tokens_for_deposit(self, supply, deposit)
 
     def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
-        """dS with burn_refund(S, dS) = payout; a payout above F(S) is capped at burning all S."""
+        """dS with burn_refund(S, dS) = payout; a payout of F(S) or more burns exactly all S."""
         return solve_tokens_for_payout(self, supply, payout)
 
 
@@ -162,11 +172,12 @@ class LinearCurve(BondingCurve):
             return np.where(r == 0, 0.0, 2.0 * r / denom)
 
     def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
-        p = self.price(supply)
-        r = np.minimum(_f(payout), self.reserve(supply))
+        s, pay = np.broadcast_arrays(_f(supply), _f(payout))
+        p, held = self.price(s), self.reserve(s)
+        r = np.minimum(pay, held)
         disc = np.maximum(p * p - 2.0 * _f(self.slope) * r, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(r == 0, 0.0, 2.0 * r / (p + np.sqrt(disc)))
+            return _burn_capped(2.0 * r / (p + np.sqrt(disc)), s, pay, held)
 
 
 @dataclass(frozen=True)
@@ -197,9 +208,20 @@ class ExponentialCurve(BondingCurve):
         return _log1p_ratio(_f(self.growth), _f(deposit) / self.price(supply))
 
     def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
-        r = np.minimum(_f(payout), self.reserve(supply))
-        tokens = _log1p_ratio(-_f(self.growth), r / self.price(supply))
-        return np.minimum(tokens, _f(supply))  # rounding at r = F(S) must not burn below zero
+        """Burning dS pays P(S)·(1 − e^{−k·dS})/k, so dS = −log(1 − k·R/P(S))/k, capped at S.
+
+        R/P(S) is taken in log space where P(S) overflows (k·S > 709), and k·R/P(S), which tends to
+        1 − e^{−kS} at the cap, is held below that bound: rounded up past 1 it made log1p NaN.
+        """
+        s, pay = np.broadcast_arrays(_f(supply), _f(payout))
+        k, a = _f(self.growth), _f(self.scale)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            held, p = self.reserve(s), self.price(s)
+            ratio = np.where(np.isfinite(p), pay / p, np.exp(np.log(pay) - np.log(a) - k * s))
+            # (1 − e^{−kS})/k: the value of R/P(S) at R = F(S)
+            ratio = np.minimum(ratio, _expm1_ratio(-k, s))
+            tokens = _log1p_ratio(-k, ratio)
+        return _burn_capped(tokens, s, pay, held)
 
 
 @dataclass(frozen=True)
@@ -241,12 +263,17 @@ class SigmoidCurve(BondingCurve):
 
     def tokens_for_payout(self, supply: ArrayLike, payout: ArrayLike) -> np.ndarray:
         k = _f(self.steepness)
-        r = np.minimum(_f(payout), self.reserve(supply))
+        s, pay = np.broadcast_arrays(_f(supply), _f(payout))
+        held = self.reserve(s)
+        r = np.minimum(pay, held)
         y = k * r / _f(self.max_price)
         # Burning x/k tokens pays y·K/k when e^{−x} = e^{−y}·(1 − e^{−u}·(eʸ − 1)), so
         # x = y − log(1 − e^{log(eʸ − 1) − u}); the form avoids 1 + (tiny − 1) cancellations.
-        tokens = (y - _log1mexp(np.minimum(_log_expm1(y) - self._u(supply), 0.0))) / k
-        return np.minimum(tokens, _f(supply))
+        # Near r = F(S) on a steep curve the refund is flat (P(0) ≈ 0), so a rounding of y burns far
+        # too little; the cap below makes a payout of F(S) burn exactly S.
+        with np.errstate(divide="ignore"):
+            tokens = (y - _log1mexp(np.minimum(_log_expm1(y) - self._u(s), 0.0))) / k
+        return _burn_capped(tokens, s, pay, held)
 
 
 @dataclass(frozen=True)
@@ -309,7 +336,7 @@ class PowerCurve(BondingCurve):
         safe_held = np.where(held > 0, held, 1.0)
         with np.errstate(divide="ignore"):
             tokens = s * -np.expm1(r * np.log1p(-pay / safe_held))
-        return np.where(held > 0, np.minimum(tokens, s), 0.0)
+        return np.where(held > 0, _burn_capped(tokens, s, _f(payout), held), 0.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -372,9 +399,10 @@ def solve_tokens_for_deposit(
 def solve_tokens_for_payout(
     curve: BondingCurve, supply: ArrayLike, payout: ArrayLike, *, rtol: float = 1e-14, max_iter: int = 200
 ) -> np.ndarray:
-    """Solve burn_refund(S, dS) = R for 0 ≤ dS ≤ S, elementwise; R above F(S) − F(0) burns all S."""
-    s, r = np.broadcast_arrays(_f(supply), _f(payout))
-    r = np.minimum(r, curve.burn_refund(s, s))
+    """Solve burn_refund(S, dS) = R for 0 ≤ dS ≤ S, elementwise; R ≥ F(S) − F(0) burns exactly all S."""
+    s, pay = np.broadcast_arrays(_f(supply), _f(payout))
+    everything = curve.burn_refund(s, s)
+    r = np.minimum(pay, everything)
 
     def g(x):
         return curve.burn_refund(s, x) - r
@@ -383,7 +411,7 @@ def solve_tokens_for_payout(
         return curve.price(s - x)
 
     x = _newton_bisect(g, dg, np.zeros(s.shape), s.copy(), rtol, max_iter)
-    return np.where(r > 0, x, 0.0)
+    return _burn_capped(x, s, pay, everything)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -466,21 +494,34 @@ class AugmentedBondingCurveParams:
 
 @dataclass(frozen=True)
 class AugmentedBondingCurveState:
-    """Supply, reserve and funding pool by run; ``hatched`` is False while the hatch is open."""
+    """Supply, reserve and funding pool by run; ``hatched`` is False while the hatch is open.
+
+    ``curve_invariant`` is the curve's V = S^κ/R, recorded by every post-hatch trade from the state
+    it starts from (nan until the first one). Buys and sells keep V constant, so this is the V₀
+    the hatch closed at, and it survives zero supply: after a full sell-off (S = R = 0, where S^κ/R
+    is 0/0) the curve S^κ = V₀·R still stands, and the next buyer enters at its foot, minting
+    S' = (V₀·R')^{1/κ} at the marginal price P(0) = κ·0^{κ−1}/V₀. This is the defensible reading:
+    the hatch fixed the price schedule every later holder bought on, no holder is left to be
+    diluted, and re-opening a hatch (a new p₀ and V₀) is a governance act, not the mechanism's.
+    """
 
     supply: np.ndarray
     reserve: np.ndarray
     funding_pool: np.ndarray
     hatched: np.ndarray
+    curve_invariant: np.ndarray
 
     @classmethod
     def empty(cls, shape: int | tuple[int, ...]) -> AugmentedBondingCurveState:
         zeros = np.zeros(shape)
-        return cls(zeros, zeros.copy(), zeros.copy(), np.zeros(shape, dtype=bool))
+        return cls(zeros, zeros.copy(), zeros.copy(), np.zeros(shape, dtype=bool), np.full(shape, np.nan))
 
     def invariant(self, params: AugmentedBondingCurveParams) -> np.ndarray:
-        """V = S^κ / R, constant under post-hatch buys and sells."""
-        return self.supply ** _f(params.kappa) / self.reserve
+        """V = S^κ / R, constant under post-hatch buys and sells (V₀ at zero supply)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(
+                self.supply > 0, self.supply ** _f(params.kappa) / self.reserve, self.curve_invariant
+            )
 
 
 class AugmentedBondingCurveTrade(NamedTuple):
@@ -491,16 +532,35 @@ class AugmentedBondingCurveTrade(NamedTuple):
 
 
 def abc_spot_price(state: AugmentedBondingCurveState, params: AugmentedBondingCurveParams) -> np.ndarray:
-    """P = κ·R/S after the hatch; p₀ while it is open."""
+    """P = κ·R/S after the hatch (κ·0^{κ−1}/V₀ at zero supply); p₀ while it is open."""
+    kappa = _f(params.kappa)
     with np.errstate(divide="ignore", invalid="ignore"):
-        curve_price = _f(params.kappa) * state.reserve / state.supply
+        curve_price = np.where(
+            state.supply > 0,
+            kappa * state.reserve / state.supply,
+            kappa * 0.0 ** (kappa - 1.0) / state.curve_invariant,
+        )
     return np.where(state.hatched, curve_price, _f(params.hatch_price))
 
 
 def _abc_curve(state, params) -> PowerCurve:
-    supply = np.where(state.supply > 0, state.supply, 1.0)
-    reserve = np.where(state.reserve > 0, state.reserve, 1.0)
-    return PowerCurve.from_state(supply, reserve, 1.0 / _f(params.kappa))
+    """The power curve through (S, R), or with scale κ/V₀ (F(S) = S^κ/V₀) at zero supply."""
+    kappa = _f(params.kappa)
+    live = (state.supply > 0) & (state.reserve > 0)
+    supply = np.where(live, state.supply, 1.0)
+    reserve = np.where(live, state.reserve, 1.0)
+    through = PowerCurve.from_state(supply, reserve, 1.0 / kappa)
+    v = state.curve_invariant
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at_zero = kappa / np.where(np.isfinite(v) & (v > 0), v, 1.0)
+    return PowerCurve(np.where(live, through.scale, at_zero), 1.0 / kappa)
+
+
+def _recorded_invariant(state: AugmentedBondingCurveState, params) -> np.ndarray:
+    """V = S^κ/R of the state a post-hatch trade starts from (kept as it was at zero supply)."""
+    live = state.hatched & (state.supply > 0) & (state.reserve > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(live, state.supply ** _f(params.kappa) / state.reserve, state.curve_invariant)
 
 
 def abc_close_hatch(
@@ -512,7 +572,9 @@ def abc_close_hatch(
     is p₁ = κ·(1 − θ)·p₀.
     """
     close = np.broadcast_to(_f(close_b).astype(bool), state.hatched.shape) & (state.supply > 0)
-    return AugmentedBondingCurveState(state.supply, state.reserve, state.funding_pool, state.hatched | close)
+    return AugmentedBondingCurveState(
+        state.supply, state.reserve, state.funding_pool, state.hatched | close, state.curve_invariant
+    )
 
 
 def abc_buy(
@@ -533,7 +595,11 @@ def abc_buy(
     tokens = np.where(state.hatched, curve_trade.tokens, d / p0)
     slippage = np.where(state.hatched, curve_trade.slippage, 0.0)
     new = AugmentedBondingCurveState(
-        state.supply + tokens, state.reserve + into_reserve, state.funding_pool + tribute, state.hatched
+        state.supply + tokens,
+        state.reserve + into_reserve,
+        state.funding_pool + tribute,
+        state.hatched,
+        _recorded_invariant(state, params),
     )
     return new, AugmentedBondingCurveTrade(tokens, d, tribute, slippage)
 
@@ -549,10 +615,17 @@ def abc_sell(
     d = np.where(state.hatched, np.minimum(_f(tokens), state.supply), 0.0)
     curve = _abc_curve(state, params)
     curve_trade = sell_exact_tokens(curve, np.where(state.hatched, state.supply, 1.0), d)
-    gross = np.where(state.hatched, curve_trade.reserve, 0.0)
+    # The refund is R·(1 − (1 − dS/S)^κ) evaluated through the curve's scale, which can round a hair
+    # past R: the last seller gets exactly the reserve, and no sale more than it.
+    refund = np.where(d == state.supply, state.reserve, np.minimum(curve_trade.reserve, state.reserve))
+    gross = np.where(state.hatched, refund, 0.0)
     tribute = _f(params.exit_tribute) * gross
     new = AugmentedBondingCurveState(
-        state.supply - d, state.reserve - gross, state.funding_pool + tribute, state.hatched
+        state.supply - d,
+        state.reserve - gross,
+        state.funding_pool + tribute,
+        state.hatched,
+        _recorded_invariant(state, params),
     )
     slippage = np.where(state.hatched, curve_trade.slippage, 0.0)
     return new, AugmentedBondingCurveTrade(d, gross - tribute, tribute, slippage)
