@@ -301,7 +301,8 @@ def test_cli_runs_an_original_file_without_model_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     metrics = np.load(tmp_path / "m.npz")
     for key in ("AEC_region", "sink_utilization", "mu_ex", "lambda_sink", "GDP_flow_region"):
-        assert metrics[key].shape == (7, 5)
+        assert metrics[key].shape == (6, 5)  # one row per step, as the original
+    assert metrics["timestep"].tolist() == [1, 2, 3, 4, 5, 6]
     assert (tmp_path / "fig.png").stat().st_size > 10_000
 
 

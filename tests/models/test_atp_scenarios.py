@@ -28,4 +28,4 @@ def test_scenario_runs_and_draws(path, tmp_path):
     assert (tmp_path / "fig.png").stat().st_size > 10_000
     metrics = np.load(tmp_path / "m.npz")
     for key in ("AEC_region", "sink_utilization", "mu_ex", "lambda_sink"):
-        assert metrics[key].shape[0] == 4 and np.isfinite(metrics[key]).all(), key
+        assert metrics[key].shape[0] == 3 and np.isfinite(metrics[key]).all(), key

@@ -48,11 +48,12 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     """``numba.njit(cache=True, **options)``, cached under :func:`cache_dir` (never in the source tree)."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        saved = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = cache_dir()
+        config = numba.config
+        saved = config.CACHE_DIR  # type: ignore[attr-defined]
+        config.CACHE_DIR = cache_dir()  # type: ignore[attr-defined]
         try:
             return numba.njit(cache=True, **options)(fn)
         finally:
-            numba.config.CACHE_DIR = saved
+            config.CACHE_DIR = saved  # type: ignore[attr-defined]
 
     return decorate

@@ -112,12 +112,20 @@ class Results:
         return {k: v[order] for k, v in merged.items()}
 
     def save_metrics(self, path: str | Path, names: list[str]) -> Path:
-        """Write the named observables to a compressed .npz: each (timesteps, k) for a single run, with a
-        leading runs axis when there are several; then the model's final-state arrays (e.g. atp's
-        ``pop_age_final``), likewise without the runs axis for a single run."""
-        arrays = {}
+        """Write the named observables to a compressed .npz: each (steps, k) for a single run, with a
+        leading runs axis when there are several — one row per recorded step taken, as the original atp's
+        metrics file (the initial state, timestep 0, is not a step's outcome and is left out; ``timestep``
+        holds the steps of the rows); then the model's final-state arrays (e.g. atp's ``pop_age_final``),
+        likewise without the runs axis for a single run."""
+        table = self.to_arrow()
+        first = (table["subset"].to_numpy() == table["subset"][0].as_py()) & (
+            table["run"].to_numpy() == table["run"][0].as_py()
+        )
+        times = table["timestep"].to_numpy()[first]
+        rows = times > 0
+        arrays: dict[str, np.ndarray] = {"timestep": times[rows]}
         for name in names:
-            values = self.stacked(name)
+            values = self.stacked(name)[:, rows]
             arrays[name] = values[0] if values.shape[0] == 1 else values
         for name, values in self.final_state().items():
             if name not in ("subset", "run"):
