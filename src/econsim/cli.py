@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from econsim.engine.errors import ConfigError, EconsimError
+from econsim.engine.errors import ConfigError, EconsimError, EconsimWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -419,6 +420,47 @@ def plot(
         out_console.print(str(path))
 
 
+@app.command()
+def verify(
+    results: Annotated[
+        Path, typer.Argument(help="results folder written by `econsim run` or `econsim cadcad`")
+    ],
+) -> None:
+    """Check every part of a results folder against its seal (size and sha256); exit 1 if one is damaged."""
+    from econsim.experiment.store import ResultStore
+
+    store = ResultStore(results)
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise ConfigError(f"'{results}' is not an econsim results folder (no manifest.json)")
+    problems = store.problems(manifest, full=True)
+    for problem in problems:
+        err_console.print(f"[red]damaged[/]: {problem}", highlight=False)
+    n_batches = len(manifest["batches"])
+    missing = n_batches - len(store.part_paths(manifest))
+    out_console.print(
+        f"{results}: {manifest['status']}, {n_batches} batch(es): "
+        f"{n_batches - missing - len(problems) + (missing if manifest['status'] == 'complete' else 0)} sound"
+        + (f", {missing} not computed yet" if missing and manifest["status"] != "complete" else "")
+        + (f", {len(problems)} damaged or missing" if problems else ""),
+        highlight=False,
+    )
+    if problems:
+        err_console.print("run the same command again to recompute them")
+        raise typer.Exit(1)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """econsim's own warnings as one line on stderr; others as Python shows them."""
+    if issubclass(category, EconsimWarning):
+        err_console.print(f"[yellow]warning[/]: {message}", highlight=False)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def _add_model_commands() -> None:
     """Commands that belong to one model, as ``econsim <model> ...`` (each imports its model lazily)."""
     from econsim.models.banking.cli import app as banking_app
@@ -430,6 +472,7 @@ _add_model_commands()
 
 
 def main() -> None:
+    warnings.showwarning = _show_warning
     try:
         code = app(standalone_mode=False)  # without standalone mode, click returns an Exit's code
         if isinstance(code, int) and code:

@@ -209,9 +209,13 @@ def test_results_folder_is_read_by_econsim_load_and_back_as_cadcads_table(tmp_pa
     tidy = res.to_pandas()
     assert {"subset", "run", "timestep", "substep", "cash", "income"} <= set(tidy.columns)
     assert len(tidy) == len(ours)
-    with pytest.raises(ConfigError, match="not empty"):
-        cadcad.run(**model, out=tmp_path / "res")
-    cadcad.run(**model, out=tmp_path / "res", overwrite=True)
+    # the same experiment again (its seed taken from the folder) is a finished resume: nothing recomputed
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "res" / "parts").iterdir()}
+    assert_same_table(cadcad.run(**model, out=tmp_path / "res", batch_runs=2), ours)
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "res" / "parts").iterdir()}
+    with pytest.raises(ConfigError, match="holds a different experiment"):
+        cadcad.run(**model, seed=4, out=tmp_path / "res")
+    assert cadcad.run(**model, seed=4, out=tmp_path / "res", overwrite=True).attrs["seed"] == 4
 
 
 def test_figures_draw_from_a_cadcad_results_folder(tmp_path):

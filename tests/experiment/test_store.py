@@ -1,19 +1,26 @@
 """The results folder: tidy Parquet, manifest, loading, resume after a kill, refusing a different experiment."""
 
+import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import econsim
+from econsim.cli import app
 from econsim.engine import ConfigError
+from econsim.experiment.store import FolderInUseError, ResultStore, StoreError, StoreWarning, seal_path
 
 CONFIG = {"model": "honey", "sweep": {"grid": {"throttle": [0.004, 0.02]}}, "runs": 5, "steps": 30, "seed": 9}
 
@@ -70,6 +77,7 @@ def test_missing_results_folder_is_a_clear_error(tmp_path):
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 # 20 runs in batches of 2, 100 steps of 2 ms: about 0.2 s a batch, 2 s in all, on any machine
 SLOW = "model: slow_model:model\nruns: 20\nsteps: 100\nseed: 5\nmemory_budget_mb: 0.0045\n"
+SLOW_DICT = {"model": "slow_model:model", "runs": 20, "steps": 100, "seed": 5, "memory_budget_mb": 0.0045}
 
 
 def _cli(config, out):
@@ -86,7 +94,8 @@ def _wait_for_parts(out, n, timeout=120):
 
 
 def test_resume_after_kill_recomputes_only_missing_batches(tmp_path):
-    """Kill a CLI run mid-way with SIGKILL, rerun the same command, compare with an uninterrupted run."""
+    """Kill a CLI run mid-way with SIGKILL, rerun the same command, compare with an uninterrupted run.
+    The killed run's lock is recognised as stale and taken over."""
     config = tmp_path / "slow.yaml"
     config.write_text(SLOW)
     out = tmp_path / "killed"
@@ -100,7 +109,10 @@ def test_resume_after_kill_recomputes_only_missing_batches(tmp_path):
     n_batches = len(manifest["batches"])
     before = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
     assert manifest["status"] == "running" and 2 <= len(before) < n_batches
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    assert json.loads((out / ".lock").read_text())["pid"] == proc.pid  # the dead owner's name is left
+    rerun = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    assert f"taking over the lock of pid {proc.pid} on {socket.gethostname()}" in rerun.stderr
+    assert "which is no longer running" in rerun.stderr and "Traceback" not in rerun.stderr
     after = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.parquet")}
     assert len(after) == n_batches
     assert all(after[name] == stamp for name, stamp in before.items())  # finished batches untouched
@@ -172,3 +184,160 @@ def test_final_state_is_kept_and_written_with_the_metrics(tmp_path):
     np.testing.assert_array_equal(in_memory["pop_age_final"][0], pop_age)
     assert econsim.load(tmp_path / "r").final_state()["pop_age_final"].shape == (1, 4, 101)
     assert res.final_state()["run"].tolist() == [0]
+
+
+# --------------------------------------------------------------------------- one writer per folder
+
+
+def test_a_second_writer_is_refused_naming_the_first_and_the_first_finishes_intact(tmp_path, monkeypatch):
+    """The issue's scenario: suspend a writer (what Ctrl-Z does), start the same experiment with another
+    seed and --overwrite on its folder, resume the first. The second is refused; the folder stays the
+    first one's."""
+    monkeypatch.syspath_prepend(str(HELPERS))
+    config = tmp_path / "slow.yaml"
+    config.write_text(SLOW)
+    out = tmp_path / "r"
+    cmd, env = _cli(config, out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        _wait_for_parts(out, 1)
+        os.kill(proc.pid, signal.SIGSTOP)
+        with pytest.raises(FolderInUseError) as refused:
+            econsim.run(SLOW_DICT, seed=6, out=str(out), overwrite=True)
+        message = str(refused.value)
+        assert f"pid {proc.pid} on {socket.gethostname()}" in message
+        assert f"`econsim run {config} --out {out} --quiet`" in message and "since 20" in message
+        assert (out / "manifest.json").is_file() and len(list((out / "parts").glob("*.parquet"))) >= 1
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(timeout=120) == 0
+    res = econsim.load(out)  # verifies every part's seal: all of them are the seed-5 experiment's
+    assert res.complete and res.manifest["seed"] == 5
+    df = res.to_pandas()
+    assert len(df) == 20 * 101 and not df.duplicated(["subset", "run", "timestep"]).any()
+    assert (out / ".lock").read_text() == ""  # released on a clean exit
+
+
+def test_the_lock_is_per_folder_and_released_after_a_run(tmp_path):
+    out = tmp_path / "r"
+    with ResultStore(out):
+        with pytest.raises(FolderInUseError, match=f"pid {os.getpid()}"):
+            econsim.run(CONFIG, out=str(out))
+        econsim.run(CONFIG, out=str(tmp_path / "other"))  # another folder is free
+    econsim.run(CONFIG, out=str(out))
+    assert econsim.load(out).complete
+
+
+# --------------------------------------------------------------------------- damaged folders
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A finished 10-part folder, its table, and the same experiment with another seed."""
+    base = tmp_path_factory.mktemp("pristine")
+    res = econsim.run(CONFIG, out=str(base / "seed9"), memory_budget_mb=0.01)
+    econsim.run(CONFIG, seed=10, out=str(base / "seed10"), memory_budget_mb=0.01)
+    return base, res.to_pandas()
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+
+
+def _foreign(path, other):
+    shutil.copy(other / "parts" / path.name, path)
+    shutil.copy(other / "parts" / seal_path(path).name, seal_path(path))
+
+
+DAMAGE = {
+    "flipped bytes": lambda p, other: _flip(p),
+    "truncated": lambda p, other: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p, other: p.write_bytes(b""),
+    "garbage": lambda p, other: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)),
+    "another seed's part": lambda p, other: shutil.copy(other / "parts" / p.name, p),
+    "another seed's part and seal": _foreign,
+    "seal deleted": lambda p, other: seal_path(p).unlink(),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_or_foreign_part_is_refused_on_load_and_recomputed_on_resume(pristine, tmp_path, damage):
+    base, expected = pristine
+    out = tmp_path / "r"
+    shutil.copytree(base / "seed9", out)
+    DAMAGE[damage](out / "parts" / "batch-000003.parquet", base / "seed10")
+    with pytest.raises(StoreError, match=r"batch-000003\.parquet"):
+        econsim.load(out).to_pandas()
+    verify = CliRunner().invoke(app, ["verify", str(out)])
+    assert verify.exit_code == 1 and "9 sound, 1 damaged" in verify.output
+    with pytest.warns(StoreWarning, match=r"recomputing 1 part\(s\).*batch-000003.parquet"):
+        econsim.run(CONFIG, out=str(out), memory_budget_mb=0.01)
+    pd.testing.assert_frame_equal(econsim.load(out).to_pandas(), expected, check_exact=True)
+    verify = CliRunner().invoke(app, ["verify", str(out)])
+    assert verify.exit_code == 0 and "complete, 10 batch(es): 10 sound" in verify.output
+
+
+def _shorten(manifest_path):
+    manifest = json.loads(manifest_path.read_text())
+    manifest["batches"] = manifest["batches"][:-2]
+    manifest_path.write_text(json.dumps(manifest))
+
+
+MANIFEST_DAMAGE = {
+    "empty": (lambda p: p.write_text(""), "is empty"),
+    "garbage": (lambda p: p.write_bytes(b"\x00\x93garbage{"), "not valid JSON"),
+    "a list": (lambda p: p.write_text("[1, 2]"), "holds a list"),
+    "shortened batch list": (_shorten, r"cover runs 0–7, not all 10 runs \(the batch list was shortened\)"),
+}
+
+
+@pytest.mark.parametrize("damage", list(MANIFEST_DAMAGE))
+def test_a_damaged_manifest_is_a_named_error(pristine, tmp_path, damage):
+    base, expected = pristine
+    out = tmp_path / "r"
+    shutil.copytree(base / "seed9", out)
+    change, message = MANIFEST_DAMAGE[damage]
+    change(out / "manifest.json")
+    with pytest.raises(StoreError, match=message):
+        econsim.load(out)
+    with pytest.raises(StoreError, match=f"{message}.*--overwrite"):
+        econsim.run(CONFIG, out=str(out), memory_budget_mb=0.01)
+    econsim.run(CONFIG, out=str(out), memory_budget_mb=0.01, overwrite=True)
+    pd.testing.assert_frame_equal(econsim.load(out).to_pandas(), expected, check_exact=True)
+
+
+@contextlib.contextmanager
+def _unwritable(folder):
+    """``folder`` read-only, for this process: root writes anywhere, so as root drop to 'nobody'."""
+    folder.chmod(0o555)
+    try:
+        if os.geteuid() == 0:
+            os.seteuid(65534)
+            try:
+                yield
+            finally:
+                os.seteuid(0)
+        else:
+            yield
+    finally:
+        folder.chmod(0o755)
+
+
+def test_an_unwritable_folder_is_a_named_error_and_still_loads():
+    # pytest's tmp_path lies in a folder only its owner can enter; this one anybody can
+    with tempfile.TemporaryDirectory() as name:
+        parent = Path(name)
+        parent.chmod(0o755)
+        done = parent / "done"
+        expected = econsim.run(CONFIG, out=str(done)).to_pandas()
+        with _unwritable(parent), pytest.raises(StoreError, match=r"results folder .*new.*permission denied"):
+            econsim.run(CONFIG, out=str(parent / "new"))
+        with _unwritable(done):
+            pd.testing.assert_frame_equal(econsim.load(done).to_pandas(), expected)
+            with pytest.raises(
+                StoreError, match=r"cannot write the results folder .*done.*permission denied"
+            ):
+                econsim.run(CONFIG, out=str(done))

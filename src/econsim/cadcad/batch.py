@@ -4,7 +4,8 @@ The task carries the experiment as pickled bytes plus the files of the user modu
 in, so a fresh worker (spawned process, Ray node) can load those modules before unpickling. Each run
 seeds numpy's global RNG and ``random`` from the experiment seed and the run's identity; the caller's
 generator states are restored afterwards. Rows become one table per batch: a DataFrame in cadCAD's
-column order, or a Parquet part (plus the swept parameter values) when the task has a path.
+column order, or a sealed Parquet part (plus the swept parameter values) of the results folder when the
+task has a target there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from econsim.cadcad.simulate import simulate_run
 from econsim.cadcad.spec import INDEX_COLUMNS, RunSpec, Spec
 from econsim.engine.errors import ConfigError
 from econsim.experiment.batch import BatchResult
+from econsim.experiment.store import PartTarget
+from econsim.experiment.store import write_part as write_sealed_part
 
 # --------------------------------------------------------------------------- shipping the experiment
 
@@ -138,7 +141,8 @@ class CadcadTask:
     preload: tuple[tuple[str, str], ...] = ()
     deepcopy: bool = False
     check: bool = False
-    part_path: str | None = None
+    #: where the batch's part goes in the results folder (None: the frame comes back in memory)
+    part: PartTarget | None = None
 
     @property
     def n_runs(self) -> int:
@@ -150,10 +154,10 @@ class CadcadTask:
         frame = simulate_batch(spec, self.runs, self.seed, self.deepcopy, self.check)
         if on_step is not None:
             on_step(self.steps)
-        if self.part_path is None:
+        if self.part is None:
             return BatchResult(self.index, len(frame), time.perf_counter() - started, table=frame)
-        write_part(frame, spec, self.runs, self.part_path)
-        return BatchResult(self.index, len(frame), time.perf_counter() - started, part_path=self.part_path)
+        write_part(frame, spec, self.part)
+        return BatchResult(self.index, len(frame), time.perf_counter() - started, part_path=self.part.path)
 
 
 def simulate_batch(
@@ -220,11 +224,11 @@ def rows_to_frame(rows: list[dict[str, Any]], state_names: list[str]) -> pd.Data
     return frame[order]
 
 
-def write_part(frame: pd.DataFrame, spec: Spec, run_indices: tuple[int, ...], part_path: str) -> None:
-    """The batch as a Parquet part: econsim's global ``subset`` (sweep point), the cadCAD columns, and
-    the swept parameter values. Columns Parquet cannot hold are written as their ``repr``."""
+def write_part(frame: pd.DataFrame, spec: Spec, target: PartTarget) -> None:
+    """The batch as a sealed Parquet part of the results folder (as a native model's): econsim's global
+    ``subset`` (sweep point), the cadCAD columns, and the swept parameter values. Columns Parquet
+    cannot hold are written as their ``repr``."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     point_of = {ids: i for i, ids in enumerate(spec.point_ids)}
     table = frame.copy()
@@ -241,7 +245,4 @@ def write_part(frame: pd.DataFrame, spec: Spec, run_indices: tuple[int, ...], pa
             arrays[name] = pa.array(table[name])
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             arrays[name] = pa.array(table[name].map(repr).astype(object))
-    path = Path(part_path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.table(arrays), tmp)
-    os.replace(tmp, path)  # a part exists only once complete
+    write_sealed_part(target, pa.table(arrays))

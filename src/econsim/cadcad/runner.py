@@ -1,31 +1,35 @@
 """``econsim.cadcad.run``: a cadCAD experiment → batches of runs on an econsim executor → one DataFrame.
 
-With ``out=`` the batches stream into an econsim results folder (manifest + Parquet parts), which
-``econsim.load`` reads like a native model's and ``econsim.cadcad.load`` turns back into cadCAD's table.
+With ``out=`` the batches stream into an econsim results folder through the same store as a native
+model's (owner lock, manifest, sealed Parquet parts): an interrupted run resumes when run again, computing
+only the missing batches; ``econsim.load`` reads the folder like a native model's and
+``econsim.cadcad.load`` turns it back into cadCAD's table.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+import functools
+import hashlib
 import json
 import math
-import os
-import shutil
+import re
 import time
+import types
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from econsim import __version__
 from econsim.cadcad import spec as specs
 from econsim.cadcad.batch import CadcadTask, dump_spec
 from econsim.cadcad.spec import INDEX_COLUMNS, Spec
 from econsim.engine.errors import ConfigError
 from econsim.experiment.executors import Executor, InProcessExecutor, make_executor
 from econsim.experiment.progress import progress_bar
-from econsim.experiment.store import MANIFEST, ResultStore, git_revision
+from econsim.experiment.store import ResultStore, digest_of, read_part
 
 MODEL_NAME = "cadcad"
 
@@ -59,10 +63,11 @@ def make_spec(
     )
 
 
-def _batches(n_runs: int, workers: int, batch_runs: int | None) -> list[range]:
+def _batches(n_runs: int, workers: int, batch_runs: int | None) -> list[tuple[int, int]]:
+    """Runs [start, stop) of each batch (indices into ``Spec.runs``)."""
     if batch_runs is None:
         batch_runs = max(1, min(256, math.ceil(n_runs / (4 * max(1, workers)))))
-    return [range(i, min(i + batch_runs, n_runs)) for i in range(0, n_runs, batch_runs)]
+    return [(i, min(i + batch_runs, n_runs)) for i in range(0, n_runs, batch_runs)]
 
 
 def run(
@@ -100,7 +105,9 @@ def run(
       runs differ and a rerun repeats them exactly. None draws a seed (kept in ``df.attrs['seed']``).
     - ``executor``: ``inprocess``, ``process`` (``workers`` processes) or ``ray`` (``address``), or an
       Executor instance; runs go out in batches of ``batch_runs``.
-    - ``out``: also write the results folder (manifest + Parquet parts) there.
+    - ``out``: also write the results folder (manifest + Parquet parts) there. Running the same
+      experiment into it again resumes an interrupted run (without ``seed`` the earlier attempt's seed
+      is kept); a different experiment is refused unless ``overwrite``.
     - ``deepcopy``: copy the state before each substep as cadCAD does (for models that mutate state in
       place); ``check``: detect functions that change the state or parameters they are given.
     """
@@ -114,45 +121,68 @@ def run(
         policy_ops=policy_ops,
         env_processes=env_processes,
     )
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
     ex = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
-    store = _prepare_store(out, overwrite) if out is not None else None
-    # in this process the experiment needs no pickling; elsewhere it travels as bytes
-    shipped = (
-        {"spec": spec}
-        if isinstance(ex, InProcessExecutor)
-        else dict(zip(("spec_blob", "preload"), dump_spec(spec), strict=True))
-    )
-    steps = spec.n_steps
-    tasks = [
-        CadcadTask(
-            index=i,
-            **shipped,
-            runs=tuple(b),
-            seed=seed,
-            steps=steps,
-            deepcopy=deepcopy,
-            check=check,
-            part_path=str(store.part_path(i)) if store else None,
+    store = ResultStore(out) if out is not None else None
+    # the folder stays locked from before its manifest is read until the last part is in
+    with store if store is not None else contextlib.nullcontext():
+        previous = store.open(overwrite) if store is not None else None
+        if seed is None:  # an earlier attempt in the folder drew the seed: keep its runs' streams
+            seed = previous["seed"] if previous else int(np.random.SeedSequence().entropy % (2**63))
+        fp = fingerprint(spec, seed, deepcopy)
+        batches = _batches(len(spec.runs), ex.workers, batch_runs)
+        done: set[int] = set()
+        fields: dict[str, Any] = {}
+        if store is not None:
+            describe = (
+                f"model {previous['model']}, {previous['n_runs_total']} runs, seed {previous['seed']}"
+                if previous
+                else ""
+            )
+            batches, done = store.resume(previous, fp, batches, describe)
+            fields = _manifest_fields(spec, seed, name, ex.name, fp, batches)
+            store.write_manifest(
+                fields, "running", (previous or {}).get("wall_time_s", 0.0), (previous or {}).get("created")
+            )
+        # in this process the experiment needs no pickling; elsewhere it travels as bytes
+        shipped = (
+            {"spec": spec}
+            if isinstance(ex, InProcessExecutor)
+            else dict(zip(("spec_blob", "preload"), dump_spec(spec), strict=True))
         )
-        for i, b in enumerate(_batches(len(spec.runs), ex.workers, batch_runs))
-    ]
-    started = time.perf_counter()
-    frames: dict[int, pd.DataFrame] = {}
-    status = "interrupted"
-    if store:
-        _write_manifest(store, spec, seed, name, "running", 0.0, ex.name)
-    try:
-        with progress_bar(len(spec.runs) * steps, name or "cadCAD model", progress) as advance:
-            for result in ex.run(tasks, advance):
-                if result.table is not None:
-                    frames[result.index] = result.table
-        status = "complete"
-    finally:
-        if store:
-            _write_manifest(store, spec, seed, name, status, time.perf_counter() - started, ex.name)
-    df = load(store.folder) if store else _concat([frames[i] for i in sorted(frames)])
+        steps = spec.n_steps
+        tasks = [
+            CadcadTask(
+                index=i,
+                **shipped,
+                runs=tuple(range(*b)),
+                seed=seed,
+                steps=steps,
+                deepcopy=deepcopy,
+                check=check,
+                part=store.target(i, b, fp) if store is not None else None,
+            )
+            for i, b in enumerate(batches)
+            if i not in done
+        ]
+        started = time.perf_counter()
+        frames: dict[int, pd.DataFrame] = {}
+        status = "interrupted"
+        try:
+            with progress_bar(len(spec.runs) * steps, name or "cadCAD model", progress) as advance:
+                advance(sum(batches[i][1] - batches[i][0] for i in done) * steps)
+                for result in ex.run(tasks, advance):
+                    if result.table is not None:
+                        frames[result.index] = result.table
+            status = "complete"
+        finally:
+            if store is not None:
+                store.write_manifest(
+                    fields,
+                    status,
+                    (previous or {}).get("wall_time_s", 0.0) + time.perf_counter() - started,
+                    (previous or {}).get("created"),
+                )
+        df = load(store.folder) if store is not None else _concat([frames[i] for i in sorted(frames)])
     df.attrs["seed"] = seed
     return df
 
@@ -166,19 +196,6 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- results folder
 
 
-def _prepare_store(out: str | Path, overwrite: bool) -> ResultStore:
-    store = ResultStore(out)
-    folder = store.folder
-    if folder.exists() and any(folder.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"results folder '{folder}' is not empty; choose another out, or overwrite")
-        if not (folder / MANIFEST).is_file():
-            raise ConfigError(f"'{folder}' is not an econsim results folder; will not delete it")
-        shutil.rmtree(folder)
-    store.parts.mkdir(parents=True, exist_ok=True)
-    return store
-
-
 def _json_safe(value: Any) -> Any:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
@@ -187,15 +204,9 @@ def _json_safe(value: Any) -> Any:
     return repr(value)
 
 
-def _write_manifest(
-    store: ResultStore,
-    spec: Spec,
-    seed: int,
-    name: str | None,
-    status: str,
-    wall_time_s: float,
-    executor: str,
-) -> None:
+def _manifest_fields(
+    spec: Spec, seed: int, name: str | None, executor: str, fp: str, batches: list[tuple[int, int]]
+) -> dict[str, Any]:
     swept = spec.swept()
     state_names = list(dict.fromkeys(n for m in spec.models for n in m.state_names))
     numeric = [
@@ -203,16 +214,13 @@ def _write_manifest(
         for n in state_names
         if all(isinstance(m.initial_state.get(n, 0.0), (int, float, np.number)) for m in spec.models)
     ]
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    previous = store.read_manifest() or {}
-    runs_per_point = {}
+    runs_per_point: dict[int, int] = {}
     for r in spec.runs:
         runs_per_point[r.point] = runs_per_point.get(r.point, 0) + 1
-    manifest = {
-        "format": 1,
+    return {
         "model": MODEL_NAME,
         "name": name,
-        "status": status,
+        "fingerprint": fp,
         "seed": seed,
         "config": {
             "model": MODEL_NAME,
@@ -227,6 +235,7 @@ def _write_manifest(
         "n_runs_total": len(spec.runs),
         "steps": spec.n_steps,
         "record_every": 1,
+        "batches": [list(b) for b in batches],
         "cadcad": {
             "state_variables": state_names,
             "point_ids": [list(p) for p in spec.point_ids],
@@ -235,30 +244,115 @@ def _write_manifest(
                 for p in spec.points
             ],
         },
-        "econsim_version": __version__,
-        "git_revision": git_revision(),
-        "created": previous.get("created", now),
-        "updated": now,
-        "wall_time_s": round(wall_time_s, 6),
     }
-    tmp = store.folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, store.folder / MANIFEST)
 
 
-def load(folder: str | Path) -> pd.DataFrame:
-    """A results folder written by ``econsim.cadcad.run(out=...)`` as cadCAD's table."""
+# --------------------------------------------------------------------------- the experiment's identity
+
+
+def fingerprint(spec: Spec, seed: int, deepcopy: bool = False) -> str:
+    """Hash of what determines a cadCAD experiment's results: the models (initial state, and each
+    function by module, name and compiled code, so an edited function is a different experiment), the
+    parameters of every sweep point, the runs, the seed and ``deepcopy``."""
+    models = [
+        {
+            "initial_state": _identity(m.initial_state),
+            "blocks": [[_identity(b.policies), _identity(b.updates)] for b in m.blocks],
+            "policy_ops": _identity(m.policy_ops),
+            "env_processes": _identity(m.env_processes),
+        }
+        for m in spec.models
+    ]
+    return digest_of(
+        {
+            "model": MODEL_NAME,
+            "models": models,
+            "points": _identity(spec.points),
+            "point_ids": [list(p) for p in spec.point_ids],
+            "runs": [[r.simulation, r.subset, r.run, r.model, r.point, list(r.time_seq)] for r in spec.runs],
+            "seed": seed,
+            "deepcopy": deepcopy,
+        }
+    )
+
+
+def _code_identity(code: types.CodeType) -> list[Any]:
+    consts = [_code_identity(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return [hashlib.sha256(code.co_code).hexdigest(), consts, list(code.co_names)]
+
+
+def _identity(obj: Any, depth: int = 0) -> Any:
+    """JSON-ready data that is the same in every process for equal values and functions (``repr``
+    of a function or of many objects carries a memory address, which is not)."""
+    if depth > 12:
+        return type(obj).__qualname__
+    deeper = depth + 1
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return repr(obj)
+    if isinstance(obj, np.generic):
+        return _identity(obj.item(), deeper)
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "O":
+            return ["ndarray", _identity(obj.tolist(), deeper)]
+        return ["ndarray", obj.dtype.str, list(obj.shape), hashlib.sha256(obj.tobytes()).hexdigest()]
+    if isinstance(obj, Mapping):
+        return ["dict", [[_identity(k, deeper), _identity(v, deeper)] for k, v in obj.items()]]
+    if isinstance(obj, (list, tuple)):
+        return [type(obj).__name__, [_identity(x, deeper) for x in obj]]
+    if isinstance(obj, (set, frozenset)):
+        return ["set", sorted(json.dumps(_identity(x, deeper), default=str) for x in obj)]
+    if isinstance(obj, functools.partial):
+        return [
+            "partial",
+            _identity(obj.func, deeper),
+            _identity(obj.args, deeper),
+            _identity(obj.keywords, deeper),
+        ]
+    if isinstance(obj, types.FunctionType):
+        cells = []
+        for cell in obj.__closure__ or ():
+            try:
+                cells.append(_identity(cell.cell_contents, deeper))
+            except ValueError:  # an empty cell
+                cells.append(None)
+        return [
+            "function",
+            obj.__module__,
+            obj.__qualname__,
+            _code_identity(obj.__code__),
+            _identity(obj.__defaults__, deeper),
+            cells,
+        ]
+    if isinstance(obj, (types.BuiltinFunctionType, type)):
+        return ["callable", getattr(obj, "__module__", None), getattr(obj, "__qualname__", repr(obj))]
+    state = getattr(obj, "__dict__", None)
+    if state is not None:
+        return ["object", type(obj).__module__, type(obj).__qualname__, _identity(state, deeper)]
+    return [
+        "object",
+        type(obj).__module__,
+        type(obj).__qualname__,
+        re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj)),
+    ]
+
+
+def load(folder: str | Path, verify: bool = True) -> pd.DataFrame:
+    """A results folder written by ``econsim.cadcad.run(out=...)`` as cadCAD's table; a damaged folder is
+    refused as by ``econsim.load`` (``verify=False`` reads it as it is)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    store = ResultStore(folder)
-    manifest = store.read_manifest()
-    if manifest is None or manifest.get("model") != MODEL_NAME:
+    from econsim.experiment.results import load as load_results
+
+    results = load_results(folder, verify=verify)
+    manifest = results.manifest
+    if manifest.get("model") != MODEL_NAME or "cadcad" not in manifest:
         raise ConfigError(f"'{folder}' is not a results folder written by econsim.cadcad")
-    parts = sorted(store.parts.glob("batch-*.parquet"))
+    parts = ResultStore(folder).part_paths(manifest)
     if not parts:
         raise ConfigError(f"results folder '{folder}' holds no finished batch")
-    table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+    table = pa.concat_tables([read_part(p, verify) for p in parts], promote_options="default")
     df = table.to_pandas()
     point_ids = np.asarray(manifest["cadcad"]["point_ids"], dtype=np.int64).reshape(-1, 2)
     df["subset"] = point_ids[df["subset"].to_numpy(), 1]

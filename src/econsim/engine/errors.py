@@ -10,6 +10,10 @@ class EconsimError(Exception):
     """Base class of the errors econsim reports to users without a traceback."""
 
 
+class EconsimWarning(UserWarning):
+    """Base class of the warnings econsim shows users as one line (something was noticed and repaired)."""
+
+
 class ConfigError(EconsimError, ValueError):
     """A configuration, parameter, model name or command-line value is not valid."""
 

@@ -1,25 +1,24 @@
 """One batch of runs: build its parameters, state and streams, step it, and tabulate the records.
 
 A batch is the unit of work every executor ships: it is self-contained and picklable, it writes its
-own Parquet part when given a path, and it returns that path (never the data) with its row count.
+own sealed Parquet part when given a target (``store.write_part``), and it returns that part's path
+(never the data) with its row count.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from econsim.engine.state import Arrays
 from econsim.engine.stepping import simulate
 from econsim.engine.streams import RandomStreams
+from econsim.experiment.store import PartTarget, write_part
 from econsim.models.registry import get_model
 
 
@@ -37,7 +36,8 @@ class BatchTask:
     record_every: int
     strict: bool
     common_random_numbers: bool
-    part_path: str | None = None
+    #: where the batch's part goes (None: the table comes back in memory)
+    part: PartTarget | None = None
 
     @property
     def n_runs(self) -> int:
@@ -82,12 +82,6 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
     return pa.table(data)
 
 
-def final_state_path(part_path: str | Path) -> Path:
-    """Where a part's final-state arrays live: beside it, ``batch-000012.final.npz``."""
-    part_path = Path(part_path)
-    return part_path.with_name(f"{part_path.stem}.final.npz")
-
-
 def execute_batch(
     task: BatchTask,
     on_step: Callable[[int], Any] | None = None,
@@ -124,19 +118,12 @@ def execute_batch(
             "run": task.run_b,
             **{out: np.asarray(state[var]) for out, var in model.final_state.items()},
         }
-    if task.part_path is None:
+    if task.part is None:
         return BatchResult(
             task.index, table.num_rows, time.perf_counter() - started, table=table, final=final
         )
-    path = Path(task.part_path)
-    if final is not None:  # written before the part, so a finished part always has its final state
-        final_tmp = path.with_name(f".{path.stem}.final.{os.getpid()}.npz")
-        np.savez_compressed(final_tmp, **final)
-        os.replace(final_tmp, final_state_path(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # dictionary-encode only the columns that repeat (run labels, swept values): on the float state
     # columns it costs three times the write and saves nothing; lz4 is the fastest codec both ways
     repeating = ["subset", "run", "timestep", *task.swept]
-    pq.write_table(table, tmp, compression="lz4", use_dictionary=repeating)
-    os.replace(tmp, path)  # a part exists only once it is complete: resume trusts every part it sees
-    return BatchResult(task.index, table.num_rows, time.perf_counter() - started, part_path=str(path))
+    write_part(task.part, table, final, use_dictionary=repeating)
+    return BatchResult(task.index, table.num_rows, time.perf_counter() - started, part_path=task.part.path)

@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from econsim.engine.errors import ConfigError
-from econsim.experiment.store import ResultStore
+from econsim.experiment.store import (
+    MANIFEST,
+    ResultStore,
+    StoreError,
+    read_final,
+    read_manifest_file,
+    read_part,
+)
 
 
 class Results:
@@ -27,9 +33,12 @@ class Results:
         folder: Path | None = None,
         tables: list[pa.Table] | None = None,
         finals: list[dict[str, np.ndarray]] | None = None,
+        verify: bool = True,
     ) -> None:
         self.manifest = manifest
         self.folder = folder
+        #: check each part's bytes against its seal as it is read
+        self.verify = verify
         self._tables = tables
         self._finals = finals
         self._arrow: pa.Table | None = None
@@ -60,10 +69,10 @@ class Results:
             if self._tables is not None:
                 table = _concat(self._tables) if self._tables else pa.table({})
             else:
-                parts = sorted((self.folder / "parts").glob("batch-*.parquet"))
+                parts = ResultStore(self.folder).part_paths(self.manifest)
                 if not parts:
                     raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
-                table = _concat([pq.read_table(p) for p in parts])
+                table = _concat([read_part(p, self.verify) for p in parts])
             self._arrow = table if _is_sorted(table) else _sorted(table)
         return self._arrow
 
@@ -102,7 +111,8 @@ class Results:
         if self._finals is not None:
             parts = self._finals
         elif self.folder is not None:
-            parts = [dict(np.load(p)) for p in sorted((self.folder / "parts").glob("batch-*.final.npz"))]
+            found = (read_final(p, self.verify) for p in ResultStore(self.folder).part_paths(self.manifest))
+            parts = [f for f in found if f is not None]
         else:
             parts = []
         if not parts:
@@ -187,10 +197,28 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="default")
 
 
-def load(folder: str | Path) -> Results:
-    """The results in a results folder written by ``econsim run``."""
+def load(folder: str | Path, verify: bool = True) -> Results:
+    """The results in a results folder written by ``econsim run``.
+
+    With ``verify`` (the default) a damaged folder is refused, never read: the manifest must be whole,
+    every part present must carry the seal of this experiment and batch with a matching size (checked
+    now, without reading the parts) and matching bytes (checked as each part is read; hashing costs
+    less than decoding). ``verify=False`` reads whatever parts are there, as they are."""
     folder = Path(folder)
-    manifest = ResultStore(folder).read_manifest()
+    store = ResultStore(folder)
+    if not verify:
+        manifest = read_manifest_file(folder / MANIFEST)
+        if not isinstance(manifest, dict):
+            raise ConfigError(f"'{folder}' is not an econsim results folder (no manifest.json)")
+        return Results(manifest, folder=folder, verify=False)
+    manifest = store.read_manifest()
     if manifest is None:
         raise ConfigError(f"'{folder}' is not an econsim results folder (no manifest.json)")
+    problems = store.problems(manifest, full=False)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise StoreError(
+            f"results folder '{folder}' is damaged: {shown}. Run the same command again to recompute "
+            "the damaged parts (or load it with verify=False to read it as it is)"
+        )
     return Results(manifest, folder=folder)

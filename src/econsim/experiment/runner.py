@@ -20,11 +20,11 @@ from econsim.experiment.executors import make_executor
 from econsim.experiment.plan import Plan, make_plan
 from econsim.experiment.progress import progress_bar
 from econsim.experiment.results import Results
-from econsim.experiment.store import ResultStore
+from econsim.experiment.store import PartTarget, ResultStore, fingerprint, plan_manifest
 from econsim.models.registry import get_model
 
 
-def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
+def batch_task(plan: Plan, index: int, part: PartTarget | None) -> BatchTask:
     start, stop = plan.batches[index]
     subset_b, run_b = plan.subset_and_run(start, stop)
     params, state = plan.batch_inputs(start, stop)
@@ -43,7 +43,7 @@ def batch_task(plan: Plan, index: int, part_path: str | None) -> BatchTask:
         record_every=cfg.record_every,
         strict=cfg.strict,
         common_random_numbers=cfg.common_random_numbers,
-        part_path=part_path,
+        part=part,
     )
 
 
@@ -79,58 +79,76 @@ def run(
     preflight(cfg, get_model(cfg.model))  # fail before any work, not after it
     executor = make_executor(cfg.executor, cfg.workers, cfg.address)
     plan = make_plan(cfg, workers=executor.workers)
-    store = ResultStore(cfg.out) if cfg.out else None
-    done = store.attach(plan, overwrite=overwrite) if store else set()
-    manifest_before = store.read_manifest() if store else {}
-    todo = [i for i in range(len(plan.batches)) if i not in done]
-    tasks = [batch_task(plan, i, str(store.part_path(i)) if store else None) for i in todo]
-    total = plan.n_runs_total * cfg.steps
-    finished_work = sum(plan.batches[i][1] - plan.batches[i][0] for i in done) * cfg.steps
-    tables = []
-    finals: list[dict[str, np.ndarray]] = []
-    started = time.perf_counter()
-    status = "interrupted"
-    try:
-        with progress_bar(total, f"{cfg.name or cfg.model}", progress) as advance:
-            advance(finished_work)
-            for result in executor.run(tasks, advance):
-                if result.table is not None:
-                    tables.append(result.table)
-                if result.final is not None and result.part_path is None:
-                    finals.append(result.final)
-        status = "complete"
-    finally:
-        if store:
+    if not cfg.out:
+        return _run_in_memory(cfg, plan, executor, progress)
+    # the folder stays locked until the reports and figures written into it are done
+    with ResultStore(cfg.out) as store:
+        done = store.attach(plan, overwrite=overwrite)
+        manifest_before = store.read_manifest() or {}
+        fp = fingerprint(plan)
+        tasks = [
+            batch_task(plan, i, store.target(i, plan.batches[i], fp))
+            for i in range(len(plan.batches))
+            if i not in done
+        ]
+        finished_work = sum(plan.batches[i][1] - plan.batches[i][0] for i in done) * cfg.steps
+        started = time.perf_counter()
+        status = "interrupted"
+        try:
+            with progress_bar(plan.n_runs_total * cfg.steps, f"{cfg.name or cfg.model}", progress) as advance:
+                advance(finished_work)
+                for _ in executor.run(tasks, advance):
+                    pass
+            status = "complete"
+        finally:
             store.write_manifest(
-                plan,
+                plan_manifest(plan),
                 status=status,
                 wall_time_s=manifest_before.get("wall_time_s", 0.0) + time.perf_counter() - started,
                 created=manifest_before.get("created"),
             )
-    if store:
-        results = Results(store.read_manifest(), folder=store.folder)
-    else:
-        manifest = {
-            "model": plan.model_name,
-            "name": cfg.name,
-            "status": "complete",
-            "seed": plan.seed,
-            "config": cfg.model_dump(mode="json"),
-            "swept": plan.swept,
-            "subsets": plan.subsets,
-            "runs": plan.runs,
-            "n_runs_total": plan.n_runs_total,
-            "steps": cfg.steps,
-            "record_every": cfg.record_every,
-            "wall_time_s": time.perf_counter() - started,
-        }
-        results = Results(manifest, tables=tables, finals=finals)
+        results = Results(store.read_manifest() or {}, folder=store.folder)
+        _finish(results, cfg, store.folder)
+    return results
+
+
+def _run_in_memory(cfg: ExperimentConfig, plan: Plan, executor, progress: bool | None) -> Results:
+    tasks = [batch_task(plan, i, None) for i in range(len(plan.batches))]
+    tables = []
+    finals: list[dict[str, np.ndarray]] = []
+    started = time.perf_counter()
+    with progress_bar(plan.n_runs_total * cfg.steps, f"{cfg.name or cfg.model}", progress) as advance:
+        for result in executor.run(tasks, advance):
+            if result.table is not None:
+                tables.append(result.table)
+            if result.final is not None:
+                finals.append(result.final)
+    manifest = {
+        "model": plan.model_name,
+        "name": cfg.name,
+        "status": "complete",
+        "seed": plan.seed,
+        "config": cfg.model_dump(mode="json"),
+        "swept": plan.swept,
+        "subsets": plan.subsets,
+        "runs": plan.runs,
+        "n_runs_total": plan.n_runs_total,
+        "steps": cfg.steps,
+        "record_every": cfg.record_every,
+        "wall_time_s": time.perf_counter() - started,
+    }
+    results = Results(manifest, tables=tables, finals=finals)
+    _finish(results, cfg, None)
+    return results
+
+
+def _finish(results: Results, cfg: ExperimentConfig, folder: Path | None) -> None:
+    """The configuration's reports, metrics file and figures."""
     if cfg.reports:
-        results.reports = make_reports(results, cfg.reports, store.folder if store else None)
+        results.reports = make_reports(results, cfg.reports, folder)
     if cfg.save_metrics:
         results.save_metrics(cfg.save_metrics, list(get_model(cfg.model).observables))
-    if cfg.save_fig or (store and cfg.figures is not None):
+    if cfg.save_fig or (folder is not None and cfg.figures is not None):
         from econsim.plotting import draw_figures
 
-        draw_figures(results, cfg.figures, cfg.save_fig or str(Path(cfg.out) / "figures"))
-    return results
+        draw_figures(results, cfg.figures, cfg.save_fig or str(Path(folder or ".") / "figures"))
