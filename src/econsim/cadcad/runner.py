@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import re
+import secrets
 import time
 import types
 from collections.abc import Mapping
@@ -127,7 +128,7 @@ def run(
     with store if store is not None else contextlib.nullcontext():
         previous = store.open(overwrite) if store is not None else None
         if seed is None:  # an earlier attempt in the folder drew the seed: keep its runs' streams
-            seed = previous["seed"] if previous else int(np.random.SeedSequence().entropy % (2**63))
+            seed = previous["seed"] if previous else secrets.randbits(63)
         fp = fingerprint(spec, seed, deepcopy)
         batches = _batches(len(spec.runs), ex.workers, batch_runs)
         done: set[int] = set()

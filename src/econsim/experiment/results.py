@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -68,11 +68,13 @@ class Results:
         if self._arrow is None:
             if self._tables is not None:
                 table = _concat(self._tables) if self._tables else pa.table({})
-            else:
+            elif self.folder is not None:
                 parts = ResultStore(self.folder).part_paths(self.manifest)
                 if not parts:
                     raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
                 table = _concat([read_part(p, self.verify) for p in parts])
+            else:
+                table = pa.table({})
             self._arrow = table if _is_sorted(table) else _sorted(table)
         return self._arrow
 
@@ -142,7 +144,7 @@ class Results:
                 arrays[name] = values[0] if values.shape[0] == 1 else values
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **cast(dict[str, Any], arrays))
         return path
 
     def to_xarray(self):

@@ -41,7 +41,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -156,7 +156,7 @@ class _HashingSink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         self.sha.update(data)
         self.size += len(data)
         return self.raw.write(data)
@@ -187,7 +187,7 @@ def write_part(
         final_seal = None
         if final is not None:
             final_tmp = path.with_name(f".{path.stem}.final.{os.getpid()}.npz")
-            np.savez_compressed(final_tmp, **final)
+            np.savez_compressed(final_tmp, **cast(dict[str, Any], final))
             final_seal = _file_digest(final_tmp)
             os.replace(final_tmp, final_state_path(path))
         metadata = {
