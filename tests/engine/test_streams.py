@@ -1,5 +1,7 @@
 """Per-run random streams: derived exactly as numpy's SeedSequence, independent of batching."""
 
+import io
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -73,3 +75,27 @@ def test_per_run_location_and_scale_broadcast():
 def test_identity_words_must_fit_32_bits():
     with pytest.raises(ValueError, match="2\\*\\*32"):
         derive_keys(1, np.array([[2**32]]))
+
+
+def test_streams_restored_at_a_position_continue_identically():
+    """A checkpoint keeps each stream's position (words fetched + the unconsumed buffer); streams
+    rebuilt there, even through a file, draw exactly what the originals draw next."""
+    identity = np.array([[0], [3], [7]])
+    original = RandomStreams(11, identity)
+    original("price").random((5,))
+    original("shock").standard_normal((300,))  # past one refill of 256 words: buffer partly consumed
+    original("price").integers(0, 9, (2, 2))
+    positions = original.positions()
+    assert positions["shock"][0] == 300 + -300 % 4 and positions["shock"][1].shape == (3, 0)
+    assert positions["price"][0] == 256 and positions["price"][1].shape == (3, 256 - 9)
+    stored = {f"{n}/{k}": v for n, (w, b) in positions.items() for k, v in (("words", w), ("buffer", b))}
+    buffer = io.BytesIO()
+    np.savez(buffer, **stored)
+    loaded = np.load(io.BytesIO(buffer.getvalue()))
+    restored = RandomStreams(11, identity)
+    restored.restore({n: (int(loaded[f"{n}/words"]), loaded[f"{n}/buffer"]) for n in positions})
+    for name, draw in [("price", lambda s: s.random((400,))), ("shock", lambda s: s.standard_normal((7,)))]:
+        np.testing.assert_array_equal(draw(restored(name)), draw(original(name)))
+    np.testing.assert_array_equal(restored("new").random(), original("new").random())
+    with pytest.raises(ValueError, match="not a stream position"):
+        restored.restore({"price": (6, np.zeros((3, 1), dtype=np.uint64))})

@@ -141,6 +141,24 @@ class Stream:
     def n_runs(self) -> int:
         return len(self._keys_r2)
 
+    def position(self) -> tuple[int, np.ndarray]:
+        """Where the stream stands: the words fetched from every run's generator so far, and those of
+        them not yet handed out, (B, n). ``Stream.at(keys, *position)`` continues it identically."""
+        return self._words_used, self._buffer_rw[:, self._pos :].copy()
+
+    @classmethod
+    def at(cls, keys_r2: np.ndarray, words_used: int, buffer_rw: np.ndarray) -> Stream:
+        """The stream of ``keys_r2`` at a ``position()``: its next draws are those the stream that
+        reported the position would have made."""
+        stream = cls(keys_r2)
+        buffer_rw = np.asarray(buffer_rw, dtype=np.uint64)
+        buffer_rw = buffer_rw.reshape(len(keys_r2), buffer_rw.size // max(1, len(keys_r2)))
+        if int(words_used) % 4 or buffer_rw.shape[1] > int(words_used):
+            raise ValueError(f"not a stream position: {words_used} words fetched, {buffer_rw.shape[1]} left")
+        stream._words_used = int(words_used)
+        stream._buffer_rw = buffer_rw.copy()
+        return stream
+
     def _fetch(self, n_words: int) -> np.ndarray:
         """The next ``n_words`` (a multiple of 4) raw words of every run: shape (B, n_words)."""
         out_rw = np.empty((self.n_runs, n_words), dtype=np.uint64)
@@ -239,3 +257,15 @@ class RandomStreams:
     @property
     def n_runs(self) -> int:
         return len(self.identity_rk)
+
+    def positions(self) -> dict[str, tuple[int, np.ndarray]]:
+        """Every stream drawn from so far, by name, at its ``Stream.position()``."""
+        return {name: stream.position() for name, stream in self._streams.items()}
+
+    def restore(self, positions: dict[str, tuple[int, np.ndarray]]) -> None:
+        """Put the named streams at the given positions (from ``positions()`` of the same seed and
+        runs): the draws that follow are the ones that followed there. Streams not named start afresh."""
+        self._streams = {}
+        for name, (words_used, buffer_rw) in positions.items():
+            ids = np.column_stack([self.identity_rk, np.full(len(self.identity_rk), stream_id(name))])
+            self._streams[name] = Stream.at(derive_keys(self.seed, ids), words_used, buffer_rw)
