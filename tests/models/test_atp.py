@@ -150,8 +150,10 @@ def test_storage_charges_at_round_trip_efficiency():
     np.testing.assert_allclose(out["storage_r"], np.minimum(ETA * delivered, s.storage_cap_r), rtol=1e-9)
 
 
-def _final(params, steps=3, seed=3):
+def _final(params, steps=3, seed=3, state=None):
     p, s, rng = build(params, runs=1, seed=seed)
+    for name, value in (state or {}).items():
+        s[name] = np.full_like(s[name], value)
     for _ in range(steps):
         step(s, p, rng)
     return s, {k: np.asarray(f(s, p)) for k, f in MODEL.observables.items()}
@@ -163,6 +165,14 @@ NEEDS = {  # keys that act only when another key lets them: (their companions, s
     "death_k": ({"aec_death_center": 0.95}, 4),
     "fert_theta_cyc": ({}, 40),
     "migration_kappa": ({"migration_rate_annual": 1.0}, 4),
+    "legacy_discharge_loss": ({"gen_scale": 1e-4, "sink_cap_scale": 1e-4}, 4),  # the sink gate cuts
+    "legacy_initial_storage": ({"storage_scale": 3.0}, 0),  # the first recharge clips it either way
+}
+STATE_NEEDS = {  # bugs the shipped worlds never trigger: the state that triggers them
+    # no eADP to mint, so every delivered unit is surplus
+    "legacy_storage_gain": {"need_r": 1e4, "adp_n": 0.0, "adp_r": 0.0},
+    # rates that exceed the stocks of their inputs
+    "legacy_inventory_clamp": {"stock_rg": 1.0, "inflow_rg": 0.0, "price_rg": 100.0},
 }
 CHANGED = {  # values that make a key bind within a few steps of a small world
     "mu_cap": 1e-3,
@@ -172,7 +182,16 @@ CHANGED = {  # values that make a key bind within a few steps of a small world
     "sigma_floor": 1.0,
     "migration_rate_annual": 5.0,
     "legacy_reverse_ageing": True,
+    "legacy_storage_gain": True,
+    "legacy_endowment_drift": True,
+    "legacy_initial_storage": True,
+    "legacy_discharge_loss": True,
+    "legacy_gdp_prices": True,
+    "legacy_reserves": True,
+    "legacy_inventory_clamp": True,
+    "legacy_day0_demography": True,
     "legacy_price_floor": True,
+    "legacy_world_reseed": True,
     "K_latent": 2,
     "n_resources": 3,
     "k_neighbors": 3,
@@ -209,8 +228,9 @@ def test_every_key_changes_the_outcome(param):
         if param.bounds[1] is not None:
             value = min(value, param.bounds[1] * 0.97)
     companions, steps = NEEDS.get(param.name, ({}, 4))
-    base_s, base_obs = _final(companions, steps=steps)
-    s, obs = _final({**companions, param.name: value}, steps=steps)
+    state = STATE_NEEDS.get(param.name)
+    base_s, base_obs = _final(companions, steps=steps, state=state)
+    s, obs = _final({**companions, param.name: value}, steps=steps, state=state)
     differs = [
         k
         for k in base_s

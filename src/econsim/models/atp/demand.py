@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.atp.wallets import demand_pass, region_bounds
+from econsim.models.atp.wallets import apply_to_pools, demand_pass, region_bounds
 
 
 def aec(atp_r: np.ndarray, adp_r: np.ndarray, amp_r: np.ndarray) -> np.ndarray:
@@ -57,6 +57,7 @@ def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     mint_r = np.maximum(s.minted_r, 0.0) + 1.0
     return {
+        "pool_drift_r3": apply_to_pools(s.wallet_map_r, s.pool_drift_r3),
         "atp_n": s.atp_n,
         "adp_n": s.adp_n,
         "amp_n": s.amp_n,

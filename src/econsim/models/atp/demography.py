@@ -76,15 +76,18 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     """Stage 16 (population only; wallets follow in ``inheritance``)."""
     c = lambda v: v[:, None]  # noqa: E731
     g_r = gdp_per_capita(s)
-    first = (s.day == 0)[:, None]
-    # the original ran day 0 with placeholder trackers (= 1); we start them from day 0's GDP per capita
-    base_r = np.where(first, np.maximum(g_r, 1e-6), s.gdppc_base_r)
-    ema_prev_r = np.where(first, g_r, s.gdppc_ema_r)
-    develop_r = np.where(
-        first,
-        np.clip(0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (base_r + 1e-9), 1e-6))), 0.0, 1.0),
-        s.develop_r,
+    day0 = (s.day == 0)[:, None]
+    # the original ran day 0 with placeholder trackers (= 1, development 0) and set them from day 0's GDP
+    # per capita after the step (legacy 13); we start them from day 0's GDP per capita
+    placeholder = day0 & p.legacy_day0_demography[:, None]
+    first = day0 & ~placeholder
+    start_base_r = np.maximum(g_r, 1e-6)
+    start_develop_r = np.clip(
+        0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (start_base_r + 1e-9), 1e-6))), 0.0, 1.0
     )
+    base_r = np.where(first, start_base_r, s.gdppc_base_r)
+    ema_prev_r = np.where(first, g_r, s.gdppc_ema_r)
+    develop_r = np.where(first, start_develop_r, s.develop_r)
     an = np.clip((s.aec_r - c(p.aec_low)) / np.maximum(1e-6, c(p.aec_high) - c(p.aec_low)), 0.0, 1.0)
     ema_r = 0.9 * ema_prev_r + 0.1 * g_r
     growth = np.log(np.maximum(ema_r / (base_r + 1e-9), 1e-6))
@@ -141,10 +144,10 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
         "pop_r": pop_r,
         "births_r": newborn,
         "death_frac_r": death_frac,
-        "gdppc_base_r": base_r,
-        "gdppc_ema_prev_r": ema_prev_r,
-        "gdppc_ema_r": ema_r,
-        "develop_r": develop_r,
+        "gdppc_base_r": np.where(placeholder, start_base_r, base_r),
+        "gdppc_ema_prev_r": np.where(placeholder, g_r, ema_prev_r),
+        "gdppc_ema_r": np.where(placeholder, g_r, ema_r),
+        "develop_r": np.where(placeholder, start_develop_r, develop_r),
         "health_r": health,
         "cons_scale_r": np.clip(pop_ra @ CONS_WEIGHT_A / s.cons_base_r, 0.25, 4.0),
         "labour_r": np.clip(pop_ra @ LABOUR_WEIGHT_A / s.labour_base_r, 0.2, 1.2),

@@ -8,8 +8,9 @@ collateralised by last step's eATP spending; storage investment grows the storag
     m   = min(Dv, Y)                                              minted: eADP → eATP, pro rata to eADP holdings
     storage: B ← min([B + min(η·[Dv − m]₊, [B̄ − B]₊) − [Dv − Gn]₊/η]₊, B̄)
 
-Fixes: the surplus is stored as η·surplus (the original stored surplus/η, creating energy), and only the
-discharge actually delivered leaves the store (the original lost discharged energy cut by the sink gate).
+Fixes: the surplus is stored as η·surplus (the original stored surplus/η, creating energy:
+``legacy_storage_gain``), and only the discharge actually delivered leaves the store (the original lost
+discharged energy cut by the sink gate: ``legacy_discharge_loss``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ def recharge(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     share_r = np.minimum(1.0, np.maximum(s.sink_cap_r - s.pollutant_r, 0.0) / (load_r + EPS))
     delivered_r = share_r * deliverable_r
     minted_r = np.minimum(delivered_r, s.adp_r)
-    discharged_r = np.minimum(np.maximum(delivered_r - gen_r, 0.0) / ETA, s.storage_r)
+    # legacy 8: the whole discharge on offer leaves the store, whatever the sink gate let through
+    used_r = np.minimum(np.maximum(delivered_r - gen_r, 0.0) / ETA, s.storage_r)
+    discharged_r = np.where(p.legacy_discharge_loss[:, None], offer_r, used_r)
     surplus_r = np.maximum(delivered_r - minted_r, 0.0)
-    charged_r = np.minimum(ETA * surplus_r, np.maximum(s.storage_cap_r - s.storage_r, 0.0))
+    # legacy 2: surplus/η is stored (the store gains energy)
+    stored_r = np.where(p.legacy_storage_gain[:, None], surplus_r / (ETA + EPS), ETA * surplus_r)
+    charged_r = np.minimum(stored_r, np.maximum(s.storage_cap_r - s.storage_r, 0.0))
     storage_r = np.minimum(np.maximum(s.storage_r + charged_r - discharged_r, 0.0), s.storage_cap_r)
     y_r = s.adp_r
     mint_share_r = np.where(y_r > EPS, minted_r / np.where(y_r > EPS, y_r, 1.0), 0.0)

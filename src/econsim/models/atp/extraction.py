@@ -9,7 +9,8 @@
 
 Deviations: ``beta_ext`` (unused by the original, which uses [A^e]₊) sets the sharpness of the response to
 the affinity as the README says — sp(βA)/β → [A]₊ as β → ∞; and reserves fall by exactly what is
-extracted (the original's Patankar form lowered Φ by Φq/(Φ+q) while the inventory gained q).
+extracted (the original's Patankar form lowered Φ by Φq/(Φ+q) while the inventory gained q;
+``legacy_reserves``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def extraction(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     affinity = s.price_rg[:, :, :M] - s.mu_r[:, :, None] * xi - s.lam_r[:, :, None] * sig
     potential = c(p.k_ext) * softplus_drive(affinity, c(p.beta_ext)) * np.tanh(fill / (1.0 + fill))
     share_r = gate(s, s.book_r, s.emis_r, (potential * xi).sum(axis=2), (potential * sig).sum(axis=2))
-    q = np.minimum(share_r[:, :, None] * potential, s.reserves_rm)
+    legacy = p.legacy_reserves[:, None, None]
+    q = share_r[:, :, None] * potential
+    q = np.where(legacy, q, np.minimum(q, s.reserves_rm))
+    # legacy 10: Patankar depletion Φ/(1 + dt·q/(Φ + ε)), which lowers Φ by less than q
+    depleted = np.where(
+        legacy, s.reserves_rm / (1.0 + c(p.dt) * q / (s.reserves_rm + EPS)), s.reserves_rm - q
+    )
     acc = ledger(s)
     cost_r, load_r = (q * xi).sum(axis=2), (q * sig).sum(axis=2)
     settle(s, acc, cost_r)
@@ -44,7 +51,7 @@ def extraction(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     stock_rg = s.stock_rg.copy()
     stock_rg[:, :, :M] += q
     return {
-        "reserves_rm": np.maximum(s.reserves_rm - q, 0.0),
+        "reserves_rm": np.maximum(depleted, 0.0),
         "stock_rg": stock_rg,
         "extracted_rm": q,
         **ledger_updates(acc),

@@ -5,7 +5,8 @@
     x_i += birth_endow_atp · b̃_r / agents_r;   fiat_i += birth_endow_fiat · b̃_r / agents_r
 
 Deviation: the endowment is added to the tracked eATP pool too (the original let the pools drift from the
-wallets). After this pass the tracked pools are set to the exact wallet sums.
+wallets; ``legacy_endowment_drift`` keeps that gap in ``pool_drift_r3``). After this pass the tracked pools
+are set to the exact wallet sums (less that gap).
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.atp.fx import valve_share
-from econsim.models.atp.wallets import closing_pass, pools, region_bounds
+from econsim.models.atp.wallets import apply_to_pools, closing_pass, pools, region_bounds
 
 
 def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Stage 17: wallets brought up to date, inheritance, FX valve, birth endowments."""
     B, R = s.pop_r.shape
     df_r = s.death_frac_r
-    pools_r3 = pools(s)  # after this step's maps
+    drift_r3 = apply_to_pools(s.wallet_map_r, s.pool_drift_r3)  # 0 unless legacy_endowment_drift
+    wallets_r3 = pools(s) + drift_r3  # the wallet sums after this step's maps
     frac = p.inherit_frac_on_death[:, None]
-    inherit_r3 = (frac * df_r)[:, :, None] * pools_r3
+    inherit_r3 = (frac * df_r)[:, :, None] * wallets_r3
     per_agent = 1.0 / np.maximum(s.agents_r, 1.0)
     endow_atp_r = p.birth_endow_atp[:, None] * s.births_r * per_agent
+    # legacy 3: the endowment reaches the wallets but not the tracked eATP pool; the gap is carried on by
+    # every later map (the death share leaves wallets and pools alike)
+    drift_r3 = drift_r3.copy()
+    drift_r3[..., 0] += np.where(p.legacy_endowment_drift[:, None], endow_atp_r * s.agents_r, 0.0)
     endow_fiat_r = p.birth_endow_fiat[:, None] * s.births_r * per_agent
     share_r = valve_share(s, p)
     sums_r3 = np.zeros((B, R, 3))
@@ -59,12 +65,13 @@ def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarra
         "fiat_n": s.fiat_n,
         "crypto_n": s.crypto_n,
         "wallet_map_r": np.broadcast_to(np.eye(3), s.wallet_map_r.shape).copy(),
-        "atp_r": sums_r3[..., 0],
-        "adp_r": sums_r3[..., 1],
-        "amp_r": sums_r3[..., 2],
+        "atp_r": sums_r3[..., 0] - drift_r3[..., 0],
+        "adp_r": sums_r3[..., 1] - drift_r3[..., 1],
+        "amp_r": sums_r3[..., 2] - drift_r3[..., 2],
+        "pool_drift_r3": drift_r3,
         "fx_in_r": fx_in_r,
         "fx_want_r": fx_want_r,
         "endowed_r": endow_atp_r * s.agents_r,
-        "destroyed_r": ((1.0 - frac) * df_r) * pools_r3.sum(axis=2),
+        "destroyed_r": ((1.0 - frac) * df_r) * wallets_r3.sum(axis=2),
         "day": s.day + 1,
     }

@@ -3,7 +3,7 @@
     GDP_r = Σ_j (Σ_g p_rg S⁺_gj − Σ_g p_rg S⁻_gj) [v_rj]₊ + Σ_m p_rm [q_rm]₊
 
 Deviation: GDP is valued at the prices the step's decisions used (the original used the prices already
-updated in stage 13).
+updated in stage 13; ``legacy_gdp_prices``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from econsim.models.atp.demography import gdp_per_capita
 
 def value_added(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Stage 15."""
-    prices = s.gdp_prices_rg
+    # legacy 9: the prices already updated in stage 13
+    prices = np.where(p.legacy_gdp_prices[:, None, None], s.price_rg, s.gdp_prices_rg)
     M = s.extracted_rm.shape[2]
     net_rj = np.matmul(prices, s.stoich_gj)  # output value − input value per unit rate
     gdp_r = (net_rj * np.maximum(s.rates_rj, 0.0)).sum(axis=2)

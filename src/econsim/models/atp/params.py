@@ -12,6 +12,11 @@ from econsim.engine import Param
 POS = (0.0, None)
 UNIT = (0.0, 1.0)
 
+
+def _legacy(name: str, doc: str) -> Param:
+    return Param(name, False, f"the original's behaviour, fix {doc}", kind="bool")
+
+
 SECTIONS: dict[str, list[Param]] = {
     "sizes": [
         Param("R", 16, "regions", bounds=(2, None), kind="int"),
@@ -134,12 +139,6 @@ SECTIONS: dict[str, list[Param]] = {
         Param("fert_theta_dev", 1.0, "fertility decline with development", bounds=POS),
         Param("fert_phi_rep", 0.4, "fertility response to child survival (replacement)", bounds=POS),
         Param("fert_theta_cyc", 0.8, "fertility response to GDP shocks", bounds=POS),
-        Param(
-            "legacy_reverse_ageing",
-            False,
-            "age cohorts backwards as the original does (bug: not mass-conserving)",
-            kind="bool",
-        ),
     ],
     "inheritance": [
         Param("inherit_conc", 2.0, "exponent on greed of heirs' shares (1: proportional)", bounds=POS),
@@ -194,13 +193,6 @@ SECTIONS: dict[str, list[Param]] = {
             "cap_storage_exergy_mult", 25.0, "storage budget cap, × (eATP minted this step + 1)", bounds=POS
         ),
         Param("innov_I_cap", 1e12, "cap of the R&D effort per process and step", bounds=POS),
-        Param(
-            "legacy_price_floor",
-            False,
-            "the original's dead production-cost price floor (min over all "
-            "processes, ≈ 0); off: min over the good's producers",
-            kind="bool",
-        ),
     ],
     "fx": [
         Param("fx_spread_fiat", 0.02, "spread of converting fiat into eADP", bounds=UNIT),
@@ -222,6 +214,24 @@ SECTIONS: dict[str, list[Param]] = {
         Param(
             "crypto_init", 20.0, "mean initial crypto balance per agent (uniform on [0, 2·this])", bounds=POS
         ),
+    ],
+    # Each switch restores one bug of the original that econsim fixes (README: "Deviations", numbered as
+    # SPEC.md §10). All of them on, with fx_cap_mult 0, beta_ext → ∞ and the README demography keys at
+    # their neutral values, reproduce the original's step (README: "Side by side with the original").
+    "legacy": [
+        _legacy("legacy_reverse_ageing", "1: cohorts age backwards (not mass-conserving)"),
+        _legacy("legacy_storage_gain", "2: surplus is stored as surplus/η (creates energy)"),
+        _legacy("legacy_endowment_drift", "3: birth endowments miss the tracked eATP pool (pools drift)"),
+        _legacy("legacy_initial_storage", "7: the initial storage charge may exceed its capacity"),
+        _legacy("legacy_discharge_loss", "8: storage discharge the sink gate cut is lost"),
+        _legacy("legacy_gdp_prices", "9: GDP valued at the prices already updated this step"),
+        _legacy("legacy_reserves", "10: Patankar depletion Φ/(1 + q/Φ), extraction not capped by Φ"),
+        _legacy(
+            "legacy_inventory_clamp", "11: inventories clamped at 0 after production (inputs from nothing)"
+        ),
+        _legacy("legacy_day0_demography", "13: day 0's demography uses placeholder trackers (= 1)"),
+        _legacy("legacy_price_floor", "15: the dead production-cost price floor (min over all processes)"),
+        _legacy("legacy_world_reseed", "the stoichiometry restarts the world stream (later draws reuse it)"),
     ],
 }
 

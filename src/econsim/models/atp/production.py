@@ -10,7 +10,7 @@ limited by inputs, throttled by the AMPK gate on AEC, and gated by the eATP allo
 
 Deviation: the last scaling (per good, the share of the requested inputs that the stock covers; per
 process, the least of its inputs' shares) replaces the original's clamp Q ← [Q + vSᵀ]₊, which created
-inputs from nothing whenever rates exceeded stocks.
+inputs from nothing whenever rates exceeded stocks (``legacy_inventory_clamp``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def production(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     request_rg = np.matmul(rates, np.swapaxes(inputs_gj, 1, 2))
     covered_rg = np.where(request_rg > s.stock_rg, s.stock_rg / np.maximum(request_rg, 1e-300), 1.0)
     limit_rj = np.where(has_input[:, None], covered_rg[:, :, :, None], 1.0).min(axis=2)
-    rates = rates * limit_rj
+    # legacy 11: no limit; the clamp below then creates the missing inputs
+    rates = np.where(p.legacy_inventory_clamp[:, None, None], rates, rates * limit_rj)
     stock_rg = np.maximum(s.stock_rg + np.matmul(rates, np.swapaxes(S, 1, 2)), 0.0)  # clamp: round-off only
     acc = ledger(s)
     cost_r, load_r = (rates * s.xi_eff_rj).sum(axis=2), (rates * s.sig_eff_rj).sum(axis=2)

@@ -47,6 +47,12 @@ STATE: list[Var] = [
         3,
         3,
     ),
+    _v(
+        "pool_drift_r3",
+        "wallet sums minus tracked pools (x, y, w); nonzero only under legacy_endowment_drift",
+        "R",
+        3,
+    ),
     _v("fx_want_r", "eADP the agents offer to the FX valve (before the cap)", "R"),
     _v("fx_in_r", "eADP credited by the FX valve this step", "R"),
     _v("endowed_r", "eATP endowed to newborns this step", "R"),

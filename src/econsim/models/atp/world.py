@@ -12,6 +12,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.engine.errors import ConfigError
+from econsim.engine.streams import Stream
 from econsim.models.atp.demand import aec
 from econsim.models.atp.demography import AGE, CONS_WEIGHT_A, LABOUR_WEIGHT_A
 from econsim.models.atp.innovation import effective_parameters
@@ -60,6 +61,11 @@ class _Draws:
 def stoichiometry(G: int, J: int, M: int, u: np.ndarray) -> np.ndarray:
     """S (G, J) by the rules of SPEC.md §3.2: stage-A processes make intermediates from resources, stage-B
     processes make final goods from intermediates (and sometimes resources); co-products happen."""
+    return stoichiometry_draws(G, J, M, u)[0]
+
+
+def stoichiometry_draws(G: int, J: int, M: int, u: np.ndarray) -> tuple[np.ndarray, int]:
+    """S and the number of uniforms of ``u`` it consumed."""
     res, inter, final = goods_partition(G, M)
     J1 = max(1, min(J - 1, round(0.4 * J)))
     J2 = J - J1
@@ -99,7 +105,33 @@ def stoichiometry(G: int, J: int, M: int, u: np.ndarray) -> np.ndarray:
                     S[m, j] -= d.mag()
             for good in d.pick(final):
                 S[good, j] += d.mag()
-    return S
+    return S, d.i
+
+
+class _Restarted:
+    """The world stream as the original used it after building the stoichiometry (legacy_world_reseed).
+
+    The original re-seeds its one generator inside the stoichiometry builder, so the stoichiometry draws
+    the very numbers the geography drew, and every later world draw continues from where the
+    stoichiometry stopped — again numbers the geography used. Runs with the switch take their draws from
+    ``restarted_bk`` (the world stream from its start) after their own ``start_b`` used uniforms; the
+    others from ``world`` as usual (drawn for every run, so the two kinds of runs share one batch)."""
+
+    def __init__(
+        self, world: Stream, restarted_bk: np.ndarray, start_b: np.ndarray, legacy_b: np.ndarray
+    ) -> None:
+        self.world, self.restarted, self.pos, self.legacy = world, restarted_bk, start_b.copy(), legacy_b
+
+    def random(self, shape: tuple[int, ...]) -> np.ndarray:
+        usual = self.world.random(shape)
+        n = int(np.prod(shape))
+        take = self.pos[:, None] + np.arange(n)
+        self.pos = self.pos + n
+        again = np.take_along_axis(self.restarted, take, axis=1).reshape(usual.shape)
+        return np.where(self.legacy.reshape((-1,) + (1,) * len(shape)), again, usual)
+
+    def uniform(self, low: float, high: float, shape: tuple[int, ...]) -> np.ndarray:
+        return low + (high - low) * self.random(shape)
 
 
 def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -107,15 +139,15 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     R, G, J, N, K, M, kappa = sizes(p)
     B = p.n_runs
     col = lambda v: v[:, None]  # noqa: E731  (per-run parameter against a region axis)
-    world = rng("world")
+    geography = rng("world")
     out: dict[str, np.ndarray] = {}
 
     # §3.1 geography
-    q_r = 0.5 + world.random((R,))
-    z_r2 = 10.0 * world.standard_normal((R, 2))
+    q_r = 0.5 + geography.random((R,))
+    z_r2 = 10.0 * geography.standard_normal((R, 2))
     dist_rr = np.linalg.norm(z_r2[:, :, None, :] - z_r2[:, None, :, :], axis=-1) + np.eye(R)
-    friction_rr = 0.2 * world.random((R, R))
-    port_rr = world.random((R, R))
+    friction_rr = 0.2 * geography.random((R, R))
+    port_rr = geography.random((R, R))
     masked = dist_rr + np.where(np.eye(R, dtype=bool), np.inf, 0.0)
     nbr_rk = np.argsort(masked, axis=-1, kind="stable")[:, :, :kappa]
     take = lambda a: np.take_along_axis(a, nbr_rk, axis=-1)  # noqa: E731
@@ -129,8 +161,18 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     )
 
     # §3.2 stoichiometry (a generous block of uniforms per run, consumed in order)
-    u = rng("stoichiometry").random((16 * (G + J) * (G + 4),))
-    out["stoich_gj"] = np.stack([stoichiometry(G, J, M, u[b]) for b in range(B)])
+    n_u = 16 * (G + J) * (G + 4)
+    u = rng("stoichiometry").random((n_u,))
+    legacy = np.asarray(p.legacy_world_reseed, dtype=bool)
+    if legacy.any():
+        later = 3 * J + 3 * R * G + R * J + 3 * R + R * M  # the world draws after the stoichiometry
+        restarted = RandomStreams(rng.seed, rng.identity_rk)("world").random((n_u + later,))
+        u = np.where(legacy[:, None], restarted[:, :n_u], u)
+    built = [stoichiometry_draws(G, J, M, u[b]) for b in range(B)]
+    out["stoich_gj"] = np.stack([S for S, _ in built])
+    world: Stream | _Restarted = geography
+    if legacy.any():
+        world = _Restarted(geography, restarted, np.array([used for _, used in built]), legacy)
 
     # §3.3 processes, inventories, energy, sink
     out["k_base_j"] = world.uniform(0.1, 0.6, (J,))
@@ -141,8 +183,9 @@ def generate_world(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.nda
     out["inflow_rg"] = world.uniform(0.0, 1e5, (R, G))
     out["gen_cap_r"] = (0.5 + world.random((R,))) * q_r * 2e5 * col(p.gen_scale)
     out["storage_cap_r"] = np.full((B, R), 1e6)
-    # capped at capacity (the original lets storage_scale > 1 start a store above its capacity)
-    out["storage_r"] = np.minimum(world.uniform(0.0, 1e6, (R,)) * col(p.storage_scale), 1e6)
+    # capped at capacity (the original lets storage_scale > 1 start a store above its capacity: legacy 7)
+    charge_r = world.uniform(0.0, 1e6, (R,)) * col(p.storage_scale)
+    out["storage_r"] = np.where(col(p.legacy_initial_storage), charge_r, np.minimum(charge_r, 1e6))
     out["sink_cap_r"] = q_r * 1e6 * col(p.sink_cap_scale)
     out["pollutant_r"] = np.zeros((B, R))
     out["gen_sig_r"] = (0.01 + 0.02 * world.random((R,))) * col(p.gen_sink_intensity_scale)
