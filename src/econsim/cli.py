@@ -110,7 +110,7 @@ def _read_config(config: Path, model: str | None) -> tuple[dict[str, Any], str]:
         hint = " or pass --model" if model is None else ""
         raise ConfigError(f"'{config}' names no model: add a 'model:' line{hint}")
     if not isinstance(model_name, str):
-        raise ConfigError(f"model: {model_name!r} in '{config}' must be a model name")
+        raise ConfigError(f"model: {model_name!r} in '{config}' must be a model name (a string)")
     return raw, model_name
 
 
@@ -410,12 +410,15 @@ def plot(
     save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
 ) -> None:
     """Draw a results folder's figures (those of its configuration, else the model's defaults)."""
+    from econsim.experiment.checks import IMAGE_SUFFIXES, check_writable
     from econsim.experiment.results import load
     from econsim.plotting import draw_figures
 
     res = load(results)
+    dest = save_fig or results / "figures"
+    check_writable(dest, "figure destination (--save-fig)", folder=dest.suffix.lower() not in IMAGE_SUFFIXES)
     specs = res.manifest["config"].get("figures")
-    written = draw_figures(res, specs, save_fig or results / "figures")
+    written = draw_figures(res, specs, dest)
     for path in written:
         out_console.print(str(path))
 
@@ -487,9 +490,10 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:
         # usage errors of the command-line parser (click, which typer may vendor) show themselves
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        exit_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(exit_code, int):
             exc.show()
-            sys.exit(exc.exit_code or 2)
+            sys.exit(exit_code or 2)
         raise
 
 

@@ -143,9 +143,11 @@ class Range(_Strict):
             if self.num == 1:
                 return [self.start]
             return [self.start + (self.stop - self.start) * i / (self.num - 1) for i in range(self.num)]
-        n = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+        step = self.step
+        assert step is not None  # one of step and num is given (validated)
+        n = math.floor((self.stop - self.start) / step + 1e-9) + 1
         # round away the float noise of start + i·step so that 0.1 + 3·0.025 prints as 0.175
-        return [round(self.start + i * self.step, 12) for i in range(n)]
+        return [round(self.start + i * step, 12) for i in range(n)]
 
 
 SweepValues = list[Any] | Range
@@ -339,23 +341,23 @@ def _friendly(exc: ValidationError, source: str, flags: Mapping[str, str] | None
         elif err["type"] == "model_type" and any(b.endswith("Range]") for b in branches):
             continue
         if loc and loc[0] in flags and err["type"] != "extra_forbidden":
-            flag_lines.append(f"{flags[loc[0]]}{err.get('input')!r}: {msg}")
+            flag_lines.append(f"{flags[loc[0]]}{_short(err.get('input'))}: {msg}")
             continue
         if not loc:
             lines.append(msg)
             continue
         if err["type"] == "extra_forbidden":
             parent, key = loc[:-1], loc[-1]
-            model = ExperimentConfig
+            model: type[BaseModel] | None = ExperimentConfig
             for part in parent:
-                field = model.model_fields.get(part)
+                field = model.model_fields.get(part) if model is not None else None
                 annotation = getattr(field, "annotation", None)
                 model = (
                     annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
                 )
                 if model is None:
                     break
-            valid = list(model.model_fields) if model else []
+            valid = list(model.model_fields) if model is not None else []
             hint = suggest(key, valid)
             listing = (
                 f"; valid keys{' in ' + '.'.join(parent) if parent else ''}: {', '.join(valid)}"
@@ -366,11 +368,18 @@ def _friendly(exc: ValidationError, source: str, flags: Mapping[str, str] | None
         elif err["type"] == "missing":
             lines.append(f"missing key '{where}'")
         else:
-            got = err.get("input")
-            got_text = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+            got_text = (
+                f" (got {_short(err.get('input'))})" if not isinstance(err.get("input"), dict | list) else ""
+            )
             lines.append(f"{where}: {msg}{got_text}")
     head = f"invalid configuration {source}" if lines else "invalid value"
     return ConfigError(f"{head}:\n  " + "\n  ".join(dict.fromkeys([*flag_lines, *lines])))
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, its middle elided when long (a 400-digit number is not worth printing whole)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:28]}…{text[-28:]}"
 
 
 def parse_config(raw: Any, source: str = "", flags: Mapping[str, str] | None = None) -> ExperimentConfig:

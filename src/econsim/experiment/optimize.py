@@ -63,6 +63,7 @@ def parse_space(model_name: str, spec: str) -> SearchSpace:
     param = get_model(model_name).param(name)
     if param.kind in ("choice", "bool") or ("," in text and ":" not in text):
         raw = [t.strip() for t in text.split(",")] if text != "*" else []
+        values: tuple[Any, ...]
         if param.kind == "bool":
             flags = {"true": True, "false": False}
             if any(t.lower() not in flags for t in raw):
@@ -157,6 +158,7 @@ def optimize(
             if sp.choices:
                 values[sp.name] = trial.suggest_categorical(sp.name, list(sp.choices))
             elif sp.integer:
+                assert sp.low is not None and sp.high is not None
                 values[sp.name] = trial.suggest_int(sp.name, int(sp.low), int(sp.high), log=sp.log)
             else:
                 values[sp.name] = trial.suggest_float(sp.name, sp.low, sp.high, log=sp.log)
