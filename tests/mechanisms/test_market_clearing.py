@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from econsim.mechanisms.market_clearing import (
+    ExcessDemandError,
     call_auction,
     call_auction_batch,
     price_adjustment,
@@ -100,6 +101,58 @@ def test_batched_call_auction_matches_one_market_at_a_time(runs, width, pad_pric
         assert np.all(batch.buy_fill[r, nb:] == 0) and np.all(batch.sell_fill[r, ns:] == 0)
 
 
+def test_zero_quantity_orders_do_not_set_the_price():
+    # Volume 5 at 8, 9 and 10; the old call_auction let the 0-lot sell at 9 be a candidate and the
+    # middle of the tie (9) won, while call_auction_batch (which skipped it) said 8.
+    bp, bq, sp, sq = np.array([10.0]), np.array([5.0]), np.array([8.0, 9.0]), np.array([5.0, 0.0])
+    one = call_auction(bp, bq, sp, sq)
+    batch = call_auction_batch(bp[None], bq[None], sp[None], sq[None])
+    assert one.price == batch.price[0] == 8.0
+    # A 0-lot bid at 20 must not pull a reference-price tie-break to itself either.
+    with_ref = call_auction(
+        np.array([10.0, 20.0]), np.array([5.0, 0.0]), np.array([8.0]), np.array([5.0]), 19.0
+    )
+    assert with_ref.price == 10.0 and with_ref.buy_fill.tolist() == [5.0, 0.0]
+    assert call_auction(
+        np.array([10.0]), np.array([0.0]), np.array([8.0]), np.array([5.0])
+    ).buy_fill.shape == (1,)
+
+
+zero_or_more = st.lists(
+    st.tuples(st.integers(1, 30), st.sampled_from([0, 0, 1, 2, 5, 20, -3])), min_size=1, max_size=20
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(buys=zero_or_more, sells=zero_or_more, use_reference=st.booleans())
+def test_orders_of_no_quantity_change_nothing_in_either_auction(buys, sells, use_reference):
+    """The class of the bug: adding orders with quantity ≤ 0 anywhere changes no result, in the single
+    and the batched auction, compared with the auction on the real orders alone (the reference)."""
+    bp, bq = (np.array(c, float) for c in zip(*buys, strict=True))
+    sp, sq = (np.array(c, float) for c in zip(*sells, strict=True))
+    reference = 15.5 if use_reference else None
+    real_b, real_s = bq > 0, sq > 0
+    alone = call_auction(bp[real_b], bq[real_b], sp[real_s], sq[real_s], reference)
+    one = call_auction(bp, bq, sp, sq, reference)
+    batch = call_auction_batch(
+        bp[None], bq[None], sp[None], sq[None], None if reference is None else [reference]
+    )
+    for got in (one, BatchAuctionLike(batch)):
+        np.testing.assert_array_equal(got.price, alone.price)
+        assert (got.volume, got.imbalance) == (alone.volume, alone.imbalance)
+        np.testing.assert_array_equal(got.buy_fill[real_b], alone.buy_fill)
+        np.testing.assert_array_equal(got.sell_fill[real_s], alone.sell_fill)
+        assert np.all(got.buy_fill[~real_b] == 0) and np.all(got.sell_fill[~real_s] == 0)
+
+
+class BatchAuctionLike:
+    """A one-run batch result read like an AuctionResult."""
+
+    def __init__(self, batch):
+        self.price, self.volume, self.imbalance = batch.price[0], batch.volume[0], batch.imbalance[0]
+        self.buy_fill, self.sell_fill = batch.buy_fill[0], batch.sell_fill[0]
+
+
 def test_walrasian_price_linear_markets_by_run():
     # D = a − b·P, O = c + d·P  ⇒  P* = (a − c)/(b + d)
     a = np.array([100.0, 50.0, 7.0, 1e6])
@@ -120,9 +173,64 @@ def test_walrasian_price_cobb_douglas_and_brentq_agree():
     assert one == pytest.approx(expected, rel=1e-12)
 
 
-def test_walrasian_price_without_bracket_is_nan():
-    price = walrasian_price(lambda p: 5.0 - p, np.array([0.0, 6.0]), np.array([10.0, 10.0]))
+def test_walrasian_price_without_bracket_is_a_named_error_or_nan_on_request():
+    def z(p):
+        return 5.0 - p
+
+    with pytest.raises(ExcessDemandError, match=r"run\(s\) 1: no bracket"):
+        walrasian_price(z, np.array([0.0, 6.0]), np.array([10.0, 10.0]))
+    price = walrasian_price(z, np.array([0.0, 6.0]), np.array([10.0, 10.0]), on_failure="nan")
     assert price[0] == pytest.approx(5.0, rel=1e-12) and np.isnan(price[1])
+    # increasing excess demand (supply and demand swapped) used to come back as a silent nan
+    with pytest.raises(ExcessDemandError, match="not decreasing"):
+        walrasian_price(lambda p: p - 5.0, 0.0, 10.0)
+    with pytest.raises(ValueError, match="on_failure"):
+        walrasian_price(z, 0.0, 10.0, on_failure="ignore")
+
+
+def test_walrasian_price_sees_z_rising_inside_the_bracket():
+    # Z(0) = 1 > 0 > Z(10) = −1, but Z climbs to 3 on (4, 6): not a decreasing excess demand
+    def bumpy(p):
+        return np.where(p < 4.0, 1.0 - p / 5, np.where(p < 6.0, 3.0, -1.0))
+
+    with pytest.raises(ExcessDemandError, match="increasing"):
+        walrasian_price(bumpy, 0.0, 10.0)
+    assert np.isnan(walrasian_price(bumpy, np.zeros(2), np.full(2, 10.0), on_failure="nan")).all()
+
+
+def step(edge, flat_to=None):
+    """Z = +1 below ``edge``, 0 on [edge, flat_to], −1 above (a step excess demand)."""
+    flat_to = edge if flat_to is None else flat_to
+
+    def z(p):
+        return np.where(p < edge, 1.0, np.where(p <= flat_to, 0.0, -1.0))
+
+    return z
+
+
+def test_walrasian_price_of_a_step_is_in_its_zero_set_or_at_its_edge():
+    # The old solver returned the midpoint of its last bracket: 2.9999999999999716 with Z = +1 for
+    # both of these, although Z = 0 on all of [3, 5] in the second.
+    jump = walrasian_price(step(3.0), 0.0, 10.0)
+    assert abs(jump - 3.0) <= 1e-13 * 3.0
+    flat = walrasian_price(step(3.0, 5.0), 0.0, 10.0)
+    assert step(3.0, 5.0)(flat) == 0.0 and 3.0 <= flat <= 3.0 * (1 + 1e-13)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    edge=st.floats(0.01, 99.0),
+    width=st.floats(0.0, 50.0),
+    low=st.floats(0.0, 0.009),
+    high=st.floats(150.0, 1e4),
+)
+def test_walrasian_price_of_any_step_clears_or_sits_at_the_edge(edge, width, low, high):
+    """The class of the bug: steps with and without a flat zero stretch, anywhere in the bracket."""
+    z = step(edge, edge + width)
+    price = float(walrasian_price(z, low, high))
+    if width > 1e-12 * edge:
+        assert z(price) == 0.0
+    assert edge * (1 - 1e-12) <= price <= edge * (1 + 1e-12)
 
 
 def test_price_adjustment_step_floor_and_convergence():

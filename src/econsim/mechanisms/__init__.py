@@ -56,6 +56,7 @@ from econsim.mechanisms.bonding_curves import (
 from econsim.mechanisms.market_clearing import (
     AuctionResult,
     BatchAuctionResult,
+    ExcessDemandError,
     call_auction,
     call_auction_batch,
     price_adjustment,
@@ -92,6 +93,7 @@ __all__ = [
     "ConstantProductPool",
     "CurveTrade",
     "DepthSnapshot",
+    "ExcessDemandError",
     "ExponentialCurve",
     "Incentives",
     "LimitOrderBook",

@@ -23,6 +23,7 @@ from scipy.optimize import brentq
 __all__ = [
     "AuctionResult",
     "BatchAuctionResult",
+    "ExcessDemandError",
     "call_auction",
     "call_auction_batch",
     "price_adjustment",
@@ -49,6 +50,12 @@ def _ration(eligible: np.ndarray, priority_key: np.ndarray, qty: np.ndarray, vol
     return fill
 
 
+def _live_quantity(quantity: ArrayLike) -> np.ndarray:
+    """Order quantities with every q ≤ 0 (or nan) read as no order at all."""
+    q = np.asarray(quantity, float)
+    return np.where(q > 0, q, 0.0)
+
+
 def call_auction(
     buy_price: ArrayLike,
     buy_quantity: ArrayLike,
@@ -62,12 +69,14 @@ def call_auction(
     ``reference_price`` (or, without one, the middle of the tied prices). Only order prices need to
     be checked: D and O are step functions that change only there. At p* the short side fills
     completely; the long side is rationed by price priority, then arrival order (array index).
+    An order of quantity ≤ 0 is no order: it neither trades nor offers its price as a candidate
+    (so it cannot move p* through the tie-breaks), exactly as in ``call_auction_batch``.
     """
-    bp, bq = np.asarray(buy_price, float), np.asarray(buy_quantity, float)
-    sp, sq = np.asarray(sell_price, float), np.asarray(sell_quantity, float)
-    candidates = np.unique(np.concatenate([bp, sp]))
+    bp, sp = np.asarray(buy_price, float), np.asarray(sell_price, float)
+    bq, sq = _live_quantity(buy_quantity), _live_quantity(sell_quantity)
+    candidates = np.unique(np.concatenate([bp[bq > 0], sp[sq > 0]]))
     if candidates.size == 0:
-        return AuctionResult(np.nan, 0.0, np.zeros(0), np.zeros(0), 0.0)
+        return AuctionResult(np.nan, 0.0, np.zeros(bp.size), np.zeros(sp.size), 0.0)
 
     # D(p) = buy qty with limit ≥ p; O(p) = sell qty with limit ≤ p; both via sorted cumulative sums.
     b_order, s_order = np.argsort(bp), np.argsort(sp)
@@ -161,13 +170,11 @@ def call_auction_batch(
     """``call_auction`` for many runs at once, with no loop over runs.
 
     Orders are (run, order) arrays; runs with fewer orders pad with quantity-0 orders (any finite
-    price), which never trade and never set the price. Same rules and tie-breaks as ``call_auction``.
+    price), which never trade and never set the price (any quantity ≤ 0 is no order). Same rules
+    and tie-breaks as ``call_auction``.
     """
-    bp, bq = np.atleast_2d(np.asarray(buy_price_bo, float)), np.atleast_2d(np.asarray(buy_quantity_bo, float))
-    sp, sq = (
-        np.atleast_2d(np.asarray(sell_price_bo, float)),
-        np.atleast_2d(np.asarray(sell_quantity_bo, float)),
-    )
+    bp, bq = np.atleast_2d(np.asarray(buy_price_bo, float)), np.atleast_2d(_live_quantity(buy_quantity_bo))
+    sp, sq = np.atleast_2d(np.asarray(sell_price_bo, float)), np.atleast_2d(_live_quantity(sell_quantity_bo))
     candidate = np.concatenate([bp, sp], axis=-1)
     real = np.concatenate([bq > 0, sq > 0], axis=-1)
     demand = bq.sum(axis=-1, keepdims=True) - _quantity_below(candidate, bp, bq, inclusive=False)
@@ -206,6 +213,10 @@ def call_auction_batch(
     return BatchAuctionResult(price, volume, buy_fill, sell_fill, imbalance)
 
 
+class ExcessDemandError(ValueError):
+    """Z(P) = D(P) − O(P) has no decreasing sign change on the bracket of some runs."""
+
+
 def walrasian_price(
     excess_demand: Callable[[np.ndarray], np.ndarray],
     low: ArrayLike,
@@ -213,26 +224,61 @@ def walrasian_price(
     *,
     rtol: float = 1e-13,
     max_iter: int = 200,
+    on_failure: str = "raise",
 ) -> np.ndarray:
     """Solve Z(P) = D(P) − O(P) = 0 for every run at once by vectorized bisection.
 
-    ``excess_demand`` maps a price array (by run) to Z by run and must be decreasing through the
-    root; [low, high] must bracket it (Z(low) ≥ 0 ≥ Z(high)). Runs without a bracket get nan.
+    ``excess_demand`` maps a price array (by run) to Z by run and must be decreasing (weakly: steps
+    and flat stretches are fine) with Z(low) ≥ 0 ≥ Z(high). The bisection keeps Z(lo) > 0 ≥ Z(hi)
+    and so converges on P* = inf{P : Z(P) ≤ 0}, the left edge of the zero set:
+
+    - where Z has zeros, the price returned is one of them: Z(P*) = 0 exactly when the zero set is
+      wider than the tolerance (a flat stretch of a step function), else |P − P*| ≤ rtol·P*;
+    - where a step jumps over zero (no price clears exactly), it is the jump's edge, to rtol.
+
+    A run fails when Z(low) < 0 or Z(high) > 0 (no bracket: the root lies outside it, or Z is
+    increasing), when Z is nan, or when an evaluation shows Z rising (a midpoint above Z(lo) or
+    below Z(hi) by more than 1e-9 of |Z(low)| + |Z(high)|, beyond rounding noise).
+    ``on_failure="raise"`` (default) raises ``ExcessDemandError`` naming those runs;
+    ``on_failure="nan"`` returns nan for them instead (a documented flag for batch use).
     Bisection is chosen over Newton because it needs no derivative and cannot leave the bracket,
     and the whole batch advances together in ~log2(range/tolerance) evaluations.
     """
+    if on_failure not in ("raise", "nan"):
+        raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
     lo, hi = np.broadcast_arrays(np.asarray(low, float), np.asarray(high, float))
-    lo, hi = lo.copy(), hi.copy()
-    z_lo, z_hi = excess_demand(lo), excess_demand(hi)
-    bracketed = (z_lo >= 0) & (z_hi <= 0)
+    z_lo, z_hi = np.asarray(excess_demand(lo), float), np.asarray(excess_demand(hi), float)
+    # the runs are the broadcast of the bracket and of what Z returns (a scalar bracket may serve many)
+    shape = np.broadcast_shapes(lo.shape, z_lo.shape, z_hi.shape)
+    lo, hi, z_lo, z_hi = (np.broadcast_to(a, shape).copy() for a in (lo, hi, z_lo, z_hi))
+    unbracketed = ~((z_lo >= 0) & (z_hi <= 0))
+    # rounding in Z may wobble near the root; only a rise beyond that noise counts
+    noise = 1e-9 * (np.abs(z_lo) + np.abs(z_hi))
+    rising = np.zeros(shape, dtype=bool)
     for _ in range(max_iter):
         mid = 0.5 * (lo + hi)
-        z = excess_demand(mid)
-        lo = np.where(z > 0, mid, lo)
-        hi = np.where(z > 0, hi, mid)
+        z = np.broadcast_to(np.asarray(excess_demand(mid), float), shape)
+        rising |= (z > z_lo + noise) | (z < z_hi - noise) | np.isnan(z)
+        up = z > 0
+        lo, z_lo = np.where(up, mid, lo), np.where(up, z, z_lo)
+        hi, z_hi = np.where(up, hi, mid), np.where(up, z_hi, z)
         if np.all(hi - lo <= rtol * np.maximum(np.abs(hi), np.abs(lo))):
             break
-    return np.where(bracketed, 0.5 * (lo + hi), np.nan)
+    price = np.where(z_hi == 0, hi, 0.5 * (lo + hi))
+    failed = unbracketed | rising
+    if failed.any() and on_failure == "raise":
+        runs = np.flatnonzero(failed.reshape(-1))
+        shown = ", ".join(str(i) for i in runs[:10]) + (", …" if runs.size > 10 else "")
+        kinds = []
+        if unbracketed.any():
+            kinds.append("no bracket: Z(low) < 0 or Z(high) > 0 (root outside [low, high], or Z increasing)")
+        if (rising & ~unbracketed).any():
+            kinds.append("Z seen increasing (or nan) inside the bracket")
+        raise ExcessDemandError(
+            f"excess demand is not decreasing through zero for run(s) {shown}: {'; '.join(kinds)}. "
+            "Widen [low, high], check the sign convention Z = D − O, or pass on_failure='nan'."
+        )
+    return np.where(failed, np.nan, price)
 
 
 def walrasian_price_brentq(
