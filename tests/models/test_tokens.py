@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from econsim.engine import ConfigError
 from econsim.engine.state import Arrays
@@ -16,7 +20,8 @@ from econsim.engine.stepping import simulate
 from econsim.engine.streams import RandomStreams
 from econsim.experiment.runner import run
 from econsim.models.registry import get_model
-from econsim.models.tokens import learning, venues
+from econsim.mechanisms import ConstantProductPool, swap
+from econsim.models.tokens import learning, market, venues
 from econsim.models.tokens.population import STRATEGIES, K, assign_strategies, counts_bk, gini_b
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "tokens").glob("*.yaml"))
@@ -314,3 +319,42 @@ def test_tokens_are_traded_separately():
     _p, _, s = simulate_tokens(venue="call_auction", n_tokens=2, steps=100)
     assert (np.abs(np.log(s.price[:, 0] / s.price[:, 1])) > 1e-3).all()
     assert (s.tokens[..., 0] != s.tokens[..., 1]).any(axis=-1).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fee=st.sampled_from([0.0, 1e-4, 0.003, 0.01, 0.05, 0.3]),
+    x=st.floats(1.0, 1e6),
+    y=st.floats(1.0, 1e6),
+    log_gap=st.floats(-1.0, 1.0),
+)
+def test_gap_orders_move_the_amm_exactly_to_the_primary_price(fee, x, y, log_gap):
+    """``gap_orders``' closed forms follow ``swap``'s fee accounting (the fee stays in the pool): after
+    the trade the AMM's marginal bid (or ask) is the primary price to 1e-12, at every fee. The old
+    forms left the fee out of the pool and overshot, by 1.0e-3 of P at a 1 % fee and a 25 % gap."""
+    price = y / x * np.exp(log_gap)
+    s = Arrays({"pool_tokens": np.array([[x]]), "pool_cash": np.array([[y]]), "price": np.array([[price]])})
+    p = Arrays({"amm_fee": np.array([fee])})
+    to_sell, to_spend = market.gap_orders(s, p)
+    g = 1.0 - fee
+    pool = ConstantProductPool(s.pool_tokens, s.pool_cash, np.ones((1, 1)))
+    bid, ask = g * y / x, y / x / g
+    if bid > price * (1 + 1e-9):
+        sold = swap(pool, to_sell, fee, x_to_y=True)
+        assert abs(g * sold.pool.reserve_y[0, 0] / sold.pool.reserve_x[0, 0] / price - 1) < 1e-12
+        # the exact quadratic: (x + dx)(x + g·dx)·P = g·x·y
+        dx, fg = Fraction(to_sell[0, 0]), 1 - Fraction(fee)
+        lhs, rhs = (x + dx) * (x + fg * dx) * Fraction(price), fg * Fraction(x) * Fraction(y)
+        assert abs(float(lhs / rhs - 1)) < 1e-12
+        # the arbitrageurs' limit is the mean price of that sale
+        mean_bid, _ = market.gap_unwind_prices(s, p, to_sell, to_spend)
+        assert mean_bid[0, 0] == pytest.approx(sold.amount_out[0, 0] / to_sell[0, 0], rel=1e-12)
+    else:
+        assert to_sell[0, 0] == 0.0 or bid / price - 1 < 1e-8
+    if ask < price * (1 - 1e-9):
+        bought = swap(pool, to_spend, fee, x_to_y=False)
+        assert abs(bought.pool.reserve_y[0, 0] / bought.pool.reserve_x[0, 0] / g / price - 1) < 1e-12
+        _, mean_ask = market.gap_unwind_prices(s, p, to_sell, to_spend)
+        assert mean_ask[0, 0] == pytest.approx(to_spend[0, 0] / bought.amount_out[0, 0], rel=1e-12)
+    else:
+        assert to_spend[0, 0] == 0.0 or 1 - ask / price < 1e-8

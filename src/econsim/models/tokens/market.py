@@ -74,15 +74,31 @@ def orders(s: Arrays, p: Arrays) -> tuple[np.ndarray, np.ndarray]:
 def gap_orders(s: Arrays, p: Arrays) -> tuple[np.ndarray, np.ndarray]:
     """The trades on the AMM that close its gap to the primary price P (closed forms of the v2 pool).
 
-    Selling dx tokens into a pool (x, y) with fee f moves its marginal bid to (1−f)·x·y/(x + (1−f)dx)²;
-    it equals P at dx = (√((1−f)·x·y/P) − x)/(1−f). Spending dy cash moves its marginal ask to P at
-    dy = (√((1−f)·x·y·P) − y)/(1−f). Returns (tokens to buy on the primary venue and sell on the AMM,
-    cash to raise on the primary venue and spend on the AMM), each (B, J) and ≥ 0.
+    ``swap`` keeps the whole input, fee included, in the pool. Selling dx tokens into a pool (x, y)
+    with g = 1 − f leaves x' = x + dx, y' = x·y/(x + g·dx), and a marginal bid g·y'/x'; it equals P
+    where (x + dx)(x + g·dx) = g·x·y/P, the positive root of g·dx² + (1 + g)·x·dx + x² − g·x·y/P = 0:
+        dx = 2x·(g·y/P − x) / ((1 + g)·x + √((1 − g)²·x² + 4g²·x·y/P))
+    (rationalised, so the root keeps its digits for small gaps and at g = 1). Spending dy cash moves
+    the marginal ask y'/(g·x') to P where (y + dy)(y + g·dy) = g·x·y·P:
+        dy = 2y·(g·x·P − y) / ((1 + g)·y + √((1 − g)²·y² + 4g²·x·y·P))
+    Returns (tokens to buy on the primary venue and sell on the AMM, cash to raise on the primary
+    venue and spend on the AMM), each (B, J) and ≥ 0.
     """
-    x, y, price, keep = s.pool_tokens, s.pool_cash, s.price, 1.0 - _col(p.amm_fee)
-    to_sell = np.maximum((np.sqrt(keep * x * y / price) - x) / keep, 0.0)
-    to_spend = np.maximum((np.sqrt(keep * x * y * price) - y) / keep, 0.0)
-    return to_sell, to_spend
+    x, y, price, g = s.pool_tokens, s.pool_cash, s.price, 1.0 - _col(p.amm_fee)
+    to_sell = (
+        2 * x * (g * y / price - x) / ((1 + g) * x + np.sqrt(((1 - g) * x) ** 2 + 4 * g * g * x * y / price))
+    )
+    to_spend = (
+        2 * y * (g * x * price - y) / ((1 + g) * y + np.sqrt(((1 - g) * y) ** 2 + 4 * g * g * x * y * price))
+    )
+    return np.maximum(to_sell, 0.0), np.maximum(to_spend, 0.0)
+
+
+def gap_unwind_prices(s: Arrays, p: Arrays, to_sell: np.ndarray, to_spend: np.ndarray):
+    """Mean prices of the gap-closing AMM trades: g·y/(x + g·dx) per token sold, (y + g·dy)/(g·x)
+    per token bought (the marginal bid and ask when the trade is 0), each (B, J)."""
+    x, y, g = s.pool_tokens, s.pool_cash, 1.0 - _col(p.amm_fee)
+    return g * y / (x + g * to_sell), (y + g * to_spend) / (g * x)
 
 
 def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[str, np.ndarray]:
@@ -109,14 +125,13 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
         out = venues.tatonnement(s, p, primary_buy, primary_sell)
     else:
         # limit prices: a random slack per order around the price. Arbitrageurs limit at the mean
-        # price of their unwind on the AMM — for the gap-closing trade, the geometric mean √(P·A) of
-        # the primary price P and the AMM's marginal price net of fee A — so a fill at or inside the
-        # limit is a gain as long as nobody else moves the pool first
+        # price of their unwind on the AMM, the gap-closing trade's (``gap_unwind_prices``), so a
+        # fill at or inside the limit is a gain as long as nobody else moves the pool first
         slack = rng("orders").random(s.tokens.shape[1:]) * _col(p.max_slack)[:, :, None]
-        price, amm_price = _agents(s.price), _agents(s.pool_cash / s.pool_tokens)
-        keep = 1 - _col(p.amm_fee)[:, :, None]
-        buy_limit = np.where(arb, np.sqrt(price * amm_price * keep), price * (1 + slack))
-        sell_limit = np.where(arb, np.sqrt(price * amm_price / keep), price * (1 - slack))
+        price = _agents(s.price)
+        unwind_bid, unwind_ask = gap_unwind_prices(s, p, to_sell, to_spend)
+        buy_limit = np.where(arb, _agents(unwind_bid), price * (1 + slack))
+        sell_limit = np.where(arb, _agents(unwind_ask), price * (1 - slack))
         if venue == "call_auction":
             out = venues.call_auction(s, p, primary_buy, primary_sell, buy_limit, sell_limit)
         else:
