@@ -5,9 +5,8 @@ reward, replicator shares on the simplex, and every scenario config running."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,8 @@ from econsim.engine.state import Arrays
 from econsim.engine.stepping import simulate
 from econsim.engine.streams import RandomStreams
 from econsim.experiment.runner import run
-from econsim.models.registry import get_model
 from econsim.mechanisms import ConstantProductPool, swap
+from econsim.models.registry import get_model
 from econsim.models.tokens import learning, market, venues
 from econsim.models.tokens.population import STRATEGIES, K, assign_strategies, counts_bk, gini_b
 
