@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from econsim.mechanisms.order_book import (
     RESTING,
     SELL,
     LimitOrderBook,
+    OrderError,
     random_order_flow,
 )
 
@@ -126,10 +128,58 @@ def test_market_order_into_empty_side_is_cancelled_and_bad_events_are_rejected()
     oid = book.market(SELL, 7)
     o = book.orders()
     assert (o.filled[oid], o.cancelled[oid], o.status[oid]) == (0, 7, CANCELLED)
-    ids = book.submit([LIMIT, LIMIT, LIMIT, MARKET, CANCEL], [BUY, BUY, 2, BUY, BUY], [10, -1, 3, 0, 0], [1, 1, 1, 0, 0],
-                      target=[0, 0, 0, 0, 99])  # fmt: skip
-    assert ids.tolist() == [-1, -1, -1, -1, -1]
+    # well-formed orders the book cannot take are rejected with −1: a limit off the ticks, no lots,
+    # a cancel of an unknown order
+    ids = book.submit([LIMIT, LIMIT, MARKET, CANCEL], [BUY, BUY, BUY, BUY], [10, -1, 0, 0], [1, 1, 0, 0],
+                      target=[0, 0, 0, 99])  # fmt: skip
+    assert ids.tolist() == [-1, -1, -1, -1]
     assert book.n_orders == 1 and book.n_resting == 0
+
+
+# Each of these was cast silently before the kernel: side 257 → int8 1 = SELL, kind 256 → LIMIT,
+# tick 5.9 → 5 (a sell limit that trades below its limit), 2.7 lots → 2, 1e30 lots → int64 garbage.
+MALFORMED = [
+    ({"side": 257}, "side of event 0 is 257"),
+    ({"side": 2}, "side of event 0 is 2: must be one of"),
+    ({"kind": 256}, "kind of event 0 is 256"),
+    ({"kind": 0.5}, "kind of event 0 is 0.5"),
+    ({"price": 5.9}, "price of event 0 is 5.9"),
+    ({"price": np.nan}, "price of event 0 is nan"),
+    ({"quantity": 2.7}, "quantity of event 0 is 2.7"),
+    ({"quantity": 1e30}, "quantity of event 0 is 1e[+]30"),
+    ({"quantity": 2**53 + 2}, "above MAX_QUANTITY"),
+    ({"quantity": np.uint64(2**64 - 1)}, "quantity of event 0 is 18446744073709551615"),
+    ({"kind": CANCEL, "target": 1.5}, "target of event 0 is 1.5"),
+    ({"price": "7"}, "price must be integers"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), MALFORMED, ids=[m for _, m in MALFORMED])
+def test_malformed_events_are_refused_before_the_kernel(change, message):
+    book = LimitOrderBook(10)
+    book.limit(BUY, 5, 3)
+    event = {"kind": LIMIT, "side": SELL, "price": 6, "quantity": 1, "target": -1, **change}
+    with pytest.raises(OrderError, match=message):
+        book.submit([event["kind"]], event["side"], event["price"], event["quantity"], event["target"])
+    # nothing was processed: the book is as it was
+    assert (book.n_orders, book.n_trades, book.best_bid) == (1, 0, 5)
+
+
+def test_exact_float_ticks_and_lots_are_taken_and_unused_fields_are_not_checked():
+    book = LimitOrderBook(10)
+    # 6.0 and 2.0 are exactly integers; a market order's price and a cancel's side are never read
+    assert book.submit([LIMIT], SELL, 6.0, 2.0).tolist() == [0]
+    assert book.submit([MARKET], BUY, 4.5, 1).tolist() == [1]
+    assert book.submit([CANCEL], 99, 0.5, 0.5, target=0).tolist() == [0]
+    o = book.orders()
+    assert (o.filled[0], o.cancelled[0], o.status[0]) == (1, 1, CANCELLED)
+
+
+def test_a_batch_that_could_overflow_a_levels_depth_is_refused():
+    book = LimitOrderBook(10)
+    with pytest.raises(OrderError, match="overflow"):
+        book.submit(np.full(600, LIMIT), BUY, 3, np.full(600, 2**53))
+    assert book.n_orders == 0
 
 
 def test_owner_is_recorded_and_capacity_grows():
@@ -229,3 +279,31 @@ def test_random_flow_conserves_quantity(seed, spread, share_cancel):
     depth = book.depth(1000)
     assert np.all(np.diff(depth.bid_price) < 0) and np.all(np.diff(depth.ask_price) > 0)
     assert depth.bid_quantity.sum() + depth.ask_quantity.sum() == book.orders().resting.sum()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    events=st.lists(event, min_size=1, max_size=30),
+    nudges=st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.5, 0.25, 1e-9, -0.3]), min_size=60, max_size=60),
+)
+def test_float_input_is_taken_only_when_exact_and_then_matches_integer_input(events, nudges):
+    """The class of the bug: prices and quantities given as floats either are exact integers (and
+    trade exactly as the integers would) or the whole batch is refused; nothing is truncated."""
+    kind, side, price, qty, target = (np.array(c, dtype=np.int64) for c in zip(*events, strict=True))
+    n = kind.size
+    price_f = price + np.array(nudges[:n])
+    qty_f = qty + np.array(nudges[30 : 30 + n])
+    used_price, used_qty = kind == LIMIT, kind != CANCEL
+    exact = np.all((price_f == price) | ~used_price) and np.all((qty_f == qty) | ~used_qty)
+    as_floats = LimitOrderBook(12)
+    if not exact:
+        with pytest.raises(OrderError):
+            as_floats.submit(kind, side, price_f, qty_f, target)
+        assert as_floats.n_orders == 0
+        return
+    as_ints = LimitOrderBook(12)
+    np.testing.assert_array_equal(
+        as_floats.submit(kind, side, price_f, qty_f, target), as_ints.submit(kind, side, price, qty, target)
+    )
+    np.testing.assert_array_equal(as_floats.trades().quantity, as_ints.trades().quantity)
+    np.testing.assert_array_equal(as_floats.orders().status, as_ints.orders().status)

@@ -8,8 +8,15 @@ order. Quantity is conserved order by order:
 
     submitted = filled + resting + cancelled
 
-Prices are integer ticks 0 … n_prices − 1 (multiply by the tick size outside); quantities are
-integers, so conservation is exact.
+Prices are integer ticks 0 … n_prices − 1 and quantities integer lots (a caller multiplies by its
+tick and lot sizes outside), held as int64, so conservation is exact. ``submit`` checks every event
+before the compiled kernel and raises ``OrderError`` for a value that is not exactly such an integer
+— it never truncates: a sell limit at 5.9 ticks would trade below its limit at 5, and 2.7 lots are
+not 2 — for a side or kind that is not one of the constants (257 is not SELL), for a quantity above
+``MAX_QUANTITY`` = 2⁵³ lots (the largest range in which float input holds every integer), and for a
+batch that could overflow the int64 depth of a level. Well-formed orders the book cannot take
+(quantity ≤ 0, a limit price outside the ticks, a cancel of an order not resting) are rejected with
+id −1, as an exchange rejects them.
 
 Layout: one FIFO queue per (side, price level), kept as a doubly linked list threaded through
 preallocated per-order arrays (``next_o``, ``prev_o``), with head/tail indices per level. Appending,
@@ -33,10 +40,12 @@ __all__ = [
     "FILLED",
     "LIMIT",
     "MARKET",
+    "MAX_QUANTITY",
     "RESTING",
     "SELL",
     "DepthSnapshot",
     "LimitOrderBook",
+    "OrderError",
     "OrderTable",
     "Trades",
     "random_order_flow",
@@ -46,6 +55,70 @@ __all__ = [
 LIMIT, MARKET, CANCEL = 0, 1, 2
 BUY, SELL = 0, 1
 RESTING, FILLED, CANCELLED = 1, 2, 3
+
+MAX_QUANTITY = 2**53  # lots per order; every integer up to here is exact in a float
+
+
+class OrderError(ValueError):
+    """An event that is not a well-formed order (non-integer tick or lot, unknown side or kind)."""
+
+
+def _integers(name: str, values: ArrayLike, n: int, used) -> np.ndarray:
+    """``values`` broadcast to n events as int64, refusing any value at the events that read it
+    (``used()``, a mask, asked for only when the input is not int64 already) that is not exactly an
+    integer in int64's range."""
+    a = np.broadcast_to(np.asarray(values), (n,))
+    if a.dtype.kind == "b" or (a.dtype.kind in "iu" and a.dtype.itemsize < 8):
+        return a.astype(np.int64)
+    if a.dtype.kind == "i":
+        return a
+    if a.dtype.kind == "u":
+        bad = used() & (a > np.iinfo(np.int64).max)
+    elif a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = used() & ~(np.isfinite(a) & (a == np.round(a)) & (np.abs(a) < 2.0**63))
+    else:
+        raise OrderError(f"{name} must be integers, got dtype {a.dtype}")
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise OrderError(
+            f"{name} of event {i} is {a[i].item()!r}: ticks and lots are exact integers (scale prices "
+            "by the tick size and quantities by the lot size, then round as the order's side allows)"
+        )
+    return np.where(used(), a, 0).astype(np.int64)
+
+
+_BAD_KIND, _BAD_SIDE, _TOO_BIG = 1, 2, 3
+
+
+# Why numba: the range checks are one pass over the batch instead of a dozen numpy passes, which
+# would cost ~5 % of the matching itself on large batches.
+@njit(fastmath=True)  # lets the float total vectorize; it is only compared with 2^62
+def _first_bad_event(kind_e, side_e, qty_e, max_quantity):
+    """(index, reason) of the first event with an unknown kind or side or too many lots, else
+    (−1, 0); and the total lots of the batch's orders."""
+    total = 0.0
+    any_bad = False
+    # branch-free first pass (random kinds and sides would mispredict every branch); locate after
+    for e in range(kind_e.shape[0]):
+        k = kind_e[e]
+        is_order = k != CANCEL
+        s = side_e[e]
+        q = qty_e[e]
+        any_bad |= (k < 0) | (k > CANCEL) | (is_order & ((s < 0) | (s > SELL) | (q > max_quantity)))
+        total += max(q, 0) * is_order
+    if any_bad:
+        for e in range(kind_e.shape[0]):
+            k = kind_e[e]
+            if k < 0 or k > CANCEL:
+                return e, _BAD_KIND, total
+            if k != CANCEL:
+                if side_e[e] < 0 or side_e[e] > SELL:
+                    return e, _BAD_SIDE, total
+                if qty_e[e] > max_quantity:
+                    return e, _TOO_BIG, total
+    return -1, 0, total
+
 
 # Slots of the book's scalar state vector.
 _BEST_BID, _BEST_ASK, _N_ORDERS, _N_TRADES, _LAST_PRICE, _N_RESTING = range(6)
@@ -280,6 +353,21 @@ class LimitOrderBook:
     _ORDER_FIELDS = ("side_o", "price_o", "qty_o", "filled_o", "resting_o", "cancelled_o",
                      "status_o", "next_o", "prev_o", "owner_o")  # fmt: skip
     _TRADE_FIELDS = ("trade_price_t", "trade_qty_t", "trade_buy_t", "trade_sell_t")
+    # per-order and per-trade arrays, set (and grown) by name through the field tuples above
+    side_o: np.ndarray
+    price_o: np.ndarray
+    qty_o: np.ndarray
+    filled_o: np.ndarray
+    resting_o: np.ndarray
+    cancelled_o: np.ndarray
+    status_o: np.ndarray
+    next_o: np.ndarray
+    prev_o: np.ndarray
+    owner_o: np.ndarray
+    trade_price_t: np.ndarray
+    trade_qty_t: np.ndarray
+    trade_buy_t: np.ndarray
+    trade_sell_t: np.ndarray
 
     def __init__(self, n_prices: int, capacity: int = 1024):
         if n_prices <= 0:
@@ -379,16 +467,31 @@ class LimitOrderBook:
         −1 for rejected events (bad side/price/quantity, or a cancel of an order not resting).
 
         kind: LIMIT, MARKET or CANCEL; side: BUY or SELL; price: tick (ignored for market orders);
-        target: order id to cancel (cancel events only); owner: an agent id stored with each order.
+        quantity: lots; target: order id to cancel (cancel events only); owner: an agent id stored
+        with each order. Raises ``OrderError`` (nothing is processed) for a malformed event: see the
+        module docstring.
         """
-        kind_e = np.ascontiguousarray(kind, dtype=np.int8)
-        n = kind_e.size
-        side_e = np.ascontiguousarray(np.broadcast_to(side, (n,)), dtype=np.int8)
-        price_e = np.ascontiguousarray(np.broadcast_to(price, (n,)), dtype=np.int64)
-        qty_e = np.ascontiguousarray(np.broadcast_to(quantity, (n,)), dtype=np.int64)
+        kind_all = np.ravel(np.asarray(kind))
+        n = kind_all.size
+        kinds = _integers("kind", kind_all, n, lambda: np.ones(n, dtype=bool))
+        sides = _integers("side", side, n, lambda: kinds != CANCEL)
+        qty_e = np.ascontiguousarray(_integers("quantity", quantity, n, lambda: kinds != CANCEL))
+        bad, reason, total = _first_bad_event(kinds, sides, qty_e, MAX_QUANTITY)
+        if reason == _BAD_KIND:
+            raise OrderError(f"kind of event {bad} is {kinds[bad]}: must be one of (LIMIT, MARKET, CANCEL)")
+        if reason == _BAD_SIDE:
+            raise OrderError(f"side of event {bad} is {sides[bad]}: must be one of (BUY, SELL)")
+        if reason == _TOO_BIG:
+            raise OrderError(f"quantity of event {bad} is {qty_e[bad]} lots, above MAX_QUANTITY = 2**53")
+        # the depth of a level is an int64 sum of resting lots: keep every possible sum in range
+        if total + float(self.depth_sp.sum()) >= 2.0**62:
+            raise OrderError("the batch's quantities could overflow a price level's int64 depth")
+        price_e = np.ascontiguousarray(_integers("price", price, n, lambda: kinds == LIMIT))
         target_e = np.ascontiguousarray(
-            np.broadcast_to(-1 if target is None else target, (n,)), dtype=np.int64
+            _integers("target", -1 if target is None else target, n, lambda: kinds == CANCEL)
         )
+        kind_e = kinds.astype(np.int8)
+        side_e = sides.astype(np.int8)  # a cancel's side may be anything: the kernel never reads it
         id_e = np.empty(n, dtype=np.int64)
         self._ensure_capacity(n)
         _process_events(
