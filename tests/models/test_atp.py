@@ -391,3 +391,62 @@ def test_demand_pass_matches_the_logit_demand_in_float64():
     np.testing.assert_array_equal(x, s.atp_n)
     np.testing.assert_allclose(spend, expected, rtol=1e-5)
     np.testing.assert_allclose(innov, region_sum(s.innov_coef_n * budget, s.region_n, R), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [
+        ("price_rg", (0, 0, 0)),
+        ("atp_n", (0, 5)),
+        ("theta_ng", (0, 3, 2)),
+        ("stock_rg", (0, 1, 1)),
+        ("mu_r", (0, 1)),
+    ],
+)
+def test_without_the_strict_check_a_nan_runs_on_as_nan(name, index):
+    """--no-strict: the compiled passes take the NaN like numpy does (no exception) and pass it on."""
+    p, s, rng = build(runs=1)
+    s[name][index] = np.nan
+    simulate(MODEL, p, s, rng, steps=3, strict=False)
+    assert np.isnan(s.demand_rg).any() and np.isnan(s.atp_n).any()
+    assert np.isnan(s.atp_r).any()  # the pools are the wallet sums
+
+
+def test_demand_pass_gives_nan_to_the_region_of_a_nan_and_clips_infinities():
+    from econsim.models.atp.wallets import demand_pass, region_bounds
+
+    _, s, _ = build(runs=1)
+    B, R, G = s.price_rg.shape
+    identity = np.broadcast_to(np.eye(3), (B, R, 3, 3)).copy()
+
+    def spend(price, inv_tau):
+        out = np.zeros((B, R, G))
+        demand_pass(
+            s.atp_n.copy(),
+            s.adp_n.copy(),
+            s.amp_n.copy(),
+            identity,
+            region_bounds(s.agents_r),
+            s.theta_ng,
+            inv_tau,
+            s.cons_coef_n,
+            s.innov_coef_n,
+            s.store_coef_n,
+            price,
+            s.cons_scale_r,
+            out,
+            np.zeros((B, R)),
+            np.zeros((B, R)),
+        )
+        return out
+
+    clean = spend(s.price_rg, s.inv_tau_n)
+    price = s.price_rg.copy()
+    price[0, 1, 4] = np.nan
+    dirty = spend(price, s.inv_tau_n)
+    assert np.isnan(dirty[0, 1]).all()
+    others = [r for r in range(R) if r != 1]
+    np.testing.assert_array_equal(dirty[0, others], clean[0, others])
+    hot = s.inv_tau_n.copy()
+    hot[0, :10] = np.inf  # logits ±∞ clip to ±40: a finite, sharper choice
+    assert np.isfinite(spend(s.price_rg, hot)).all()

@@ -121,7 +121,13 @@ def region_bounds(agents_r: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(fastmath=True)  # fastmath: lets LLVM vectorise the loops over goods (reassociation)
+# Reassociation (and friends) let LLVM vectorise the loops over goods and agents. Not the full fastmath
+# set: "no NaNs / no infinities" would let the compiler drop the NaN checks and turn a NaN into garbage.
+# error_model="numpy": a division by zero gives inf or NaN, never an exception.
+_FAST = {"reassoc", "contract", "arcp", "nsz", "afn"}
+
+
+@njit(fastmath=_FAST, error_model="numpy")
 def demand_pass(
     x_bn,
     y_bn,
@@ -148,6 +154,9 @@ def demand_pass(
     of 4 halve the cost of the N × G exponentials, two thirds of the step. e^L = 2^k · P₇(L − k ln 2), k the
     nearest integer to L/ln 2, 2^k built in the exponent bits; relative error ≈ 2·10⁻⁶, set by rounding L to
     float32. Wallets, budgets and the sums over agents stay float64.
+
+    Non-finite inputs (a run without the strict check): ±∞ logits clip to ±40 like any other; an agent with
+    a NaN logit, wallet or coefficient spends NaN on every good, so the NaN reaches its region's demand.
     """
     n_b, n_g = x_bn.shape[0], theta_bng.shape[2]
     e = np.empty(n_g, np.float32)
@@ -172,8 +181,12 @@ def demand_pass(
                 x_bn[b, i] = x
                 u = _F(inv_tau_bn[b, i])
                 theta = theta_bng[b, i]
+                nan = False
                 for g in range(n_g):
-                    z = min(max((_F(theta[g]) - price[g]) * u, -_CLIP), _CLIP)
+                    z = (_F(theta[g]) - price[g]) * u
+                    nan |= z != z
+                    z = z if z > -_CLIP else -_CLIP  # NaN lands here, flagged above: k stays finite
+                    z = z if z < _CLIP else _CLIP
                     k = np.floor(z * _LOG2E + _HALF)
                     q = (z - k * _LN2_HI) - k * _LN2_LO
                     e[g] = _ONE + q * (
@@ -186,7 +199,7 @@ def demand_pass(
                     e[g] = v
                     total += v
                 budget = x * scale
-                f = cons_bn[b, i] * budget / total
+                f = np.nan if nan else cons_bn[b, i] * budget / total
                 for g in range(n_g):
                     spend[g] += f * e[g]
                 innov += innov_bn[b, i] * budget
@@ -195,7 +208,7 @@ def demand_pass(
             store_br[b, r] += store
 
 
-@njit(fastmath=True)  # fastmath: vectorised sums over a region's agents
+@njit(fastmath=_FAST, error_model="numpy")  # vectorised sums over a region's agents; NaN stays NaN
 def closing_pass(
     x_bn,
     y_bn,
