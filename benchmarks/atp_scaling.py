@@ -34,29 +34,17 @@ def measure(n_agents: int, steps: int, warmup: int) -> dict:
     """In this process: build the H1 world with N agents, step it, report steps/s and peak memory."""
     import resource
 
-    import numpy as np
-
-    from econsim.engine.streams import RandomStreams
+    from econsim.engine.simulation import Simulation
     from econsim.experiment.config import load_config
     from econsim.models.registry import get_model
 
     cfg = load_config(H1)
-    model = get_model("atp")
-    p = model.param_arrays({**cfg.params, "N": n_agents}, 1)
-    rng = RandomStreams(cfg.seed or 0, np.zeros((1, 1), dtype=np.int64))
     started = time.perf_counter()
-    s = model.initial_state(p, {}, rng)
+    sim = Simulation(get_model("atp"), {**cfg.params, "N": n_agents}, seed=cfg.seed or 0)
     init_s = time.perf_counter() - started
-
-    def advance(k: int) -> None:
-        for _ in range(k):
-            for block in model.blocks:
-                for stage in block.stages:
-                    s.update(stage(s, p, rng))
-
-    advance(warmup)
+    sim.profile(warmup)  # untimed: compilation and caches
     started, cpu_started = time.perf_counter(), time.process_time()
-    advance(steps)
+    sim.profile(steps)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {

@@ -223,10 +223,10 @@ def profile(
     """Time each stage of the step on the configuration's first batch of runs."""
     import time
 
-    from econsim.engine.stepping import profile_blocks
-    from econsim.engine.streams import RandomStreams
+    from econsim.engine.simulation import Simulation
     from econsim.experiment.config import load_config
     from econsim.experiment.plan import make_plan
+    from econsim.experiment.runner import batch_task
 
     raw, model_name = _read_config(config, model)
     params, initial = _split_sets(model_name, set_ or [])
@@ -239,19 +239,14 @@ def profile(
         initial_state=initial or None,
     )
     plan = make_plan(cfg)
-    m = plan.model
-    start, stop = plan.batches[0]
-    _, run_b = plan.subset_and_run(start, stop)
-    params_in, state_in = plan.batch_inputs(start, stop)
-    rng = RandomStreams(plan.seed, run_b[:, None])
-    p = m.param_arrays(params_in, len(run_b))
     started = time.perf_counter()
-    s = m.initial_state(p, state_in, rng)
+    sim = Simulation.from_task(batch_task(plan, 0, None))  # the first batch, exactly as `run` builds it
     init_s = time.perf_counter() - started
-    seconds = profile_blocks(m, p, s, rng, steps, warmup)
+    m = sim.model
+    seconds = sim.profile(steps, warmup)
     total = sum(seconds.values())
     table = Table(
-        "stage", "ms / step", "share", title=f"{m.name}: {len(run_b)} run(s), {steps} steps", box=None
+        "stage", "ms / step", "share", title=f"{m.name}: {sim.n_runs} run(s), {steps} steps", box=None
     )
     for name, sec in seconds.items():
         table.add_row(
@@ -393,7 +388,7 @@ def params(model: Annotated[str, typer.Argument(help="model name")]) -> None:
     state = Table(
         "state variable", "initial", "shape", "valid", "meaning", title=f"{m.name}: state", box=None
     )
-    for v in m.state:
+    for v in m.variables:
         low, high = v.bounds
         valid = (
             ""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from econsim.engine import Block, ConfigError, Model, NonFiniteStateError, Param, RandomStreams, Var, simulate
+from econsim.engine import Block, ConfigError, Model, NonFiniteStateError, Param, Simulation, Var
 from econsim.engine.stepping import record_steps
 
 
@@ -18,10 +18,7 @@ def _counter_model(step):
 
 
 def _run(model, steps=3, **kw):
-    p = model.param_arrays({}, 2)
-    rng = RandomStreams(0, np.arange(2)[:, None])
-    s = model.initial_state(p, {}, rng)
-    return simulate(model, p, s, rng, steps, **kw)
+    return Simulation(model, runs=2, **kw).run(steps)
 
 
 def add_b_to_a(s, p, rng):

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from econsim.engine.errors import ConfigError, NonFiniteStateError
-from econsim.engine.stepping import simulate
-from econsim.engine.streams import RandomStreams
+from econsim.engine.simulation import Simulation
 from econsim.models.atp.config import adapt_config
 from econsim.models.atp.demography import age_backward, age_forward
 from econsim.models.atp.params import PARAMS
@@ -25,15 +24,9 @@ MODEL = get_model("atp")
 
 
 def build(params=None, runs=2, seed=3):
-    rng = RandomStreams(seed, np.arange(runs)[:, None])
-    p = MODEL.param_arrays({**SMALL, **(params or {})}, runs)
-    return p, MODEL.initial_state(p, {}, rng), rng
-
-
-def step(s, p, rng):
-    for block in MODEL.blocks:
-        for stage in block.stages:
-            s.update(stage(s, p, rng))
+    """(params, state, simulation) of a small world; ``sim.step()`` advances the state in place."""
+    sim = Simulation(MODEL, {**SMALL, **(params or {})}, runs=runs, seed=seed)
+    return sim.params, sim.state, sim
 
 
 def totals(s):
@@ -45,11 +38,11 @@ def totals(s):
     "extra", [{}, {"migration_rate_annual": 0.5, "fx_cap_mult": 50.0, "death_base": 0.5}]
 )
 def test_money_changes_only_by_fx_endowments_and_destroyed_inheritance(extra):
-    p, s, rng = build(extra)
+    p, s, sim = build(extra)
     R = s.atp_r.shape[1]
     for _ in range(120):
         before = totals(s)
-        step(s, p, rng)
+        sim.step()
         after = totals(s)
         expected = before + s.fx_in_r + s.endowed_r - s.destroyed_r
         np.testing.assert_allclose(after, expected, rtol=1e-9, atol=0)
@@ -59,9 +52,9 @@ def test_money_changes_only_by_fx_endowments_and_destroyed_inheritance(extra):
 
 
 def test_bounds_hold_every_step():
-    p, s, rng = build({"sink_cap_scale": 0.01})
+    p, s, sim = build({"sink_cap_scale": 0.01})
     for _ in range(150):
-        step(s, p, rng)
+        sim.step()
         for name in ("atp_n", "adp_n", "amp_n", "fiat_n", "crypto_n", "stock_rg", "reserves_rm", "pop_ra"):
             assert s[name].min() >= 0, name
         assert (s.pollutant_r <= s.sink_cap_r * (1 + 1e-12)).all() and (s.pollutant_r >= 0).all()
@@ -81,7 +74,7 @@ def test_ageing_forward_conserves_mass_and_the_legacy_operator_does_not():
 
 
 def test_demography_without_deaths_or_births_keeps_population():
-    p, s, rng = build(
+    _p, s, sim = build(
         {
             "imr_base": 0,
             "u5_child_base": 0,
@@ -93,20 +86,20 @@ def test_demography_without_deaths_or_births_keeps_population():
     )
     pop0 = s.pop_r.copy()
     for _ in range(30):
-        step(s, p, rng)
+        sim.step()
     np.testing.assert_allclose(s.pop_r, pop0, rtol=1e-12)
 
 
 def test_qualitative_behaviour_of_the_original():
     """SPEC.md §9: AEC starts ≈ 0.75 and declines; μ climbs by orders of magnitude then plateaus; technology
     collapses ξ_eff to its floor; population moves slowly."""
-    p, s, rng = build(runs=1)
+    p, s, sim = build(runs=1)
     aec0 = s.aec_r.mean()
     assert 0.70 < aec0 < 0.80  # the initialiser saturates below aec_init = 0.86
     mu0, pop0 = s.mu_r.mean(), s.pop_r.sum()
     aec = []
     for _ in range(200):
-        step(s, p, rng)
+        sim.step()
         aec.append(s.aec_r.mean())
     assert np.all(np.diff(aec[5:]) < 0)
     assert s.mu_r.mean() > 30 * mu0
@@ -116,7 +109,7 @@ def test_qualitative_behaviour_of_the_original():
 
 def test_mu_cap_pins_mu_and_a_saturated_sink_drives_lambda_up():
     """SPEC.md §9 (H10): μ pinned at its cap; sink utilisation saturates at 1/(1 + a) while λ grows."""
-    p, s, rng = build(
+    _p, s, sim = build(
         {
             "mu_cap": 0.2,
             "sink_cap_scale": 0.002,
@@ -128,7 +121,7 @@ def test_mu_cap_pins_mu_and_a_saturated_sink_drives_lambda_up():
     )
     lam, util = [], []
     for _ in range(150):
-        step(s, p, rng)
+        sim.step()
         lam.append(s.lam_r.mean())
         util.append(s.pollutant_r / s.sink_cap_r)
     assert np.isclose(s.mu_r.max(), 0.2)
@@ -141,21 +134,21 @@ def test_storage_charges_at_round_trip_efficiency():
     """Surplus delivered energy is stored as η·surplus (the original stored surplus/η)."""
     from econsim.models.atp.energy import ETA, recharge
 
-    p, s, rng = build(runs=1)
+    p, s, sim = build(runs=1)
     s["need_r"] = np.full_like(s.need_r, 1e4)  # last step's need: generation covers it
     s["adp_r"] = np.zeros_like(s.adp_r)  # nothing to mint: every delivered unit is surplus
     s["storage_r"] = np.zeros_like(s.storage_r)
-    out = recharge(s, p, rng)
+    out = recharge(s, p, sim.rng)
     delivered = out["emis_r"] / s.gen_sig_r
     np.testing.assert_allclose(out["storage_r"], np.minimum(ETA * delivered, s.storage_cap_r), rtol=1e-9)
 
 
 def _final(params, steps=3, seed=3, state=None):
-    p, s, rng = build(params, runs=1, seed=seed)
+    p, s, sim = build(params, runs=1, seed=seed)
     for name, value in (state or {}).items():
         s[name] = np.full_like(s[name], value)
     for _ in range(steps):
-        step(s, p, rng)
+        sim.step()
     return s, {k: np.asarray(f(s, p)) for k, f in MODEL.observables.items()}
 
 
@@ -285,10 +278,10 @@ def test_sectioned_config_maps_sections_and_rejects_unknown_keys(monkeypatch):
 
 
 def test_strict_mode_names_the_array_and_step():
-    p, s, rng = build(runs=1)
+    _p, s, sim = build(runs=1)
     s["price_rg"][0, 0, 0] = np.nan
     with pytest.raises(NonFiniteStateError, match=r"state variable '\w+' became nan at step 0"):
-        simulate(MODEL, p, s, rng, steps=2)
+        sim.run(2)
 
 
 def test_cli_runs_an_original_file_without_model_line(tmp_path):

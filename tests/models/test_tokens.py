@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from econsim.engine import ConfigError
+from econsim.engine.simulation import Simulation
 from econsim.engine.state import Arrays
-from econsim.engine.stepping import simulate
 from econsim.engine.streams import RandomStreams
 from econsim.experiment.runner import run
 from econsim.mechanisms import ConstantProductPool, swap
@@ -29,15 +29,13 @@ ONLY_LEARNERS = {"population": "custom", **{f"share_{k}": 0.0 for k in STRATEGIE
 
 def simulate_tokens(steps: int = 120, runs: int = 3, seed: int = 7, overrides=None, **params):
     """Step the model directly; return (params, initial state copy, final state)."""
-    model = get_model("tokens")
-    rng = RandomStreams(seed, np.arange(runs)[:, None])
-    p = model.param_arrays({"N": 60, "shock_step": steps // 2, **params}, runs)
-    s = model.initial_state(p, {}, rng)
+    sim = Simulation(get_model("tokens"), {"N": 60, "shock_step": steps // 2, **params}, runs=runs, seed=seed)
+    s = sim.state
     for name, fn in (overrides or {}).items():
         s[name] = fn(s)
     start = Arrays({k: v.copy() for k, v in s.items()})
-    simulate(model, p, s, rng, steps)
-    return p, start, s
+    sim.run(steps)
+    return sim.params, start, s
 
 
 def held_tokens(s):
@@ -276,13 +274,13 @@ def test_arbitrage_gains_in_expectation_and_narrows_the_gap_in_every_mode(venue)
     between each token's primary and AMM prices is smaller than with noise traders in their place."""
 
     def mean_gap(**params):
-        model = get_model("tokens")
-        rng = RandomStreams(3, np.arange(4)[:, None])
-        p = model.param_arrays({"N": 60, "venue": venue, "n_tokens": 2, **params}, 4)
-        s = model.initial_state(p, {}, rng)
+        sim = Simulation(
+            get_model("tokens"), {"N": 60, "venue": venue, "n_tokens": 2, **params}, runs=4, seed=3
+        )
+        s = sim.state
         gaps = []
         for _ in range(60):
-            simulate(model, p, s, rng, 1)
+            sim.step()
             gaps.append(_gap(s).mean())
         return np.mean(gaps), s
 

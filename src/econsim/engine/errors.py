@@ -44,3 +44,33 @@ def unknown(kind: str, name: str, valid: Iterable[str], where: str = "") -> Conf
     """
     valid = sorted(valid)
     return ConfigError(f"unknown {kind} '{name}'{where}{suggest(name, valid)}; valid: {', '.join(valid)}")
+
+
+class UndeclaredStateError(EconsimError, KeyError):
+    """A stage returned an update for a name that is not a declared state variable."""
+
+    def __init__(self, stage: str, key: str, declared: Iterable[str]) -> None:
+        self.stage, self.key = stage, key
+        self.message = (
+            f"stage '{stage}' returned '{key}', which is not a declared state variable{suggest(key, declared)}; "
+            "declare it (Var, or a Population's vars) or fix the name"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class InvariantError(EconsimError, ArithmeticError):
+    """A declared accounting identity or conservation law failed (strict mode)."""
+
+    def __init__(
+        self, name: str, step: int, subset: int, run: int, residual: float, bound: float, where: str = ""
+    ) -> None:
+        self.name, self.step, self.subset, self.run = name, step, subset, run
+        self.residual, self.bound = residual, bound
+        super().__init__(
+            f"invariant '{name}' failed at step {step} (subset {subset}, run {run}{where}): residual "
+            f"{residual:.6g} exceeds its tolerance {bound:.6g}; the run was stopped. Turn strict mode off "
+            "(strict: false, or --no-strict) to skip the checks."
+        )

@@ -3,11 +3,18 @@
 A model is data plus pure functions, written once for a batch of B runs:
 
 - ``Param``: name, default, bounds, kind and a one-line meaning; parameters reach stages as (B,) arrays
-  so sweeps are vectorized (a swept value differs along the run axis).
+  so sweeps are vectorized (a swept value differs along the run axis). A parameter the model needs as
+  one value per batch (it sizes arrays, indexes a slice, picks a code path) is declared
+  ``per_batch=True`` and reaches stages as a plain Python scalar; the planner cuts batches wherever it
+  changes. Parameters named in a state shape or a schedule are per batch implicitly.
 - ``Var``: a state variable, its initial value and per-run shape (``()`` for a scalar per run). A shape
   entry may name an integer parameter (``shape=("R", "G")``): it is resolved from the batch's values.
 - ``Block``: stages that all read the same state and whose updates are applied together (cadCAD's
-  partial state update block). A bare stage in ``Model.step`` is a block of one.
+  partial state update block). A bare stage in ``Model.step`` is a block of one. A block may run on a
+  schedule: ``Block(policy, every=3)`` at steps 3, 6, 9 …, ``offset=1`` at 1, 4, 7 …, ``at=(10, 20)``.
+- ``Population`` (``engine.population``): named groups of per-agent state with an alive mask;
+  ``static``: data shared by every run of a batch, held once; ``Invariant`` (``engine.invariants``):
+  identities strict mode checks every step.
 - A stage is ``stage(s, p, rng) -> dict[str, array]``: state ``s`` and parameters ``p`` are
   ``Arrays``; ``rng`` is the batch's ``RandomStreams``.
 - ``observables``: derived quantities recorded next to the scalar state variables.
@@ -18,13 +25,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from econsim.engine.errors import ConfigError, unknown
-from econsim.engine.state import Arrays
+from econsim.engine.state import Arrays, Params
 from econsim.engine.streams import RandomStreams
+
+if TYPE_CHECKING:
+    from econsim.engine.invariants import Invariant
+    from econsim.engine.population import Population
 
 Stage = Callable[[Arrays, Arrays, RandomStreams], Mapping[str, np.ndarray]]
 Observable = Callable[[Arrays, Arrays], np.ndarray]  # (B,) or (B, k): k recorded columns name_0 … name_{k-1}
@@ -42,6 +53,8 @@ class Param:
     bounds: tuple[float | None, float | None] = (None, None)
     kind: str = "float"
     choices: tuple[str, ...] = ()
+    #: one value per batch: stages receive a Python scalar, and batches are cut where it changes
+    per_batch: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -130,7 +143,7 @@ class Var:
         out = []
         for dim in self.shape:
             if isinstance(dim, str):
-                values = np.unique(np.asarray(sizes[dim]))
+                values = np.unique(np.asarray(sizes[dim]))  # a scalar (per batch) or a uniform column
                 if values.size != 1:
                     raise ConfigError(
                         f"state variable '{self.name}' is sized by '{dim}', which must take one "
@@ -143,14 +156,51 @@ class Var:
 
 @dataclass(frozen=True)
 class Block:
-    """Stages that read the same state; their updates apply together once all have run."""
+    """Stages that read the same state; their updates apply together once all have run.
+
+    Schedule: the block runs at steps t = offset + k·every (k = 0, 1, …; t ≥ 1), or only at the steps
+    listed in ``at``. ``every`` and ``offset`` may name an integer parameter (then per batch).
+    """
 
     stages: tuple[Stage, ...]
     name: str = ""
+    every: int | str = 1
+    offset: int | str = 0
+    at: tuple[int, ...] | None = None
 
-    def __init__(self, *stages: Stage, name: str = "") -> None:
+    def __init__(
+        self,
+        *stages: Stage,
+        name: str = "",
+        every: int | str = 1,
+        offset: int | str = 0,
+        at: Sequence[int] | None = None,
+    ) -> None:
+        if not stages:
+            raise ValueError("Block needs at least one stage")
+        if isinstance(every, int) and every < 1:
+            raise ValueError(f"Block every = {every} must be 1 or more")
+        if isinstance(offset, int) and offset < 0:
+            raise ValueError(f"Block offset = {offset} must be 0 or more")
+        if at is not None and (every != 1 or offset != 0):
+            raise ValueError("Block: give either at=(...) or every/offset, not both")
         object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "name", name or "+".join(s.__name__ for s in stages))
+        object.__setattr__(self, "every", every)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "at", None if at is None else tuple(sorted(int(t) for t in at)))
+
+    def schedule_params(self) -> list[str]:
+        """Parameters the schedule names (they take one value per batch)."""
+        return [x for x in (self.every, self.offset) if isinstance(x, str)]
+
+    def due(self, step: int, values: Mapping[str, Any]) -> bool:
+        """Whether the block runs at ``step`` (1-based), schedule parameters taken from ``values``."""
+        if self.at is not None:
+            return step in self.at
+        every = int(values[self.every]) if isinstance(self.every, str) else self.every
+        offset = int(values[self.offset]) if isinstance(self.offset, str) else self.offset
+        return step >= offset and (step - offset) % every == 0
 
 
 @dataclass
@@ -177,16 +227,49 @@ class Model:
     progress_fields: Callable[[Arrays, Arrays], dict[str, float]] | None = None
     #: figures a configuration may ask for with ``kind: model, name: <key>``: fn(results, df, options) -> Figure
     figures: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    # --- declarations of the engine (populations, static data, invariants) -------------------------
+    #: named groups of per-agent state: arrays "<population>.<var>" (B, size, ...) and "<population>.alive"
+    populations: Sequence[Population] = ()
+    #: data shared by every run of a batch, computed once from the per-batch parameters (plain scalars):
+    #: fn(p) -> {name: value}; stages read it as ``p.<name>`` (no run axis; arrays are read-only)
+    static: Callable[[Arrays], Mapping[str, Any]] | None = None
+    #: identities checked after every step in strict mode
+    invariants: Sequence[Invariant] = ()
 
     def __post_init__(self) -> None:
         self.blocks: tuple[Block, ...] = tuple(b if isinstance(b, Block) else Block(b) for b in self.step)
         self.param_by_name = {p.name: p for p in self.params}
-        self.var_by_name = {v.name: v for v in self.state}
+        #: every state variable: the plain ones, then each population's (prefixed) ones
+        self.variables: tuple[Var, ...] = (
+            *self.state,
+            *(v for pop in self.populations for v in pop.state_vars()),
+        )
+        self.var_by_name = {v.name: v for v in self.variables}
+        if len(self.var_by_name) != len(self.variables):
+            raise ValueError(f"model {self.name}: a state variable is declared twice")
         both = set(self.param_by_name) & set(self.var_by_name)
         if both:
             raise ValueError(
                 f"model {self.name}: names used for both a parameter and a state variable: {both}"
             )
+        for pop in self.populations:
+            clash = {pop.name} & (set(self.param_by_name) | set(self.var_by_name))
+            if clash:
+                raise ValueError(
+                    f"model {self.name}: population name '{pop.name}' is also a parameter or variable"
+                )
+        self.per_batch: frozenset[str] = frozenset(
+            {p.name for p in self.params if p.per_batch}
+            | {d for v in self.variables for d in v.shape if isinstance(d, str)}
+            | {x for pop in self.populations for x in (pop.active,) if isinstance(x, str)}
+            | {x for b in self.blocks for x in b.schedule_params()}
+        )
+        for name in sorted(self.per_batch):
+            if name not in self.param_by_name:
+                raise ValueError(
+                    f"model {self.name}: '{name}' sizes the state or a schedule but is no parameter"
+                )
+        self._static_cache: tuple[tuple, dict[str, Any]] | None = None
 
     # --- names -------------------------------------------------------------------------------------
     @property
@@ -204,19 +287,58 @@ class Model:
         return {p.name: p.default for p in self.params}
 
     # --- building a batch --------------------------------------------------------------------------
-    def param_arrays(self, values: Mapping[str, Any], n_runs: int) -> Arrays:
-        """(B,) arrays of every parameter: per-run arrays from ``values``, the default elsewhere."""
-        out = Arrays()
+    def param_arrays(self, values: Mapping[str, Any], n_runs: int) -> Params:
+        """The batch's parameters from ``values`` (scalars or (B,) arrays; the default elsewhere):
+        per-run parameters as (B,) arrays, per-batch ones as Python scalars, then the static data."""
+        out = Params(n_runs=n_runs)
         for p in self.params:
             v = values.get(p.name, p.default)
             arr = np.asarray(v, dtype=p.dtype)
-            out[p.name] = np.broadcast_to(arr, (n_runs,)).copy() if arr.ndim == 0 else arr
+            if p.name in self.per_batch:
+                distinct = np.unique(arr)
+                if distinct.size != 1:
+                    raise ConfigError(
+                        f"parameter '{p.name}' of model '{self.name}' takes one value per batch; this batch "
+                        f"has {distinct.tolist()} (the planner cuts batches where it changes)"
+                    )
+                out[p.name] = distinct[0].item()
+            else:
+                out[p.name] = np.broadcast_to(arr, (n_runs,)).copy() if arr.ndim == 0 else arr
+        if self.static is not None:
+            out.update(self.static_data(out))
         return out
+
+    def static_data(self, p: Params) -> dict[str, Any]:
+        """The model's static data for the per-batch values in ``p``, computed once and reused by
+        consecutive batches with the same values; arrays are read-only (every run shares them)."""
+        assert self.static is not None
+        batch = Arrays({k: p[k] for k in sorted(self.per_batch)})
+        key = tuple(batch.items())
+        if self._static_cache is None or self._static_cache[0] != key:
+            data = dict(self.static(batch))
+            clash = set(data) & (set(self.param_by_name) | set(self.var_by_name))
+            if clash:
+                raise ValueError(
+                    f"model {self.name}: static data names {sorted(clash)} are parameters or variables"
+                )
+            for value in data.values():
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+            self._static_cache = (key, data)
+        return self._static_cache[1]
 
     def initial_state(self, p: Arrays, overrides: Mapping[str, Any], rng: RandomStreams) -> Arrays:
         """The state at timestep 0: each Var's initial value, the model's ``init`` hook, then overrides."""
         n = p.n_runs
-        s = Arrays({v.name: np.full((n, *v.resolve_shape(p)), v.initial, dtype=v.dtype) for v in self.state})
+        s = Arrays(
+            {v.name: np.full((n, *v.resolve_shape(p)), v.initial, dtype=v.dtype) for v in self.variables}
+        )
+        for pop in self.populations:
+            if pop.active is not None:
+                active = p[pop.active] if isinstance(pop.active, str) else pop.active
+                size = s[pop.alive].shape[1]
+                s[pop.alive] = np.arange(size)[None, :] < np.reshape(np.asarray(active), (-1, 1))
+                s[pop.alive] = np.broadcast_to(s[pop.alive], (n, size)).copy()
         if self.init is not None:
             s.update(self.init(s, p, rng))
         for name, value in overrides.items():

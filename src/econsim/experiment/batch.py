@@ -15,11 +15,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from econsim.engine.state import Arrays
-from econsim.engine.stepping import simulate
-from econsim.engine.streams import RandomStreams
+from econsim.engine.simulation import Simulation
 from econsim.experiment.store import PartTarget, write_part
-from econsim.models.registry import get_model
 
 
 @dataclass(frozen=True)
@@ -91,25 +88,9 @@ def execute_batch(
 
     ``on_fields`` receives the model's ``progress_fields`` whenever ``on_step`` is called."""
     started = time.perf_counter()
-    model = get_model(task.model_name)
-    identity = (
-        task.run_b[:, None] if task.common_random_numbers else np.column_stack([task.subset_b, task.run_b])
-    )
-    rng = RandomStreams(task.seed, identity)
-    params: Arrays = model.param_arrays(task.params, task.n_runs)
-    state = model.initial_state(params, task.initial_state, rng)
-    times, columns = simulate(
-        model,
-        params,
-        state,
-        rng,
-        task.steps,
-        task.record_every,
-        task.strict,
-        on_step=on_step,
-        run_labels=(task.subset_b, task.run_b),
-        on_fields=on_fields,
-    )
+    sim = Simulation.from_task(task)
+    times, columns = sim.run(task.steps, on_step=on_step, on_fields=on_fields)
+    model, state = sim.model, sim.state
     table = tidy_table(times, columns, task)
     final = None
     if model.final_state:

@@ -121,7 +121,7 @@ def batch_size_for(
     ``sizes`` gives the values of the parameters that size state arrays (default: the configuration's).
     """
     sizes = sizes or {**model.defaults(), **config.params}
-    state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.state)
+    state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.variables)
     n_records = len(record_steps(config.steps, config.record_every))
     n_columns = len(model.recorded) + 3 + len(config.sweep.grid) + len(config.sweep.zip)
     # live state plus temporaries of a step (~8 arrays) + records, their table and its parquet encoding (~3x)
@@ -158,19 +158,14 @@ def make_plan(config: ExperimentConfig, workers: int = 1) -> Plan:
     return plan
 
 
-def shaping_params(model: Model) -> list[str]:
-    """Parameters that size state arrays (named in a Var's shape): a batch must hold one value of each."""
-    return sorted({dim for v in model.state for dim in v.shape if isinstance(dim, str)})
-
-
 def cut_batches(model: Model, config: ExperimentConfig, plan: Plan, workers: int) -> list[tuple[int, int]]:
-    """Batches over the global runs: cut by the memory budget, and wherever a sweep changes a parameter
-    that sizes the state (all runs of a batch share array shapes)."""
-    shaping = [name for name in shaping_params(model) if name in plan.swept]
-    groups: list[tuple[int, int]] = []  # runs of consecutive subsets that agree on every shaping value
+    """Batches over the global runs: cut by the memory budget, and wherever a sweep changes a per-batch
+    parameter (one that sizes the state, or is declared ``per_batch``: a batch holds one value of it)."""
+    per_batch = [name for name in plan.swept if name in model.per_batch]
+    groups: list[tuple[int, int]] = []  # runs of consecutive subsets that agree on every per-batch value
     start = 0
     for i in range(1, len(plan.subsets) + 1):
-        if i == len(plan.subsets) or any(plan.subsets[i][k] != plan.subsets[start][k] for k in shaping):
+        if i == len(plan.subsets) or any(plan.subsets[i][k] != plan.subsets[start][k] for k in per_batch):
             groups.append((start, i))
             start = i
     batches = []

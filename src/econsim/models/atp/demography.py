@@ -136,7 +136,7 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     aged = migrate(s, p, aged, g_r, base_r, an)
     pop_ra = np.maximum(aged, 0.0)
     pop_r = pop_ra.sum(axis=2)
-    working, retire = int(p.working_age[0]), int(p.retirement_age[0])
+    working, retire = p.working_age, p.retirement_age  # per-batch scalars
     work = pop_ra[:, :, working:retire].sum(axis=2)
     young, old = pop_ra[:, :, :working].sum(axis=2), pop_ra[:, :, retire:].sum(axis=2)
     return {

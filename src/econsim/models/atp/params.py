@@ -29,6 +29,7 @@ SECTIONS: dict[str, list[Param]] = {
             "latent preference dimension (YAML may spell it k_latent)",
             bounds=(1, None),
             kind="int",
+            per_batch=True,  # the width of the preference draws
         ),
     ],
     "markets": [
@@ -121,9 +122,21 @@ SECTIONS: dict[str, list[Param]] = {
         Param(
             "birth_endow_fiat", 5.0, "fiat per surviving newborn, spread over the region's agents", bounds=POS
         ),
-        Param("working_age", 18, "first working age (support ratio, dependency)", bounds=(1, 99), kind="int"),
         Param(
-            "retirement_age", 65, "first retired age (support ratio, dependency)", bounds=(2, 100), kind="int"
+            "working_age",
+            18,
+            "first working age (support ratio, dependency)",
+            bounds=(1, 99),
+            kind="int",
+            per_batch=True,  # an age-bin slice bound
+        ),
+        Param(
+            "retirement_age",
+            65,
+            "first retired age (support ratio, dependency)",
+            bounds=(2, 100),
+            kind="int",
+            per_batch=True,  # an age-bin slice bound
         ),
         Param("female_share", 0.5, "share of women in every age bin", bounds=UNIT),
         Param("adult_gomp_alpha", 4.2e-5, "Gompertz level of the adult hazard", bounds=POS),

@@ -21,14 +21,14 @@ from econsim.models.atp.state import AGES
 
 def sizes(p: Arrays) -> tuple[int, int, int, int, int, int, int]:
     """(R, G, J, N, K, M, κ) of the batch; M and κ are checked against G and R."""
-    R, G, J, N, K = (int(p[k][0]) for k in ("R", "G", "J", "N", "K_latent"))
-    M = int(p.n_resources[0])
+    R, G, J, N, K = (int(p[k]) for k in ("R", "G", "J", "N", "K_latent"))  # per-batch scalars
+    M = int(p.n_resources)
     if M > G - 2:
         raise ConfigError(
             f"n_resources = {M} must be at most G − 2 = {G - 2} (resources, intermediates and "
             "final goods each need at least one good)"
         )
-    return R, G, J, N, K, M, min(int(p.k_neighbors[0]), R - 1)
+    return R, G, J, N, K, M, min(int(p.k_neighbors), R - 1)
 
 
 def goods_partition(G: int, M: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ single partial state update block)::
 
 from __future__ import annotations
 
-from econsim.engine import Block, Model, Param, Var
+from econsim.engine import Block, Invariant, Model, Param, Var
 from econsim.engine.report import Report
 from econsim.models.honey.analysis import productivity_range
 from econsim.models.honey.price import price_walk
@@ -65,6 +65,27 @@ OBSERVABLES = {
     "ratio": lambda s, p: s.reserve / (s.reserve + s.circulation),
 }
 
+
+def _supply(s, p, prev=None):
+    return s.reserve + s.circulation
+
+
+def _supply_residual(s, p, prev):
+    """total_supply' − (total_supply + adjustment): netflow moves tokens between pool and circulation,
+    only the policy's mint or burn changes the supply."""
+    return _supply(s, p) - (_supply(prev, p) + s.adjustment)
+
+
+INVARIANTS = [
+    Invariant(
+        "supply",
+        _supply_residual,
+        tol=1e-12,
+        scale=_supply,
+        doc="total_supply' = total_supply + adjustment (relative to the supply)",
+    ),
+]
+
 FIGURES = [
     {"kind": "timeseries", "vars": ["total_supply", "circulation", "reserve"], "file": "supply.png"},
     {"kind": "timeseries", "vars": ["netflow", "adjustment"], "file": "flows.png"},
@@ -81,6 +102,7 @@ model = Model(
     state=STATE,
     step=[Block(supply_policy, saturation_process, price_walk)],
     observables=OBSERVABLES,
+    invariants=INVARIANTS,
     default_figures=FIGURES,
     reports={"productivity_range": Report(productivity_range, needs_swept=("productivity",))},
 )

@@ -113,7 +113,14 @@ PARAMS = [
     Param("pump_period", 50, "manipulators' pump-and-dump cycle, in steps", bounds=(4, None), kind="int"),
     Param("pump_fraction", 0.5, "share of cash manipulators spend per pump step", bounds=(0.0, 1.0)),
     Param("collusion", True, "manipulators in a group pump and dump together", kind="bool"),
-    Param("group_size", 5, "agents per colluding group", bounds=(1, None), kind="int"),
+    Param(
+        "group_size",
+        5,
+        "agents per colluding group",
+        bounds=(1, None),
+        kind="int",
+        per_batch=True,  # groups are slices of the agent axis
+    ),
     Param(
         "max_slack",
         0.02,
@@ -182,8 +189,8 @@ def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     strategy = assign_strategies(shares, n, rng)
     bias = col(p.value_dispersion)[:, :, None] * rng("bias").standard_normal((n, j))
     u = rng("offsets").random((n,))
-    group = np.arange(n) // p.group_size[0]
-    group_u = u[:, group * p.group_size[0]]
+    group = np.arange(n) // p.group_size
+    group_u = u[:, group * p.group_size]
     offset = np.floor(np.where(col(p.collusion) > 0, group_u, u) * col(p.pump_period)).astype(np.int64)
     # colluding groups pump one token together; lone manipulators spread over the tokens
     target = np.where(col(p.collusion) > 0, group[None, :], np.arange(n)[None, :]) % j
@@ -192,7 +199,7 @@ def init(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         np.where(resource, 0.0, col(p.initial_tokens))[:, :, None], s.tokens.shape
     ).copy()
     cash = np.broadcast_to(col(p.initial_cash), s.cash.shape).copy()
-    pool_tokens = np.broadcast_to(np.where(resource, 0.0, col(p.pool_depth * p.N)), s.price.shape).copy()
+    pool_tokens = np.broadcast_to(np.where(resource, 0.0, col(p.pool_depth) * p.N), s.price.shape).copy()
     supply = tokens.sum(axis=1) + pool_tokens
     curve = col(p.venue == "bonding_curve") > 0
     price = np.where(curve, venues.curve_price(p, supply), col(p.initial_price))

@@ -63,9 +63,9 @@ def _curve(kind: str, p: Arrays):
 
 def _per_curve(p: Arrays, method: str, *args: np.ndarray) -> np.ndarray:
     """``curve.method(*args)`` on (B, J) markets with each run's own curve kind (one call per kind)."""
-    if (p.curve == p.curve[0]).all():
-        return getattr(_curve(str(p.curve[0]), p), method)(*args)
     kinds = np.unique(p.curve)
+    if len(kinds) == 1:
+        return getattr(_curve(str(kinds[0]), p), method)(*args)
     out = np.zeros(np.broadcast_shapes(*(np.shape(a) for a in args)))
     for kind in kinds:
         out = np.where(col(p.curve == kind), getattr(_curve(str(kind), p), method)(*args), out)
@@ -73,24 +73,22 @@ def _per_curve(p: Arrays, method: str, *args: np.ndarray) -> np.ndarray:
 
 
 def curve_price(p: Arrays, supply_bj: np.ndarray) -> np.ndarray:
-    return _per_curve(p, "price", supply_bj / col(p.N))
+    return _per_curve(p, "price", supply_bj / p.N)
 
 
 def curve_reserve(p: Arrays, supply_bj: np.ndarray) -> np.ndarray:
     """Reserve backing the supply: N·F(S/N)."""
-    return col(p.N) * _per_curve(p, "reserve", supply_bj / col(p.N))
+    return p.N * _per_curve(p, "reserve", supply_bj / p.N)
 
 
 def curve_mint(p: Arrays, supply_bj, deposit_bj) -> np.ndarray:
     """Tokens minted for a deposit: N·f⁻¹(S/N, D/N)."""
-    return col(p.N) * _per_curve(p, "tokens_for_deposit", supply_bj / col(p.N), deposit_bj / col(p.N))
+    return p.N * _per_curve(p, "tokens_for_deposit", supply_bj / p.N, deposit_bj / p.N)
 
 
 def curve_refund(p: Arrays, supply_bj, tokens_bj) -> np.ndarray:
     """Reserve paid out for burning tokens: N·∫ f over the burned per-agent supply."""
-    return col(p.N) * _per_curve(
-        p, "burn_refund", supply_bj / col(p.N), np.minimum(tokens_bj, supply_bj) / col(p.N)
-    )
+    return p.N * _per_curve(p, "burn_refund", supply_bj / p.N, np.minimum(tokens_bj, supply_bj) / p.N)
 
 
 def markets(x_bnj: np.ndarray) -> np.ndarray:
