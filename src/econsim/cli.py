@@ -144,6 +144,7 @@ def run(
     --save-fig and --save-metrics flags are relative to the working directory.
     """
     from econsim.experiment.config import load_config
+    from econsim.experiment.divergence import DivergedRunsWarning
     from econsim.experiment.runner import run as run_experiment
 
     raw, model_name = _read_config(config, model)
@@ -167,14 +168,16 @@ def run(
     # flags name paths from here; the runner puts a relative path from the file inside the results folder
     fig_dest = str(save_fig.absolute()) if save_fig else (None if cfg.save_fig else "figures")
     try:
-        results = run_experiment(
-            cfg,
-            out=str(out_folder),
-            save_fig=fig_dest,
-            overwrite=overwrite,
-            save_metrics=str(save_metrics.absolute()) if save_metrics else None,
-            progress=not quiet and None,
-        )
+        with warnings.catch_warnings():  # diverged runs are reported below, with the other reports
+            warnings.simplefilter("ignore", DivergedRunsWarning)
+            results = run_experiment(
+                cfg,
+                out=str(out_folder),
+                save_fig=fig_dest,
+                overwrite=overwrite,
+                save_metrics=str(save_metrics.absolute()) if save_metrics else None,
+                progress=not quiet and None,
+            )
     except KeyboardInterrupt:
         err_console.print(
             f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
@@ -200,7 +203,8 @@ def _print_reports(reports: dict[str, Any], folder: Path) -> None:
     for name, report in reports.items():
         headline = report.get("headline") if isinstance(report, dict) else None
         if headline:
-            out_console.print(f"{name}: {headline}")
+            diverged = name == "diverged_runs" and report.get("diverged")
+            out_console.print(f"[yellow]warning[/]: {headline}" if diverged else f"{name}: {headline}")
             continue
         lines = json.dumps(report, indent=1, default=float).splitlines()
         out_console.print(

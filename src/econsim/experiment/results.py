@@ -78,6 +78,34 @@ class Results:
             self._arrow = table if _is_sorted(table) else _sorted(table)
         return self._arrow
 
+    def column_names(self) -> list[str]:
+        """Every column of the results (the union over parts), without reading any data."""
+        if self._tables is not None:
+            schemas = [t.schema for t in self._tables]
+        else:
+            schemas = [pq.read_schema(p) for p in sorted((self.folder / "parts").glob("batch-*.parquet"))]
+        return list(dict.fromkeys(n for schema in schemas for n in schema.names))
+
+    def iter_tables(self, columns: list[str] | None = None, filters: Any = None):
+        """The results part by part (one batch at a time, in batch order), with only ``columns``
+        (all when None) and only the rows that match ``filters`` (pyarrow's DNF, e.g.
+        ``[("timestep", "=", 120)]``): what the figures read instead of the whole table."""
+        if self._tables is not None:
+            parts: list[Any] = list(self._tables)
+        else:
+            parts = sorted((self.folder / "parts").glob("batch-*.parquet"))
+            if not parts:
+                raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
+        for part in parts:
+            if isinstance(part, pa.Table):
+                table = part.filter(pq.filters_to_expression(filters)) if filters else part
+                yield table.select([c for c in columns if c in table.column_names]) if columns else table
+            else:
+                names = pq.read_schema(part).names
+                yield pq.read_table(
+                    part, columns=[c for c in columns if c in names] if columns else None, filters=filters
+                )
+
     def to_pandas(self) -> pd.DataFrame:
         """The tidy table as a DataFrame (a fresh copy each call)."""
         return self.to_arrow().to_pandas()

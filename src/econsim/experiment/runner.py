@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from econsim.engine.errors import unknown
 from econsim.experiment.batch import BatchTask
 from econsim.experiment.checks import preflight
 from econsim.experiment.config import ExperimentConfig, load_config, outputs_in_results_folder
+from econsim.experiment.divergence import DivergedRunsWarning, diverged_runs, divergence_report
 from econsim.experiment.executors import make_executor
 from econsim.experiment.plan import Plan, make_plan
 from econsim.experiment.progress import progress_bar
@@ -48,14 +50,20 @@ def batch_task(plan: Plan, index: int, part: PartTarget | None) -> BatchTask:
 
 
 def make_reports(results: Results, names: list[str], folder: Path | None) -> dict[str, Any]:
-    """Run the model's named analyses on the results; write them to ``report.json`` in the folder."""
+    """Run the model's named analyses on the results; write them to ``report.json`` in the folder, with
+    the count of diverged runs (``diverged_runs``) when the model declares when a run diverges."""
     model = get_model(results.manifest["model"])
     reports = {}
+    summary = diverged_runs(results)
+    if summary is not None:
+        reports["diverged_runs"] = divergence_report(summary)
+        if summary["diverged"]:
+            warnings.warn(reports["diverged_runs"]["headline"], DivergedRunsWarning, stacklevel=4)
     for name in names:
         if name not in model.reports:
             raise unknown("report", name, model.reports, where=f" of model '{model.name}'")
         reports[name] = model.reports[name](results)
-    if folder is not None:
+    if folder is not None and reports:
         (Path(folder) / "report.json").write_text(json.dumps(reports, indent=2, default=float))
     return reports
 
@@ -144,8 +152,7 @@ def _run_in_memory(cfg: ExperimentConfig, plan: Plan, executor, progress: bool |
 
 def _finish(results: Results, cfg: ExperimentConfig, folder: Path | None) -> None:
     """The configuration's reports, metrics file and figures."""
-    if cfg.reports:
-        results.reports = make_reports(results, cfg.reports, folder)
+    results.reports = make_reports(results, cfg.reports, folder)
     if cfg.save_metrics:
         results.save_metrics(cfg.save_metrics, list(get_model(cfg.model).observables))
     if cfg.save_fig or (folder is not None and cfg.figures is not None):

@@ -1,4 +1,19 @@
-"""Figures drawn from results: time series over the Monte Carlo cloud, and heatmaps over a sweep."""
+"""Figures drawn from results: time series over the Monte Carlo cloud, and heatmaps over a sweep.
+
+Time series and heatmaps read the results store part by part, only the columns they draw
+(``plotting.aggregate``), so drawing the figures of a large sweep stays within the memory a batch
+uses. Only a model's own figures (``kind: model``) are handed the whole table.
+
+Options of ``timeseries`` and ``heatmap`` figures (the ``options:`` mapping of a figure entry):
+
+``statistic``         ``median`` (time series default) or ``mean`` (heatmap default): the centre line
+                      of a time series, the value of a heatmap cell
+``exclude_diverged``  ``true`` (default): leave out runs the model declares diverged (honey: the
+                      price turned ≤ 0); the figure says how many there were either way
+``max_runs``          time series: individual runs drawn per panel (default 200)
+``max_panels``        time series: facet values drawn, evenly spaced through the sweep (default 36)
+``dpi``               resolution of the written file (default 110)
+"""
 
 from __future__ import annotations
 
@@ -6,15 +21,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
-
 from econsim.engine.errors import ConfigError, unknown
 from econsim.experiment.config import Figure
 from econsim.experiment.results import Results
+from econsim.plotting.aggregate import RunIndex, diverged_runs
 from econsim.plotting.heatmap import heatmap_figure
 from econsim.plotting.timeseries import timeseries_figure
 
 _IMAGE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg"}
+_OPTIONS = {
+    "timeseries": {"statistic", "exclude_diverged", "max_runs", "max_panels", "dpi", "title"},
+    "heatmap": {"statistic", "exclude_diverged", "dpi", "title"},
+}
 
 
 def _figure_specs(results: Results, specs: Sequence[Figure | dict[str, Any]] | None) -> list[Figure]:
@@ -31,12 +49,60 @@ def _figure_specs(results: Results, specs: Sequence[Figure | dict[str, Any]] | N
     return [s if isinstance(s, Figure) else Figure.model_validate(s) for s in specs]
 
 
-def draw_figure(results: Results, spec: Figure, df=None) -> plt.Figure:
-    df = results.to_pandas() if df is None else df
-    columns = set(df.columns)
+class _Drawing:
+    """What the figures of one call share: the columns present, the diverged runs, the run indexes."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self.columns = set(results.column_names())
+        self._diverged: dict[str, Any] | bool | None = False
+        self._indexes: dict[tuple[str, ...], RunIndex] = {}
+        self._df = None
+
+    @property
+    def diverged(self) -> dict[str, Any] | None:
+        if self._diverged is False:
+            self._diverged = diverged_runs(self.results)
+        return self._diverged  # type: ignore[return-value]
+
+    def index(self, names: tuple[str, ...]) -> RunIndex:
+        if names not in self._indexes:
+            self._indexes[names] = RunIndex(self.results, list(names))
+        return self._indexes[names]
+
+    def frame(self):
+        if self._df is None:
+            self._df = self.results.to_pandas()
+        return self._df
+
+
+def _check_options(spec: Figure) -> dict[str, Any]:
+    options = dict(spec.options)
+    valid = _OPTIONS.get(spec.kind)
+    if valid is None:
+        return options
+    for key in options:
+        if key not in valid:
+            raise unknown(f"option of a {spec.kind} figure", key, valid)
+    if "exclude_diverged" in options and not isinstance(options["exclude_diverged"], bool):
+        raise ConfigError(
+            f"figure option exclude_diverged = {options['exclude_diverged']!r} must be true or false"
+        )
+    for key in ("max_runs", "max_panels"):
+        if key in options and (not isinstance(options[key], int) or options[key] < 1):
+            raise ConfigError(f"figure option {key} = {options[key]!r} must be a whole number ≥ 1")
+    return options
+
+
+def draw_figure(results: Results, spec: Figure, df=None, drawing: _Drawing | None = None):
+    """One figure of the results (``df``: their table, for a model's own figure, when the caller has it)."""
+    drawing = drawing or _Drawing(results)
+    if df is not None:
+        drawing._df = df
+    options = _check_options(spec)
     for name in [*spec.vars, spec.value]:
-        if name and name not in columns:
-            raise unknown("variable in figure", name, columns - {"subset", "run", "timestep"})
+        if name and name not in drawing.columns:
+            raise unknown("variable in figure", name, drawing.columns - {"subset", "run", "timestep"})
     for name in (spec.facet, spec.x, spec.y):
         if name and name not in results.swept:
             raise ConfigError(
@@ -48,10 +114,32 @@ def draw_figure(results: Results, spec: Figure, df=None) -> plt.Figure:
         model = get_model(results.manifest["model"])
         if spec.name not in model.figures:
             raise unknown(f"figure of model '{model.name}'", spec.name, model.figures)
-        return model.figures[spec.name](results, df, spec.options)
+        return model.figures[spec.name](results, drawing.frame(), spec.options)
+    common = {
+        "exclude_diverged": options.get("exclude_diverged", True),
+        "diverged": drawing.diverged,
+        "title": options.get("title"),
+    }
     if spec.kind == "timeseries":
-        return timeseries_figure(df, spec.vars, spec.facet)
-    return heatmap_figure(df, spec.x, spec.y, spec.value)
+        return timeseries_figure(
+            results,
+            spec.vars,
+            spec.facet,
+            statistic=options.get("statistic", "median"),
+            max_runs=options.get("max_runs", 200),
+            max_panels=options.get("max_panels", 36),
+            index=drawing.index((spec.facet,) if spec.facet else ()),
+            **common,
+        )
+    return heatmap_figure(
+        results,
+        spec.x,
+        spec.y,
+        spec.value,
+        statistic=options.get("statistic", "mean"),
+        index=drawing.index((spec.x, spec.y)),
+        **common,
+    )
 
 
 def draw_figures(
@@ -61,7 +149,7 @@ def draw_figures(
     go beside it as ``<stem>-<n>.<suffix>``). Returns the files written."""
     dest = Path(dest)
     figures = _figure_specs(results, specs)
-    df = results.to_pandas()
+    drawing = _Drawing(results)
     written = []
     for i, spec in enumerate(figures):
         name = spec.file or (
@@ -76,8 +164,17 @@ def draw_figures(
         else:
             path = dest / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig = draw_figure(results, spec, df)
+        fig = draw_figure(results, spec, drawing=drawing)
         fig.savefig(path, dpi=spec.options.get("dpi", 110))
-        plt.close(fig)
+        _close(fig)
         written.append(path)
     return written
+
+
+def _close(fig) -> None:
+    """Model figures may come from pyplot, which keeps them until closed; ours are plain Figures."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(fig)

@@ -86,6 +86,10 @@ INVARIANTS = [
     ),
 ]
 
+#: a run has diverged once its price is at or below zero: with the notebook's walk a move |ε| > 1 away
+#: from the target turns the price negative, and the run then runs away (plotting.aggregate)
+DIVERGENCE = {"var": "price", "at_or_below": 0.0}
+
 FIGURES = [
     {"kind": "timeseries", "vars": ["total_supply", "circulation", "reserve"], "file": "supply.png"},
     {"kind": "timeseries", "vars": ["netflow", "adjustment"], "file": "flows.png"},
