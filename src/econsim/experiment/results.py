@@ -8,6 +8,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from econsim.engine.errors import ConfigError
 from econsim.experiment.store import (
@@ -83,7 +84,8 @@ class Results:
         if self._tables is not None:
             schemas = [t.schema for t in self._tables]
         else:
-            schemas = [pq.read_schema(p) for p in sorted((self.folder / "parts").glob("batch-*.parquet"))]
+            # the schema alone: a part with no rows of one timestep still has every column
+            schemas = [t.schema for t in self.iter_tables(filters=[("timestep", "<", 0)])]
         return list(dict.fromkeys(n for schema in schemas for n in schema.names))
 
     def iter_tables(self, columns: list[str] | None = None, filters: Any = None):
@@ -91,20 +93,17 @@ class Results:
         (all when None) and only the rows that match ``filters`` (pyarrow's DNF, e.g.
         ``[("timestep", "=", 120)]``): what the figures read instead of the whole table."""
         if self._tables is not None:
-            parts: list[Any] = list(self._tables)
-        else:
-            parts = sorted((self.folder / "parts").glob("batch-*.parquet"))
-            if not parts:
-                raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
-        for part in parts:
-            if isinstance(part, pa.Table):
+            for part in self._tables:
                 table = part.filter(pq.filters_to_expression(filters)) if filters else part
                 yield table.select([c for c in columns if c in table.column_names]) if columns else table
-            else:
-                names = pq.read_schema(part).names
-                yield pq.read_table(
-                    part, columns=[c for c in columns if c in names] if columns else None, filters=filters
-                )
+            return
+        if self.folder is None:
+            return
+        paths = ResultStore(self.folder).part_paths(self.manifest)
+        if not paths:
+            raise ConfigError(f"results folder '{self.folder}' holds no finished batch yet")
+        for path in paths:
+            yield read_part(path, self.verify, columns=columns, filters=filters)
 
     def to_pandas(self) -> pd.DataFrame:
         """The tidy table as a DataFrame (a fresh copy each call)."""

@@ -278,8 +278,12 @@ def check_part(
     return None
 
 
-def read_part(part_path: Path, verify: bool = True) -> pa.Table:
-    """A part's table; with ``verify`` its bytes are checked against its seal first (one read)."""
+def read_part(
+    part_path: Path, verify: bool = True, columns: list[str] | None = None, filters=None
+) -> pa.Table:
+    """A part's table; with ``verify`` its bytes are checked against its seal first (one read). Only
+    ``columns`` (those the part has; all when None) and the rows matching ``filters`` (pyarrow's DNF)
+    are decoded."""
     try:
         data = part_path.read_bytes()
     except OSError as exc:
@@ -294,7 +298,12 @@ def read_part(part_path: Path, verify: bool = True) -> pa.Table:
                 "command again to recompute it"
             )
     try:
-        return pq.read_table(pa.BufferReader(data))
+        if columns is None and filters is None:
+            return pq.read_table(pa.BufferReader(data))
+        if columns is not None:
+            names = pq.read_schema(pa.BufferReader(data)).names
+            columns = [c for c in columns if c in names]
+        return pq.read_table(pa.BufferReader(data), columns=columns, filters=filters)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise StoreError(f"part '{part_path}' cannot be read as Parquet ({exc})") from None
 
