@@ -77,7 +77,7 @@ def attribution(
     sizes: dict[str, int] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """label → metric → values at the rows ``at`` (0-based step numbers, as the original's metrics)."""
-    from econsim.engine.streams import RandomStreams
+    from econsim.engine.simulation import Simulation
     from econsim.experiment.config import load_config
     from econsim.models.registry import get_model
 
@@ -91,30 +91,33 @@ def attribution(
     defaults = {p.name: p.default for p in model.params}
     for name in names:
         per_run[name] = [table[label].get(name, base.get(name, defaults[name])) for label in labels]
-    p = model.param_arrays({**base, **{k: np.array(v) for k, v in per_run.items()}}, len(labels))
     # every run the same identity: the same world and the same generation noise in every variant
-    rng = RandomStreams(cfg.seed or 0, np.zeros((len(labels), 1), dtype=np.int64))
-    s = model.initial_state(p, {}, rng)
+    sim = Simulation(
+        model,
+        {**base, **{k: np.array(v) for k, v in per_run.items()}},
+        run=np.zeros(len(labels), dtype=np.int64),
+        seed=cfg.seed or 0,
+        strict=False,
+        record_every=max(at) + 2,  # the rows are read from the state, not the records
+    )
+    s = sim.state
     out = {label: {m: [] for m in METRICS} for label in labels}
     wanted = set(at)
-    with np.errstate(all="ignore"):
-        for t in range(max(at) + 1):
-            for block in model.blocks:
-                for stage in block.stages:
-                    s.update(stage(s, p, rng))
-            if t not in wanted:
-                continue
-            values = {
-                "GDP": s.gdp_r.sum(axis=1),
-                "price": s.price_rg.mean(axis=(1, 2)),
-                "util": (s.pollutant_r / s.sink_cap_r).mean(axis=1),
-                "μ": s.mu_r.mean(axis=1),
-                "λ": s.lam_r.mean(axis=1),
-                "population": s.pop_r.sum(axis=1),
-            }
-            for b, label in enumerate(labels):
-                for m in METRICS:
-                    out[label][m].append(float(values[m][b]))
+    for t in range(max(at) + 1):
+        sim.step()
+        if t not in wanted:
+            continue
+        values = {
+            "GDP": s.gdp_r.sum(axis=1),
+            "price": s.price_rg.mean(axis=(1, 2)),
+            "util": (s.pollutant_r / s.sink_cap_r).mean(axis=1),
+            "μ": s.mu_r.mean(axis=1),
+            "λ": s.lam_r.mean(axis=1),
+            "population": s.pop_r.sum(axis=1),
+        }
+        for b, label in enumerate(labels):
+            for m in METRICS:
+                out[label][m].append(float(values[m][b]))
     return out
 
 

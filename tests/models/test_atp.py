@@ -23,9 +23,9 @@ SMALL = {"R": 4, "G": 8, "J": 4, "N": 1500, "k_neighbors": 2, "n_resources": 2}
 MODEL = get_model("atp")
 
 
-def build(params=None, runs=2, seed=3):
+def build(params=None, runs=2, seed=3, strict=True):
     """(params, state, simulation) of a small world; ``sim.step()`` advances the state in place."""
-    sim = Simulation(MODEL, {**SMALL, **(params or {})}, runs=runs, seed=seed)
+    sim = Simulation(MODEL, {**SMALL, **(params or {})}, runs=runs, seed=seed, strict=strict)
     return sim.params, sim.state, sim
 
 
@@ -398,9 +398,9 @@ def test_demand_pass_matches_the_logit_demand_in_float64():
 )
 def test_without_the_strict_check_a_nan_runs_on_as_nan(name, index):
     """--no-strict: the compiled passes take the NaN like numpy does (no exception) and pass it on."""
-    p, s, rng = build(runs=1)
+    _p, s, sim = build(runs=1, strict=False)
     s[name][index] = np.nan
-    simulate(MODEL, p, s, rng, steps=3, strict=False)
+    sim.run(3)
     assert np.isnan(s.demand_rg).any() and np.isnan(s.atp_n).any()
     assert np.isnan(s.atp_r).any()  # the pools are the wallet sums
 
