@@ -20,6 +20,7 @@ Primitives of every stage:
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from econsim.engine import Arrays
 from econsim.engine.jit import njit
@@ -127,7 +128,7 @@ def region_bounds(agents_r: np.ndarray) -> np.ndarray:
 _FAST = {"reassoc", "contract", "arcp", "nsz", "afn"}
 
 
-@njit(fastmath=_FAST, error_model="numpy")
+@njit(fastmath=_FAST, error_model="numpy", parallel=True)
 def demand_pass(
     x_bn,
     y_bn,
@@ -157,58 +158,60 @@ def demand_pass(
 
     Non-finite inputs (a run without the strict check): ±∞ logits clip to ±40 like any other; an agent with
     a NaN logit, wallet or coefficient spends NaN on every good, so the NaN reaches its region's demand.
+
+    Regions (of every run) are spread over numba's threads (``NUMBA_NUM_THREADS``): each region's sums are
+    taken by one thread over its agents in order, so the results are the same bits on any thread count.
     """
     n_b, n_g = x_bn.shape[0], theta_bng.shape[2]
-    e = np.empty(n_g, np.float32)
-    bits = np.empty(n_g, np.int32)
-    two_k = bits.view(np.float32)
-    price = np.empty(n_g, np.float32)
-    for b in range(n_b):
-        for r in range(bounds_br.shape[1] - 1):
-            m = map_br33[b, r]
+    n_r = bounds_br.shape[1] - 1
+    for br in prange(n_b * n_r):
+        b, r = br // n_r, br % n_r
+        e = np.empty(n_g, np.float32)
+        bits = np.empty(n_g, np.int32)
+        two_k = bits.view(np.float32)
+        price = np.empty(n_g, np.float32)
+        m = map_br33[b, r]
+        for g in range(n_g):
+            price[g] = price_brg[b, r, g]
+        scale = scale_br[b, r]
+        spend = spend_brg[b, r]
+        innov = store = 0.0
+        for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
+            x, y, w = x_bn[b, i], y_bn[b, i], w_bn[b, i]
+            x, y_bn[b, i], w_bn[b, i] = (
+                m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
+                m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
+                m[2, 0] * x + m[2, 1] * y + m[2, 2] * w,
+            )
+            x_bn[b, i] = x
+            u = _F(inv_tau_bn[b, i])
+            theta = theta_bng[b, i]
+            nan = False
             for g in range(n_g):
-                price[g] = price_brg[b, r, g]
-            scale = scale_br[b, r]
-            spend = spend_brg[b, r]
-            innov = store = 0.0
-            for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
-                x, y, w = x_bn[b, i], y_bn[b, i], w_bn[b, i]
-                x, y_bn[b, i], w_bn[b, i] = (
-                    m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
-                    m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
-                    m[2, 0] * x + m[2, 1] * y + m[2, 2] * w,
-                )
-                x_bn[b, i] = x
-                u = _F(inv_tau_bn[b, i])
-                theta = theta_bng[b, i]
-                nan = False
-                for g in range(n_g):
-                    z = (_F(theta[g]) - price[g]) * u
-                    nan |= z != z
-                    z = z if z > -_CLIP else -_CLIP  # NaN lands here, flagged above: k stays finite
-                    z = z if z < _CLIP else _CLIP
-                    k = np.floor(z * _LOG2E + _HALF)
-                    q = (z - k * _LN2_HI) - k * _LN2_LO
-                    e[g] = _ONE + q * (
-                        _ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7)))))
-                    )
-                    bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
-                total = OUTSIDE
-                for g in range(n_g):
-                    v = e[g] * two_k[g]
-                    e[g] = v
-                    total += v
-                budget = x * scale
-                f = np.nan if nan else cons_bn[b, i] * budget / total
-                for g in range(n_g):
-                    spend[g] += f * e[g]
-                innov += innov_bn[b, i] * budget
-                store += store_bn[b, i] * budget
-            innov_br[b, r] += innov
-            store_br[b, r] += store
+                z = (_F(theta[g]) - price[g]) * u
+                nan |= z != z
+                z = z if z > -_CLIP else -_CLIP  # NaN lands here, flagged above: k stays finite
+                z = z if z < _CLIP else _CLIP
+                k = np.floor(z * _LOG2E + _HALF)
+                q = (z - k * _LN2_HI) - k * _LN2_LO
+                e[g] = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
+                bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
+            total = OUTSIDE
+            for g in range(n_g):
+                v = e[g] * two_k[g]
+                e[g] = v
+                total += v
+            budget = x * scale
+            f = np.nan if nan else cons_bn[b, i] * budget / total
+            for g in range(n_g):
+                spend[g] += f * e[g]
+            innov += innov_bn[b, i] * budget
+            store += store_bn[b, i] * budget
+        innov_br[b, r] += innov
+        store_br[b, r] += store
 
 
-@njit(fastmath=_FAST, error_model="numpy")  # vectorised sums over a region's agents; NaN stays NaN
+@njit(fastmath=_FAST, error_model="numpy", parallel=True)  # vectorised sums per region; NaN stays NaN
 def closing_pass(
     x_bn,
     y_bn,
@@ -234,38 +237,39 @@ def closing_pass(
 
     Returns through ``sums_br3`` the regional wallet sums, ``fx_in_br`` the eADP credited and
     ``fx_want_br`` the eADP the new nominal balances will offer next step. One region at a time, so the
-    sums stay in registers."""
-    n_b = x_bn.shape[0]
-    for b in range(n_b):
+    sums stay in registers; regions spread over threads as in ``demand_pass`` (the same bits on any thread
+    count)."""
+    n_r = bounds_br.shape[1] - 1
+    for br in prange(x_bn.shape[0] * n_r):
+        b, r = br // n_r, br % n_r
         net_fiat, net_crypto = fx_net_fiat_b[b], fx_net_crypto_b[b]
-        for r in range(bounds_br.shape[1] - 1):
-            m = map_br33[b, r]
-            keep = keep_br[b, r]
-            hx, hy, hw = inherit_br3[b, r, 0], inherit_br3[b, r, 1], inherit_br3[b, r, 2]
-            fx_scale, endow_atp, endow_fiat = fx_scale_br[b, r], endow_atp_br[b, r], endow_fiat_br[b, r]
-            sx = sy = sw = fx_in = fx_want = 0.0
-            for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
-                x0, y0, w0 = x_bn[b, i], y_bn[b, i], w_bn[b, i]
-                h = heir_bn[b, i]
-                x = keep * (m[0, 0] * x0 + m[0, 1] * y0 + m[0, 2] * w0) + h * hx + endow_atp
-                y = keep * (m[1, 0] * x0 + m[1, 1] * y0 + m[1, 2] * w0) + h * hy
-                w = keep * (m[2, 0] * x0 + m[2, 1] * y0 + m[2, 2] * w0) + h * hw
-                prop = fx_prop_bn[b, i]
-                cf = fx_scale * prop * fiat_bn[b, i]
-                cc = fx_scale * prop * crypto_bn[b, i]
-                credit = net_fiat * cf + net_crypto * cc
-                y += credit
-                fiat = fiat_bn[b, i] - cf + endow_fiat
-                crypto = crypto_bn[b, i] - cc
-                x_bn[b, i], y_bn[b, i], w_bn[b, i] = x, y, w
-                fiat_bn[b, i], crypto_bn[b, i] = fiat, crypto
-                sx += x
-                sy += y
-                sw += w
-                fx_in += credit
-                fx_want += prop * (net_fiat * fiat + net_crypto * crypto)
-            sums_br3[b, r, 0] += sx
-            sums_br3[b, r, 1] += sy
-            sums_br3[b, r, 2] += sw
-            fx_in_br[b, r] += fx_in
-            fx_want_br[b, r] += fx_want
+        m = map_br33[b, r]
+        keep = keep_br[b, r]
+        hx, hy, hw = inherit_br3[b, r, 0], inherit_br3[b, r, 1], inherit_br3[b, r, 2]
+        fx_scale, endow_atp, endow_fiat = fx_scale_br[b, r], endow_atp_br[b, r], endow_fiat_br[b, r]
+        sx = sy = sw = fx_in = fx_want = 0.0
+        for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
+            x0, y0, w0 = x_bn[b, i], y_bn[b, i], w_bn[b, i]
+            h = heir_bn[b, i]
+            x = keep * (m[0, 0] * x0 + m[0, 1] * y0 + m[0, 2] * w0) + h * hx + endow_atp
+            y = keep * (m[1, 0] * x0 + m[1, 1] * y0 + m[1, 2] * w0) + h * hy
+            w = keep * (m[2, 0] * x0 + m[2, 1] * y0 + m[2, 2] * w0) + h * hw
+            prop = fx_prop_bn[b, i]
+            cf = fx_scale * prop * fiat_bn[b, i]
+            cc = fx_scale * prop * crypto_bn[b, i]
+            credit = net_fiat * cf + net_crypto * cc
+            y += credit
+            fiat = fiat_bn[b, i] - cf + endow_fiat
+            crypto = crypto_bn[b, i] - cc
+            x_bn[b, i], y_bn[b, i], w_bn[b, i] = x, y, w
+            fiat_bn[b, i], crypto_bn[b, i] = fiat, crypto
+            sx += x
+            sy += y
+            sw += w
+            fx_in += credit
+            fx_want += prop * (net_fiat * fiat + net_crypto * crypto)
+        sums_br3[b, r, 0] += sx
+        sums_br3[b, r, 1] += sy
+        sums_br3[b, r, 2] += sw
+        fx_in_br[b, r] += fx_in
+        fx_want_br[b, r] += fx_want
