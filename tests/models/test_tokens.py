@@ -18,7 +18,7 @@ from econsim.engine.simulation import Simulation
 from econsim.engine.state import Arrays
 from econsim.engine.streams import RandomStreams
 from econsim.experiment.runner import run
-from econsim.mechanisms import ConstantProductPool, swap
+from econsim.mechanisms import BUY, LIMIT, SELL, ConstantProductPool, LimitOrderBook, swap
 from econsim.models.registry import get_model
 from econsim.models.tokens import learning, market, venues
 from econsim.models.tokens.population import STRATEGIES, K, assign_strategies, counts_bk, gini_b
@@ -355,3 +355,63 @@ def test_gap_orders_move_the_amm_exactly_to_the_primary_price(fee, x, y, log_gap
         assert mean_ask[0, 0] == pytest.approx(to_spend[0, 0] / bought.amount_out[0, 0], rel=1e-12)
     else:
         assert to_spend[0, 0] == 0.0 or 1 - ask / price < 1e-8
+
+
+def books_by_python_loop(buy_tick, sell_tick, buy_lots, sell_lots, arrival, price, tick, half, lot):
+    """The order-book venue as it was written before it was compiled: one LimitOrderBook per market
+    in a Python loop over markets, arrival order by a stable argsort, per-agent sums by bincount."""
+    n_m, n_n = buy_lots.shape
+    out = np.zeros((4, n_m, n_n))
+    new_price, volume = price.copy(), np.zeros(n_m)
+    agent = np.arange(n_n)
+    for m in range(n_m):
+        qty = np.concatenate([buy_lots[m], sell_lots[m]])
+        live = qty > 0
+        order = np.argsort(np.concatenate([arrival[0, m], arrival[1, m]])[live], kind="stable")
+        side = np.concatenate([np.full(n_n, BUY), np.full(n_n, SELL)])[live][order]
+        ticks = np.concatenate([buy_tick[m], sell_tick[m]])[live][order]
+        owner = np.concatenate([agent, agent])[live][order]
+        book = LimitOrderBook(2 * int(half[m]) + 1, capacity=max(int(live.sum()), 1))
+        book.submit(np.full(order.size, LIMIT), side, ticks, qty[live][order], owner=owner)
+        trades = book.trades()
+        if trades.quantity.size == 0:
+            continue
+        units = trades.quantity * lot[m]
+        cash = units * (price[m] + (trades.price - half[m]) * tick[m])
+        buyer, seller = book.owner_o[trades.buy_order], book.owner_o[trades.sell_order]
+        out[:, m] = [np.bincount(buyer, units, n_n), np.bincount(seller, units, n_n),
+                     np.bincount(buyer, cash, n_n), np.bincount(seller, cash, n_n)]  # fmt: skip
+        new_price[m] = price[m] + (book.last_price - half[m]) * tick[m]
+        volume[m] = units.sum()
+    return out, new_price, volume
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_n=st.integers(1, 300), half=st.integers(1, 40))
+def test_compiled_order_book_venue_is_bit_identical_to_the_python_loop(seed, n_n, half):
+    """venues._books (one compiled loop over markets) against the per-market LimitOrderBook loop it
+    replaced: every agent's units and cash, the new price and the volume agree bit for bit."""
+    rng = np.random.default_rng(seed)
+    n_m = 3
+    buy_tick, sell_tick = (rng.integers(0, 2 * half + 1, (n_m, n_n)) for _ in range(2))
+    # some agents without an order on either side (0 lots), some with many lots
+    buy_lots, sell_lots = (rng.integers(0, 50, (n_m, n_n)) * (rng.random((n_m, n_n)) < 0.7) for _ in range(2))
+    arrival = rng.random((2, n_m, n_n))
+    price, tick = 1.0 + rng.random(n_m), 1e-3 * (1.0 + rng.random(n_m))
+    halves, lot = np.full(n_m, half), 10.0 ** rng.uniform(-4, 0, n_m)
+    expected = books_by_python_loop(
+        buy_tick, sell_tick, buy_lots, sell_lots, arrival, price, tick, halves, lot
+    )
+    out, new_price, volume = np.zeros((4, n_m, n_n)), price.copy(), np.zeros(n_m)
+    venues._books(buy_tick, sell_tick, buy_lots, sell_lots, arrival[0], arrival[1], price, tick, halves, lot,
+                  out, new_price, volume)  # fmt: skip
+    np.testing.assert_array_equal(out, expected[0])
+    np.testing.assert_array_equal(new_price, expected[1])
+    np.testing.assert_array_equal(volume, expected[2])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 3000), seed=st.integers(0, 2**32 - 1))
+def test_compiled_pairwise_sum_is_bit_identical_to_numpy(n, seed):
+    a = np.random.default_rng(seed).random(n) * 10.0 ** np.random.default_rng(seed + 1).uniform(-8, 8, n)
+    assert venues._pairwise_sum(a) == a.sum()

@@ -48,6 +48,7 @@ __all__ = [
     "OrderError",
     "OrderTable",
     "Trades",
+    "match_in_empty_book",
     "random_order_flow",
 ]
 
@@ -292,6 +293,40 @@ def _process_events(
     meta[_N_TRADES] = n_trades
     meta[_LAST_PRICE] = last_price
     meta[_N_RESTING] = n_resting
+
+
+@njit()
+def match_in_empty_book(kind_e, side_e, price_e, qty_e, target_e, n_prices):
+    """Process one batch of events through a fresh, empty book of ``n_prices`` ticks, from compiled
+    code (a kernel that runs one book per market calls this). The events must be well formed (int8
+    kinds and sides, int64 ticks, lots and targets, as ``LimitOrderBook.submit`` checks them).
+
+    Returns (id per event, trade price, quantity, buy order, sell order, last trade price or −1);
+    the trade arrays hold exactly the trades made. Same matching as ``LimitOrderBook.submit``.
+    """
+    n = kind_e.shape[0]
+    cap = max(n, 1)  # an empty book makes at most one trade per event that is not its last fill
+    head_sp = np.full((2, n_prices), -1, dtype=np.int64)
+    tail_sp = np.full((2, n_prices), -1, dtype=np.int64)
+    depth_sp = np.zeros((2, n_prices), dtype=np.int64)
+    side_o = np.zeros(cap, dtype=np.int8)
+    status_o = np.zeros(cap, dtype=np.int8)
+    price_o, qty_o, filled_o = np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    resting_o, cancelled_o = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    next_o, prev_o = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    trade_price_t, trade_qty_t = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    trade_buy_t, trade_sell_t = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+    meta = np.array([-1, n_prices, 0, 0, -1, 0], dtype=np.int64)
+    id_e = np.empty(n, dtype=np.int64)
+    _process_events(
+        kind_e, side_e, price_e, qty_e, target_e, id_e,
+        head_sp, tail_sp, depth_sp,
+        side_o, price_o, qty_o, filled_o, resting_o, cancelled_o, status_o, next_o, prev_o,
+        trade_price_t, trade_qty_t, trade_buy_t, trade_sell_t,
+        meta,
+    )  # fmt: skip
+    k = meta[_N_TRADES]
+    return id_e, trade_price_t[:k], trade_qty_t[:k], trade_buy_t[:k], trade_sell_t[:k], meta[_LAST_PRICE]
 
 
 @njit()

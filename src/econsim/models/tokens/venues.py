@@ -23,20 +23,22 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.jit import njit
 from econsim.mechanisms import (
     BUY,
-    LIMIT,
+    MAX_QUANTITY,
     SELL,
     ConstantProductPool,
     ExponentialCurve,
-    LimitOrderBook,
     LinearCurve,
+    OrderError,
     PowerCurve,
     SigmoidCurve,
     call_auction_batch,
     price_adjustment,
     swap,
 )
+from econsim.mechanisms.order_book import match_in_empty_book
 
 CURVES = ("linear", "exponential", "sigmoid", "power")
 
@@ -224,49 +226,158 @@ def order_book(
     tick = price * p.tick_size[:, None, None]
     half_b = np.ceil(p.book_range / p.tick_size).astype(np.int64)
     mid = half_b[:, None, None]
-    top = 2 * mid
     buy_tick = np.clip(np.floor((buy_limit_bnj - price) / tick), -mid, mid).astype(np.int64) + mid
     sell_tick = np.clip(np.ceil((sell_limit_bnj - price) / tick), -mid, mid).astype(np.int64) + mid
     buy_px = price + (buy_tick - mid) * tick
     lot = p.lot_size[:, None, None]
     buy_lots = np.floor(buy_cash_bnj / buy_px / lot).astype(np.int64)
     sell_lots = np.floor(sell_tok_bnj / lot).astype(np.int64)
+    # the kernel skips LimitOrderBook.submit's checks: the ticks are clipped into the book above,
+    # and the lots are checked here (a float lot count past 2^53 is no longer a whole number)
+    if max(buy_lots.max(initial=0), sell_lots.max(initial=0)) > MAX_QUANTITY or (
+        (np.maximum(buy_lots, 0) + np.maximum(sell_lots, 0)).sum(axis=1, dtype=float).max(initial=0)
+        >= 2.0**62
+    ):
+        raise OrderError(f"orders of more than 2**53 lots of lot_size {p.lot_size}: raise lot_size")
     arrival = rng("arrivals").random((2, n_n, n_j))
-    paid = np.zeros((n_b, n_n, n_j))
-    received = np.zeros((n_b, n_n, n_j))
-    bought = np.zeros((n_b, n_n, n_j))
-    sold = np.zeros((n_b, n_n, n_j))
-    new_price = s.price.copy()
-    volume = np.zeros((n_b, n_j))
-    agent = np.arange(n_n)
-    # one compiled ``submit`` per market and step: the matching itself is the numba kernel
-    for b in range(n_b):
-        for j in range(n_j):
-            qty = np.concatenate([buy_lots[b, :, j], sell_lots[b, :, j]])
-            live = qty > 0
-            order = np.argsort(
-                np.concatenate([arrival[b, 0, :, j], arrival[b, 1, :, j]])[live], kind="stable"
-            )
-            side = np.concatenate([np.full(n_n, BUY), np.full(n_n, SELL)])[live][order]
-            ticks = np.concatenate([buy_tick[b, :, j], sell_tick[b, :, j]])[live][order]
-            owner = np.concatenate([agent, agent])[live][order]
-            book = LimitOrderBook(int(top[b, 0, 0]) + 1, capacity=max(int(live.sum()), 1))
-            book.submit(np.full(order.size, LIMIT), side, ticks, qty[live][order], owner=owner)
-            trades = book.trades()
-            if trades.quantity.size == 0:
-                continue
-            units = trades.quantity * p.lot_size[b]
-            cash = units * (s.price[b, j] + (trades.price - half_b[b]) * tick[b, 0, j])
-            buyer, seller = book.owner_o[trades.buy_order], book.owner_o[trades.sell_order]
-            bought[b, :, j] = np.bincount(buyer, units, n_n)
-            sold[b, :, j] = np.bincount(seller, units, n_n)
-            paid[b, :, j] = np.bincount(buyer, cash, n_n)
-            received[b, :, j] = np.bincount(seller, cash, n_n)
-            new_price[b, j] = s.price[b, j] + (book.last_price - half_b[b]) * tick[b, 0, j]
-            volume[b, j] = units.sum()
+    # one row per market (run b, token j), m = b·J + j: a single compiled loop matches them all
+    rows = [markets(x) for x in (buy_tick, sell_tick, buy_lots, sell_lots, arrival[:, 0], arrival[:, 1])]
+    run_m = np.repeat(np.arange(n_b), n_j)
+    out_mn = np.zeros((4, n_b * n_j, n_n))  # bought, sold, paid, received
+    new_price_m, volume_m = s.price.reshape(-1).copy(), np.zeros(n_b * n_j)
+    _books(*rows, s.price.reshape(-1), tick.reshape(-1), half_b[run_m], p.lot_size[run_m],
+           out_mn, new_price_m, volume_m)  # fmt: skip
+    bought, sold, paid, received = (unmarkets(x, n_b) for x in out_mn)
     return settle(
-        s, bought, sold, received - paid, new_price, volume, ((buy_lots - sell_lots) * lot).sum(axis=1)
+        s,
+        bought,
+        sold,
+        received - paid,
+        new_price_m.reshape(n_b, n_j),
+        volume_m.reshape(n_b, n_j),
+        ((buy_lots - sell_lots) * lot).sum(axis=1),
     )
+
+
+@njit()
+def _block_sum(a, lo, n):
+    """numpy's pairwise leaf: Σ a[lo : lo + n] for n ≤ 128, 8 partial sums when n ≥ 8."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r = a[lo : lo + 8].copy()
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            r[k] += a[lo + i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit()
+def _pairwise_sum(a):
+    """Σ a in numpy's pairwise order (halves, rounded to multiples of 8, down to blocks of ≤ 128), so
+    the compiled sum is bit-identical to ``ndarray.sum``. An explicit stack walks the halving tree
+    (numba does not cache recursive functions reliably)."""
+    lo_s = np.empty(64, dtype=np.int64)
+    n_s = np.empty(64, dtype=np.int64)
+    left_s = np.empty(64)
+    done_s = np.zeros(64, dtype=np.bool_)  # the frame's left half is summed (into left_s)
+    depth = 0
+    lo_s[0], n_s[0] = 0, a.shape[0]
+    result = right_value = 0.0
+    while depth >= 0:
+        n = n_s[depth]
+        if n <= 128:
+            value = _block_sum(a, lo_s[depth], n)
+        else:
+            half = n // 2 - (n // 2) % 8
+            if not done_s[depth]:  # descend into the left half first
+                lo_s[depth + 1], n_s[depth + 1], done_s[depth + 1] = lo_s[depth], half, False
+                depth += 1
+                continue
+            value = left_s[depth] + right_value
+        # hand the value to the parent: as its left half (then do its right) or as its right half
+        depth -= 1
+        if depth < 0:
+            result = value
+        elif not done_s[depth]:
+            done_s[depth] = True
+            left_s[depth] = value
+            half = n_s[depth] // 2 - (n_s[depth] // 2) % 8
+            lo_s[depth + 1], n_s[depth + 1], done_s[depth + 1] = lo_s[depth] + half, n_s[depth] - half, False
+            depth += 1
+        else:
+            right_value = value
+    return result
+
+
+@njit()
+def _book_market(buy_tick_n, sell_tick_n, buy_lots_n, sell_lots_n, buy_arrival_n, sell_arrival_n,
+                 price, tick, half, lot, out_n, out_price, out_volume):  # fmt: skip
+    """One market's day of limit orders (one run and token): every agent's live buy then sell order,
+    in arrival order, through an empty book; each trade's lots and cash booked to its two agents
+    (``out_n`` = bought, sold, paid, received by agent, added in trade order). Returns nothing;
+    ``out_price[0]`` becomes the last trade's price and ``out_volume[0]`` the units traded."""
+    n_n = buy_lots_n.shape[0]
+    n_live = 0
+    for i in range(n_n):
+        n_live += (buy_lots_n[i] > 0) + (sell_lots_n[i] > 0)
+    key = np.empty(n_live)
+    side = np.empty(n_live, dtype=np.int8)
+    ticks = np.empty(n_live, dtype=np.int64)
+    lots = np.empty(n_live, dtype=np.int64)
+    owner = np.empty(n_live, dtype=np.int64)
+    e = 0
+    for sell in range(2):  # buys first, then sells: the order a stable sort breaks ties in
+        for i in range(n_n):
+            q = sell_lots_n[i] if sell else buy_lots_n[i]
+            if q > 0:
+                key[e] = sell_arrival_n[i] if sell else buy_arrival_n[i]
+                side[e] = SELL if sell else BUY
+                ticks[e] = sell_tick_n[i] if sell else buy_tick_n[i]
+                lots[e] = q
+                owner[e] = i
+                e += 1
+    order = np.argsort(key, kind="mergesort")  # stable
+    ids, trade_tick, trade_lots, buy_order, sell_order, last = match_in_empty_book(
+        np.zeros(n_live, dtype=np.int8), side[order], ticks[order], lots[order],
+        np.full(n_live, -1, dtype=np.int64), 2 * half + 1,
+    )  # fmt: skip
+    if trade_lots.shape[0] == 0:
+        return
+    owner_o = np.empty(n_live, dtype=np.int64)
+    for e in range(n_live):
+        if ids[e] >= 0:
+            owner_o[ids[e]] = owner[order[e]]
+    units = trade_lots * lot
+    for t in range(units.shape[0]):
+        cash = units[t] * (price + (trade_tick[t] - half) * tick)
+        buyer, seller = owner_o[buy_order[t]], owner_o[sell_order[t]]
+        out_n[0, buyer] += units[t]
+        out_n[1, seller] += units[t]
+        out_n[2, buyer] += cash
+        out_n[3, seller] += cash
+    out_price[0] = price + (last - half) * tick
+    out_volume[0] = _pairwise_sum(units)
+
+
+@njit()
+def _books(buy_tick_mn, sell_tick_mn, buy_lots_mn, sell_lots_mn, buy_arrival_mn, sell_arrival_mn,
+           price_m, tick_m, half_m, lot_m, out_mn, new_price_m, volume_m):  # fmt: skip
+    """``_book_market`` for every market m (a run's token), in one compiled loop."""
+    for m in range(price_m.shape[0]):
+        _book_market(
+            buy_tick_mn[m], sell_tick_mn[m], buy_lots_mn[m], sell_lots_mn[m], buy_arrival_mn[m],
+            sell_arrival_mn[m], price_m[m], tick_m[m], half_m[m], lot_m[m], out_mn[:, m],
+            new_price_m[m : m + 1], volume_m[m : m + 1],
+        )  # fmt: skip
 
 
 def settle(
