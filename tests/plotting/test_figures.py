@@ -200,3 +200,17 @@ def test_figures_of_a_sweep_with_many_runs_stay_within_a_memory_bound(tmp_path):
     n_written, base_mb, extra_mb = map(int, done.stdout.split())
     assert n_written == 2
     assert extra_mb < 120, f"drawing took {extra_mb} MB above the {base_mb} MB of the interpreter"
+
+
+def test_vector_observable_columns_carry_the_models_labels():
+    from econsim.models.tokens.population import STRATEGIES
+
+    res = econsim.run({"model": "tokens", "params": {"N": 40}, "runs": 2, "steps": 3, "seed": 2})
+    columns = res.column_names()
+    assert [f"strategy_share_{name}" for name in STRATEGIES] == [
+        c for c in columns if c.startswith("strategy_share_")
+    ]
+    assert "strategy_share_0" not in columns and "price_by_token_0" in columns  # unlabelled: numbered
+    shares = res.stacked("strategy_share")
+    assert shares.shape == (2, 4, len(STRATEGIES))
+    np.testing.assert_allclose(shares.sum(axis=-1), 1.0)

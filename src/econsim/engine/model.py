@@ -235,6 +235,16 @@ class Model:
     static: Callable[[Arrays], Mapping[str, Any]] | None = None
     #: identities checked after every step in strict mode
     invariants: Sequence[Invariant] = ()
+    #: names of the k columns of a vector observable, in tables and figures: {"strategy_share":
+    #: ("threshold", …)} records ``strategy_share_threshold`` …; unlabelled ones are ``name_0 … name_{k-1}``
+    column_labels: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def columns_of(self, name: str, k: int) -> list[str]:
+        """The recorded column names of observable ``name`` with ``k`` columns."""
+        labels = self.column_labels.get(name)
+        if labels is not None and len(labels) == k:
+            return [f"{name}_{label}" for label in labels]
+        return [f"{name}_{j}" for j in range(k)]
 
     def __post_init__(self) -> None:
         self.blocks: tuple[Block, ...] = tuple(b if isinstance(b, Block) else Block(b) for b in self.step)

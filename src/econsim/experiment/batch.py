@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from econsim.engine.simulation import Simulation
 from econsim.experiment.store import PartTarget, write_part
+from econsim.models.registry import get_model
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,11 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
     }
     # every float column is transposed into one (K, B, T) block: one allocation instead of one per column
     # (each a fresh mapping to fault in) makes the transposes several times faster
+    model = get_model(task.model_name)
     flat = [
-        (f"{name}_{j}" if v.ndim == 3 else name, v[:, :, j] if v.ndim == 3 else v)
+        (model.columns_of(name, v.shape[2])[j] if v.ndim == 3 else name, v[:, :, j] if v.ndim == 3 else v)
         for name, v in columns.items()
-        for j in range(v.shape[2] if v.ndim == 3 else 1)  # a vector observable (T, B, k): name_0 … name_{k-1}
+        for j in range(v.shape[2] if v.ndim == 3 else 1)  # a vector observable (T, B, k): k named columns
     ]
     floats = [(n, v) for n, v in flat if v.dtype == np.float64]
     block_kbt = np.empty((len(floats), n_b, n_t), dtype=np.float64)

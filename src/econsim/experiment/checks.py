@@ -39,8 +39,13 @@ def check_reports(names: list[str], model: Model, swept: list[str]) -> None:
 
 def recorded_column(model: Model, name: str, swept: list[str]) -> bool:
     """Whether the results table of the model will have a column ``name`` (vector observables are
-    recorded as ``name_0 … name_{k-1}``; k is known only once the state is built, so any k passes)."""
+    recorded as ``name_0 … name_{k-1}``, or ``name_<label>`` when the model labels its columns; k is
+    known only once the state is built, so any k passes)."""
     if name in model.recorded or name in swept:
+        return True
+    if any(
+        name == c for obs, labels in model.column_labels.items() for c in model.columns_of(obs, len(labels))
+    ):
         return True
     match = _VECTOR_COLUMN.match(name)
     return bool(match and match["name"] in model.observables)

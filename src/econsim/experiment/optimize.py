@@ -4,7 +4,7 @@ the Monte Carlo runs of an experiment.
     best θ = argmin_θ  mean_{runs r} metric(run r of the experiment at θ)
 
 The metric is a recorded column at the final step (``volatility``; a vector observable's column as
-``return_by_strategy_5``), or a number a model report returns, as ``REPORT:KEY`` (``summary:volatility``).
+``return_by_strategy_arbitrage``), or a number a model report returns, as ``REPORT:KEY`` (``summary:volatility``).
 Every trial reruns the configuration with the same seed, so trials differ only by their parameters
 (common random numbers) and the comparison is not blurred by fresh noise. A searched name that the
 configuration sweeps is taken out of the sweep (each trial runs the values it names) and the result's
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from econsim.engine.errors import ConfigError, unknown
-from econsim.experiment.checks import check_reports
+from econsim.experiment.checks import check_reports, recorded_column
 from econsim.experiment.config import ExperimentConfig, load_config
 from econsim.models.registry import get_model
 
@@ -105,7 +105,11 @@ def _check_objective(model_name: str, objective: str, swept: list[str]) -> None:
         check_reports([report], model, swept)
         return
     base = objective.rsplit("_", 1)[0] if objective.rsplit("_", 1)[-1].isdigit() else objective
-    if objective not in model.recorded and base not in model.observables:
+    if (
+        objective not in model.recorded
+        and base not in model.observables
+        and not recorded_column(model, objective, swept)
+    ):
         raise unknown("recorded column", objective, model.recorded, where=f" of model '{model.name}'")
 
 

@@ -127,12 +127,11 @@ class Results:
         n_runs = len(set(zip(table["subset"].to_pylist(), table["run"].to_pylist(), strict=True)))
         if name in table.column_names:
             return table[name].to_numpy().reshape(n_runs, -1)
-        k = 0
-        while f"{name}_{k}" in table.column_names:
-            k += 1
-        if k == 0:
+        names = _vector_columns(self.manifest.get("model"), name, table.column_names)
+        if not names:
             raise ConfigError(f"no recorded observable '{name}'")
-        return np.stack([table[f"{name}_{j}"].to_numpy() for j in range(k)], axis=-1).reshape(n_runs, -1, k)
+        stacked = np.stack([table[c].to_numpy() for c in names], axis=-1)
+        return stacked.reshape(n_runs, -1, len(names))
 
     def final_state(self) -> dict[str, np.ndarray]:
         """The model's ``final_state`` arrays at the last step: each (runs, *shape), runs ordered by
@@ -202,6 +201,22 @@ class Results:
         return xr.Dataset(
             data_vars, coords=coords, attrs={"model": self.manifest["model"], "seed": self.manifest["seed"]}
         )
+
+
+def _vector_columns(model_name: str | None, name: str, present: list[str]) -> list[str]:
+    """The columns of a vector observable: its model's labels (``Model.column_labels``), else name_0 …"""
+    from econsim.models.registry import get_model
+
+    try:
+        labels = get_model(model_name).column_labels.get(name) if model_name else None
+    except ConfigError:  # results of a model that is not registered here (a cadCAD experiment)
+        labels = None
+    if labels and all(f"{name}_{label}" in present for label in labels):
+        return [f"{name}_{label}" for label in labels]
+    k = 0
+    while f"{name}_{k}" in present:
+        k += 1
+    return [f"{name}_{j}" for j in range(k)]
 
 
 def _sorted(table: pa.Table) -> pa.Table:

@@ -249,6 +249,8 @@ model = Model(
     state=STATE,
     step=[fundamental, decide, trade, arbitrage, account, evolve],
     observables=OBSERVABLES,
+    # per-strategy observables are recorded as e.g. strategy_share_momentum, not strategy_share_1
+    column_labels=dict.fromkeys(("return_by_strategy", "gain_by_strategy", "strategy_share"), STRATEGIES),
     init=init,
     default_figures=FIGURES,
     reports={"summary": summary},

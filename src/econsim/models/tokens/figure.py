@@ -51,9 +51,7 @@ def economy_figure(results, df, options: dict[str, Any]) -> plt.Figure:
         ax.set_xlabel("timestep")
     width = 0.8 / max(1, len(subsets))
     for i, subset in enumerate(subsets):
-        returns = [
-            final.loc[subset].get(f"gain_by_strategy_{k}", float("nan")) for k in range(len(STRATEGIES))
-        ]
+        returns = [final.loc[subset].get(f"gain_by_strategy_{name}", float("nan")) for name in STRATEGIES]
         axes[1, 2].bar(
             [k + i * width for k in range(len(STRATEGIES))],
             returns,

@@ -161,9 +161,9 @@ def summary(results) -> dict[str, Any]:
                 row[c] = float(part[c].mean())
         for column in ("return_by_strategy", "gain_by_strategy"):
             row[column] = {
-                name: float(part[f"{column}_{k}"].mean())
-                for k, name in enumerate(STRATEGIES)
-                if part[f"{column}_{k}"].notna().any()
+                name: float(part[f"{column}_{name}"].mean())
+                for name in STRATEGIES
+                if part[f"{column}_{name}"].notna().any()
             }
         learner = df[(df["subset"] == subset)][["timestep", "learner_reward"]].dropna()
         if len(learner):
