@@ -180,8 +180,8 @@ def run(
             )
     except KeyboardInterrupt:
         err_console.print(
-            f"[yellow]interrupted[/]: finished batches are kept in {out_folder}; "
-            "run the same command again to resume."
+            f"[yellow]interrupted[/]: finished batches (and checkpoints of running ones) are kept in "
+            f"{out_folder}; run the same command again to resume."
         )
         raise typer.Exit(130) from None
     m = results.manifest

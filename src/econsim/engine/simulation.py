@@ -5,6 +5,7 @@
     sim.step()            # one step: t → t + 1
     records = sim.run(60) # 60 more steps, recorded; records.times (T,), records.columns[name] (T, B[, k])
     sim.state.price, sim.t, sim.params.throttle
+    snap = sim.snapshot() # t, state, records, stream positions; a fresh sim.restore(snap) continues identically
 
 Building a batch: the parameters (``Model.param_arrays``: per-run (B,) arrays, per-batch scalars, the
 static data), the random streams of the runs' identities (``(run,)`` with common random numbers, else
@@ -42,6 +43,17 @@ class Records(NamedTuple):
 
     times: np.ndarray
     columns: dict[str, np.ndarray]
+
+
+class Snapshot(NamedTuple):
+    """A batch between two steps (``Simulation.snapshot``): step t, state arrays, records so far,
+    and each random stream's position (words fetched, unconsumed words)."""
+
+    t: int
+    state: dict[str, np.ndarray]
+    times: np.ndarray
+    columns: dict[str, np.ndarray]
+    streams: dict[str, tuple[int, np.ndarray]]
 
 
 class Simulation:
@@ -193,6 +205,37 @@ class Simulation:
         columns = {k: np.concatenate([c[1][k] for c in self._chunks]) for k in self._chunks[0][1]}
         self._chunks = [(times, columns)]
         return Records(times, columns)
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Everything the rest of the batch depends on that the task does not rebuild: the step, the
+        state arrays, the records so far and the random streams' positions (arrays, not copies)."""
+        records = self.records
+        return Snapshot(self.t, dict(self.state), records.times, records.columns, self.rng.positions())
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Continue from ``snapshot`` of this same batch (built from the same task): every step from
+        here on is bit-identical to the steps that followed the snapshot. A snapshot whose state or
+        records do not fit this batch (names, shapes, dtypes) is a ValueError, and nothing changes."""
+        for what, mine, theirs in (
+            ("state", self.state, snapshot.state),
+            ("records", self._chunks[0][1], snapshot.columns),
+        ):
+            if set(mine) != set(theirs):
+                raise ValueError(f"the snapshot's {what} holds {sorted(theirs)}, this batch's {sorted(mine)}")
+            for name, value in mine.items():
+                value, other = np.asarray(value), np.asarray(theirs[name])
+                width = slice(1, None) if what == "records" else slice(None)
+                if value.shape[width] != other.shape[width] or value.dtype != other.dtype:
+                    raise ValueError(
+                        f"the snapshot's {what} '{name}' is {other.dtype}{list(other.shape)}, this "
+                        f"batch's {value.dtype}{list(value.shape)}"
+                    )
+        self.state.clear()
+        self.state.update(snapshot.state)
+        self.t = int(snapshot.t)
+        self._chunks = [(np.asarray(snapshot.times), dict(snapshot.columns))]
+        self.rng.restore(snapshot.streams)
 
     # --- the step loop -----------------------------------------------------------------------------
     def _advance(self, seconds: dict[str, float] | None) -> None:

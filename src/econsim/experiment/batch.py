@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from econsim.engine.simulation import Simulation
+from econsim.experiment.checkpoint import run_with_checkpoints
 from econsim.experiment.store import PartTarget, write_part
 from econsim.models.registry import get_model
 
@@ -91,7 +92,10 @@ def execute_batch(
     ``on_fields`` receives the model's ``progress_fields`` whenever ``on_step`` is called."""
     started = time.perf_counter()
     sim = Simulation.from_task(task)
-    times, columns = sim.run(task.steps, on_step=on_step, on_fields=on_fields)
+    if task.part is not None and task.part.checkpoints:
+        times, columns = run_with_checkpoints(sim, task.part, task.steps, on_step, on_fields)
+    else:
+        times, columns = sim.run(task.steps, on_step=on_step, on_fields=on_fields)
     model, state = sim.model, sim.state
     table = tidy_table(times, columns, task)
     final = None

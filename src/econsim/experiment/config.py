@@ -256,6 +256,10 @@ class ExperimentConfig(_Strict):
     #: a larger sweep is refused before it is expanded
     max_sweep_points: Count = Field(default=MAX_SWEEP_POINTS, ge=1)
     out: str | None = None
+    #: a batch running into ``out`` saves a checkpoint every this many steps and/or seconds of wall
+    #: time, and an interrupted run resumes from it (results are the same either way; null: never)
+    checkpoint_every_steps: Count | None = Field(default=None, ge=1)
+    checkpoint_every_s: Real | None = Field(default=120.0, gt=0)
     figures: list[Figure] | None = None
     save_fig: str | None = None
     #: file (.npz) for every recorded observable as a (steps,) or (steps, k) array (runs stacked first if several)

@@ -95,7 +95,11 @@ def run(
         manifest_before = store.read_manifest() or {}
         fp = fingerprint(plan)
         tasks = [
-            batch_task(plan, i, store.target(i, plan.batches[i], fp))
+            batch_task(
+                plan,
+                i,
+                store.target(i, plan.batches[i], fp, cfg.checkpoint_every_steps, cfg.checkpoint_every_s),
+            )
             for i in range(len(plan.batches))
             if i not in done
         ]

@@ -5,6 +5,7 @@
     <out>/parts/batch-000012.parquet     the batch's tidy table
     <out>/parts/batch-000012.seal.json   the part's seal: batch, runs, fingerprint, rows, size, sha256
     <out>/parts/batch-000012.final.npz   the model's final-state arrays (models that keep them)
+    <out>/checkpoints/batch-000012.npz   a running batch's latest checkpoint (``experiment.checkpoint``)
 
 Writing. A command that writes a folder first takes its lock: ``fcntl.flock`` on ``.lock``, which the
 kernel drops when the process dies, so a lock is never left behind by a crash; the file holds the
@@ -58,6 +59,7 @@ except ImportError:  # not POSIX: folders are not locked (documented in the READ
 
 MANIFEST = "manifest.json"
 PARTS = "parts"
+CHECKPOINTS = "checkpoints"
 LOCK = ".lock"
 FORMAT = 2
 #: the keys every manifest has, with their types
@@ -132,11 +134,24 @@ class PartTarget:
     index: int
     runs: tuple[int, int]
     fingerprint: str
+    #: checkpoint the running batch every this many steps and/or seconds (``experiment.checkpoint``)
+    checkpoint_every_steps: int | None = None
+    checkpoint_every_s: float | None = None
+
+    @property
+    def checkpoints(self) -> bool:
+        return bool(self.checkpoint_every_steps or self.checkpoint_every_s)
 
 
 def seal_path(part_path: str | Path) -> Path:
     part_path = Path(part_path)
     return part_path.with_name(f"{part_path.stem}.seal.json")
+
+
+def checkpoint_path(part_path: str | Path) -> Path:
+    """Where a running batch's checkpoint lives: ``<out>/checkpoints/batch-000012.npz``."""
+    part_path = Path(part_path)
+    return part_path.parent.parent / CHECKPOINTS / f"{part_path.stem}.npz"
 
 
 def final_state_path(part_path: str | Path) -> Path:
@@ -215,6 +230,7 @@ def write_part(
         seal_tmp.write_text(json.dumps(seal, indent=1))
         os.replace(seal_tmp, seal_path(path))
         os.replace(tmp, path)
+        checkpoint_path(path).unlink(missing_ok=True)  # the finished part supersedes it
     except OSError as exc:
         raise StoreError(f"cannot write the part '{path}': {_reason(exc)}") from None
 
@@ -457,8 +473,22 @@ class ResultStore:
     def part_path(self, index: int) -> Path:
         return self.parts / f"batch-{index:06d}.parquet"
 
-    def target(self, index: int, runs: tuple[int, int], fp: str) -> PartTarget:
-        return PartTarget(str(self.part_path(index)), index, (int(runs[0]), int(runs[1])), fp)
+    def target(
+        self,
+        index: int,
+        runs: tuple[int, int],
+        fp: str,
+        checkpoint_every_steps: int | None = None,
+        checkpoint_every_s: float | None = None,
+    ) -> PartTarget:
+        return PartTarget(
+            str(self.part_path(index)),
+            index,
+            (int(runs[0]), int(runs[1])),
+            fp,
+            checkpoint_every_steps,
+            checkpoint_every_s,
+        )
 
     # --- the lock ----------------------------------------------------------------------------------
     def __enter__(self) -> ResultStore:
@@ -539,7 +569,7 @@ class ResultStore:
             names = {p.name for p in self.folder.iterdir()}
         except OSError as exc:
             raise StoreError(f"cannot read the results folder '{self.folder}': {_reason(exc)}") from None
-        if names - {LOCK} and not names & {MANIFEST, PARTS, LOCK}:
+        if names - {LOCK} and not names & {MANIFEST, PARTS, CHECKPOINTS, LOCK}:
             raise ConfigError(
                 f"results folder '{self.folder}' exists and is not an econsim results folder; "
                 "choose another --out"
@@ -624,9 +654,11 @@ class ResultStore:
                     "choose another --out, or pass --overwrite to replace it"
                 )
             batches = [(int(a), int(b)) for a, b in previous["batches"]]
+        checkpoints = self.folder / CHECKPOINTS
         try:
             self.parts.mkdir(parents=True, exist_ok=True)
-            for stray in self.parts.glob(".*"):  # temporary files of a writer that died (we hold the lock)
+            # temporary files of a writer that died (this process holds the lock: no other writes)
+            for stray in [*self.parts.glob(".*"), *checkpoints.glob(".*")]:
                 stray.unlink()
         except OSError as exc:
             raise StoreError(f"cannot write the results folder '{self.folder}': {_reason(exc)}") from None
@@ -639,6 +671,7 @@ class ResultStore:
             problem = check_part(path, i, runs, expected_fingerprint, full=True)
             if problem is None:
                 done.add(i)
+                checkpoint_path(path).unlink(missing_ok=True)  # left by a kill after the part's rename
                 continue
             damaged.append(f"{path.name} {problem}")
             for stale in (path, seal_path(path), final_state_path(path)):
