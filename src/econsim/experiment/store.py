@@ -461,8 +461,8 @@ def _read_owner(fd: int) -> dict[str, Any]:
 
 
 class ResultStore:
-    """Reads and writes one results folder. Writing needs the folder's lock: ``with store: ...`` or
-    ``open()`` … ``close()``."""
+    """Reads and writes one results folder. Writing needs the folder's lock: ``with store: ...`` (or
+    ``lock()`` … ``unlock()``); ``open`` takes it too."""
 
     def __init__(self, out: str | Path) -> None:
         self.folder = Path(out)
@@ -529,7 +529,7 @@ class ResultStore:
                     )
                     + ". Wait for it to finish (or stop it), or choose another --out"
                 ) from None
-        stale = _read_owner(fd)
+        stale = _read_owner(fd) if fcntl is not None else {}
         if stale:  # a clean exit empties the file: an owner named here died holding the folder
             warnings.warn(
                 f"results folder '{self.folder}': taking over the lock of {_owner_text(stale)}, "
