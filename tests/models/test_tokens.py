@@ -402,12 +402,12 @@ def test_compiled_order_book_venue_is_bit_identical_to_the_python_loop(seed, n_n
     expected = books_by_python_loop(
         buy_tick, sell_tick, buy_lots, sell_lots, arrival, price, tick, halves, lot
     )
-    out, new_price, volume = np.zeros((4, n_m, n_n)), price.copy(), np.zeros(n_m)
+    agents_m4n, price_volume_m2 = np.zeros((n_m, 4, n_n)), np.stack([price, np.zeros(n_m)], axis=-1)
     venues._books(buy_tick, sell_tick, buy_lots, sell_lots, arrival[0], arrival[1], price, tick, halves, lot,
-                  out, new_price, volume)  # fmt: skip
-    np.testing.assert_array_equal(out, expected[0])
-    np.testing.assert_array_equal(new_price, expected[1])
-    np.testing.assert_array_equal(volume, expected[2])
+                  agents_m4n, price_volume_m2)  # fmt: skip
+    np.testing.assert_array_equal(agents_m4n, expected[0].transpose(1, 0, 2))
+    np.testing.assert_array_equal(price_volume_m2[:, 0], expected[1])
+    np.testing.assert_array_equal(price_volume_m2[:, 1], expected[2])
 
 
 @settings(max_examples=200, deadline=None)

@@ -243,18 +243,18 @@ def order_book(
     # one row per market (run b, token j), m = b·J + j: a single compiled loop matches them all
     rows = [markets(x) for x in (buy_tick, sell_tick, buy_lots, sell_lots, arrival[:, 0], arrival[:, 1])]
     run_m = np.repeat(np.arange(n_b), n_j)
-    out_mn = np.zeros((4, n_b * n_j, n_n))  # bought, sold, paid, received
-    new_price_m, volume_m = s.price.reshape(-1).copy(), np.zeros(n_b * n_j)
+    agents_m4n = np.zeros((n_b * n_j, 4, n_n))  # bought, sold, paid, received
+    price_volume_m2 = np.stack([s.price.reshape(-1), np.zeros(n_b * n_j)], axis=-1)
     _books(*rows, s.price.reshape(-1), tick.reshape(-1), half_b[run_m], p.lot_size[run_m],
-           out_mn, new_price_m, volume_m)  # fmt: skip
-    bought, sold, paid, received = (unmarkets(x, n_b) for x in out_mn)
+           agents_m4n, price_volume_m2)  # fmt: skip
+    bought, sold, paid, received = (unmarkets(agents_m4n[:, k], n_b) for k in range(4))
     return settle(
         s,
         bought,
         sold,
         received - paid,
-        new_price_m.reshape(n_b, n_j),
-        volume_m.reshape(n_b, n_j),
+        price_volume_m2[:, 0].reshape(n_b, n_j),
+        price_volume_m2[:, 1].reshape(n_b, n_j),
         ((buy_lots - sell_lots) * lot).sum(axis=1),
     )
 
@@ -320,11 +320,11 @@ def _pairwise_sum(a):
 
 @njit()
 def _book_market(buy_tick_n, sell_tick_n, buy_lots_n, sell_lots_n, buy_arrival_n, sell_arrival_n,
-                 price, tick, half, lot, out_n, out_price, out_volume):  # fmt: skip
+                 price, tick, half, lot, agents_4n, price_volume_2):  # fmt: skip
     """One market's day of limit orders (one run and token): every agent's live buy then sell order,
     in arrival order, through an empty book; each trade's lots and cash booked to its two agents
-    (``out_n`` = bought, sold, paid, received by agent, added in trade order). Returns nothing;
-    ``out_price[0]`` becomes the last trade's price and ``out_volume[0]`` the units traded."""
+    (``agents_4n`` = bought, sold, paid, received by agent, added in trade order). Where anything
+    trades, ``price_volume_2`` becomes (the last trade's price, the units traded)."""
     n_n = buy_lots_n.shape[0]
     n_live = 0
     for i in range(n_n):
@@ -360,23 +360,23 @@ def _book_market(buy_tick_n, sell_tick_n, buy_lots_n, sell_lots_n, buy_arrival_n
     for t in range(units.shape[0]):
         cash = units[t] * (price + (trade_tick[t] - half) * tick)
         buyer, seller = owner_o[buy_order[t]], owner_o[sell_order[t]]
-        out_n[0, buyer] += units[t]
-        out_n[1, seller] += units[t]
-        out_n[2, buyer] += cash
-        out_n[3, seller] += cash
-    out_price[0] = price + (last - half) * tick
-    out_volume[0] = _pairwise_sum(units)
+        agents_4n[0, buyer] += units[t]
+        agents_4n[1, seller] += units[t]
+        agents_4n[2, buyer] += cash
+        agents_4n[3, seller] += cash
+    price_volume_2[0] = price + (last - half) * tick
+    price_volume_2[1] = _pairwise_sum(units)
 
 
 @njit()
 def _books(buy_tick_mn, sell_tick_mn, buy_lots_mn, sell_lots_mn, buy_arrival_mn, sell_arrival_mn,
-           price_m, tick_m, half_m, lot_m, out_mn, new_price_m, volume_m):  # fmt: skip
+           price_m, tick_m, half_m, lot_m, agents_m4n, price_volume_m2):  # fmt: skip
     """``_book_market`` for every market m (a run's token), in one compiled loop."""
     for m in range(price_m.shape[0]):
         _book_market(
             buy_tick_mn[m], sell_tick_mn[m], buy_lots_mn[m], sell_lots_mn[m], buy_arrival_mn[m],
-            sell_arrival_mn[m], price_m[m], tick_m[m], half_m[m], lot_m[m], out_mn[:, m],
-            new_price_m[m : m + 1], volume_m[m : m + 1],
+            sell_arrival_mn[m], price_m[m], tick_m[m], half_m[m], lot_m[m], agents_m4n[m],
+            price_volume_m2[m],
         )  # fmt: skip
 
 
