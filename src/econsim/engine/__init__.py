@@ -2,7 +2,8 @@
 
 Modules: ``model`` (Param, Var, Block, Model), ``population`` (Population: groups of agents),
 ``invariants`` (Invariant), ``state`` (Arrays, Params), ``streams`` (RandomStreams), ``simulation``
-(Simulation: building a batch and the one step loop).
+(Simulation: building a batch and the one step loop), ``kernels`` (per_run: a compiled one-run kernel
+mapped over the batch; numba is imported only when a kernel first runs).
 
 Axes and names — one convention for every model:
 
@@ -27,6 +28,7 @@ from econsim.engine.errors import (
     UndeclaredStateError,
 )
 from econsim.engine.invariants import Invariant
+from econsim.engine.kernels import jit, per_run
 from econsim.engine.model import Block, Model, Param, Var
 from econsim.engine.population import Population, admit
 from econsim.engine.simulation import Records, Simulation
@@ -52,6 +54,8 @@ __all__ = [
     "UndeclaredStateError",
     "Var",
     "admit",
+    "jit",
+    "per_run",
     "record_steps",
     "run_generator",
 ]

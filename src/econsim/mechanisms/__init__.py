@@ -1,4 +1,5 @@
-"""Reusable market mechanisms: bonding curves, AMMs, order books, market clearing, allocation.
+"""Reusable mechanisms: bonding curves, AMMs, order books, market clearing, allocation, sparse networks
+(``graph``) and a double-entry ledger of balance sheets (``ledger``).
 
 Each module is one economic idea and states its equations in its docstring. Functions take their
 parameters explicitly (a controller may change them between steps) and broadcast over numpy arrays
@@ -53,6 +54,16 @@ from econsim.mechanisms.bonding_curves import (
     solve_tokens_for_deposit,
     solve_tokens_for_payout,
 )
+from econsim.mechanisms.graph import (
+    Graph,
+    barabasi_albert,
+    erdos_renyi,
+    from_edges,
+    from_neighbours,
+    ring_lattice,
+    watts_strogatz,
+)
+from econsim.mechanisms.ledger import Ledger, LedgerImbalanceError, SectorMatrix, UnbalancedTransactionError
 from econsim.mechanisms.market_clearing import (
     AuctionResult,
     BatchAuctionResult,
@@ -98,16 +109,21 @@ __all__ = [
     "DepthSnapshot",
     "ExcessDemandError",
     "ExponentialCurve",
+    "Graph",
     "Incentives",
+    "Ledger",
+    "LedgerImbalanceError",
     "LimitOrderBook",
     "LinearCurve",
     "LiquidityChange",
     "OrderError",
     "OrderTable",
     "PowerCurve",
+    "SectorMatrix",
     "SigmoidCurve",
     "Swap",
     "Trades",
+    "UnbalancedTransactionError",
     "abc_buy",
     "abc_close_hatch",
     "abc_sell",
@@ -118,16 +134,21 @@ __all__ = [
     "amounts_for_liquidity",
     "apply_incentives",
     "auction_allocation",
+    "barabasi_albert",
     "buy_exact_tokens",
     "buy_for_deposit",
     "call_auction",
     "call_auction_batch",
+    "erdos_renyi",
+    "from_edges",
+    "from_neighbours",
     "price_adjustment",
     "price_to_tick",
     "priority_allocation",
     "proportional_allocation",
     "random_order_flow",
     "remove_liquidity",
+    "ring_lattice",
     "sell_exact_tokens",
     "sell_for_payout",
     "solve_tokens_for_deposit",
@@ -140,5 +161,6 @@ __all__ = [
     "uniform_distribution",
     "walrasian_price",
     "walrasian_price_brentq",
+    "watts_strogatz",
     "weighted_distribution",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.models.atp.trade import route_graph
 
 AGE = np.arange(101)
 DAY = 1.0 / 365.0
@@ -165,16 +166,14 @@ def migrate(
     rate = np.minimum(np.maximum(p.migration_rate_annual * DAY, 0.0), 0.25)
     if not (rate > 0).any():
         return n_ra
-    B = n_ra.shape[0]
+    routes = route_graph(s)
     attract = 0.6 * g_r / (base_r + 1e-9) + 0.4 * (0.5 + 0.5 * an)
     attract = attract / (attract.mean(axis=1, keepdims=True) + 1e-12)
-    runs = np.arange(B)[:, None, None]
     cost = 1.0 + s.route_dist_rk / (s.route_dist_rk.mean(axis=(1, 2), keepdims=True) + 1e-9)
-    weight = np.maximum(attract[runs, s.nbr_rk] / cost ** p.migration_kappa[:, None, None], 0.0)
+    at_destination = routes.gather(attract).reshape(s.nbr_rk.shape)
+    weight = np.maximum(at_destination / cost ** p.migration_kappa[:, None, None], 0.0)
     weight = weight / (weight.sum(axis=2, keepdims=True) + 1e-12)
     out_ra = n_ra * MOBILE_A * rate[:, None, None]
     flows = weight[..., None] * out_ra[:, :, None, :]  # (B, R, κ, A)
-    n_ra = n_ra - out_ra
-    for b in range(B):  # runs, not agents
-        np.add.at(n_ra[b], s.nbr_rk[b].ravel(), flows[b].reshape(-1, n_ra.shape[2]))
-    return n_ra
+    # stayers plus the arrivals along every route, added in route order
+    return routes.scatter_sum(flows.reshape(n_ra.shape[0], -1, n_ra.shape[2]), initial=n_ra - out_ra)

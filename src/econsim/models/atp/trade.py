@@ -5,6 +5,9 @@ score_rkg = [Δ_n(r,k),g − χ_rk]₊,  allocation al = score / (Σ_k score + �
 shipment sh_rkg = al · 0.8 · sur_rg, scaled per route to its capacity c̄_rk
 logistics Lg_r = Σ_k (Σ_g sh_rkg) D_r,n(r,k);  bundle (alpha_logistics_ex Lg, alpha_logistics_sink Lg) → gate
 Q_rg ← [Q_rg − Σ_k sh_rkg + Σ_{(s,k): n(s,k)=r} sh_skg]₊;  settle and book the scaled bills
+
+The routes r → n(r, k) form a directed graph (``mechanisms.graph``): Δ at a route's destination is a
+gather over it, the arrivals Σ_{(s,k): n(s,k)=r} a scatter-sum; migration uses the same graph.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.mechanisms.graph import Graph, from_neighbours
 from econsim.models.atp.wallets import EPS, book, gate, ledger, ledger_updates, settle
 
 EXPORT_SHARE = 0.8
@@ -23,8 +27,9 @@ def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     supply = np.maximum(s.stock_rg, 0.0)
     surplus = np.maximum(supply - s.demand_rg, 0.0)
     deficit = np.maximum(s.demand_rg - supply, 0.0)
-    runs = np.arange(B)[:, None, None]
-    score = np.maximum(deficit[runs, s.nbr_rk] - s.route_cost_rk[:, :, :, None], 0.0)  # (B, R, κ, G)
+    routes = route_graph(s)
+    deficit_rkg = routes.gather(deficit).reshape(*s.nbr_rk.shape, G)  # Δ at each route's destination
+    score = np.maximum(deficit_rkg - s.route_cost_rk[:, :, :, None], 0.0)  # (B, R, κ, G)
     alloc = score / (score.sum(axis=2, keepdims=True) + EPS)
     ship = alloc * (EXPORT_SHARE * surplus)[:, :, None, :]
     total_rk = ship.sum(axis=3)
@@ -43,10 +48,11 @@ def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     cost_r, load_r = p.alpha_logistics_ex[:, None] * haul_r, p.alpha_logistics_sink[:, None] * haul_r
     settle(s, acc, cost_r)
     book(acc, cost_r, load_r)
-    incoming = np.zeros_like(supply)
-    for b in range(
-        B
-    ):  # a loop over runs (a handful), not agents: np.add.at routes each (r, k) to its neighbour
-        np.add.at(incoming[b], s.nbr_rk[b].ravel(), ship[b].reshape(-1, G))
+    incoming = routes.scatter_sum(ship.reshape(B, -1, G))  # Σ over the routes arriving at each region
     stock_rg = np.maximum(s.stock_rg - ship.sum(axis=2) + incoming, 0.0)
     return {"stock_rg": stock_rg, **ledger_updates(acc)}
+
+
+def route_graph(s: Arrays) -> Graph:
+    """The directed graph of trade and migration routes r → n(r, k), κ slots per region in order."""
+    return from_neighbours(s.nbr_rk)
