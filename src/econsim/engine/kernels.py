@@ -51,11 +51,18 @@ class Kernel:
 
     @property
     def dispatcher(self) -> Any:
-        """The numba dispatcher (compiling happens per argument types, at the first call with them)."""
+        """The numba dispatcher (compiling happens per argument types, at the first call with them); with
+        ``cache=True`` cached on disk under ``engine.jit.cache_dir()``, outside the source tree."""
         if self._dispatcher is None:
-            import numba
+            options = dict(self.options)
+            if options.pop("cache", False):
+                from econsim.engine.jit import njit
 
-            self._dispatcher = numba.njit(**self.options)(self.py_func)
+                self._dispatcher = njit(**options)(self.py_func)
+            else:
+                import numba
+
+                self._dispatcher = numba.njit(**options)(self.py_func)
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
@@ -119,7 +126,7 @@ class RunMap:
 
     @property
     def loop(self) -> Any:
-        """The compiled loop over runs (cached on disk beside the kernel's own numba cache, if it has one)."""
+        """The compiled loop over runs (cached on disk unless the kernel says ``cache=False``)."""
         if self._loop is None:
             import numba
 
@@ -132,9 +139,13 @@ class RunMap:
                 "__name__": self.kernel.py_func.__module__,
             }
             exec(compile(source, path or f"<per_run {self.__name__}>", "exec"), namespace)
-            self._loop = numba.njit(parallel=self.parallel, cache=path is not None)(
-                namespace[f"{self.__name__}_per_run"]
-            )
+            loop = namespace[f"{self.__name__}_per_run"]
+            if path is None:
+                self._loop = numba.njit(parallel=self.parallel)(loop)
+            else:
+                from econsim.engine.jit import njit
+
+                self._loop = njit(parallel=self.parallel)(loop)
         return self._loop
 
     def _check(self, args: tuple[Any, ...]) -> None:
@@ -175,8 +186,9 @@ def _source_file(kernel: Kernel, source: str) -> str | None:
 
     Named after a hash of the loop, the kernel's source and its module file's size and modification time:
     editing the kernel's module makes a new file, as it invalidates numba's cache of the kernel itself
-    (numba checks only a cached function's own file, not those of the functions it calls). Written once, atomically, in
-    the ``__pycache__`` folder beside the kernel's module; None (no disk cache) where that is not writable.
+    (numba checks only a cached function's own file, not those of the functions it calls). Written once,
+    atomically, in ``per_run/`` of the kernel cache folder (``engine.jit.cache_dir()``, outside the source
+    tree); None (no disk cache) where that cannot be written.
     """
     import hashlib
     import os
@@ -195,8 +207,10 @@ def _source_file(kernel: Kernel, source: str) -> str | None:
         f"{stamp.st_mtime_ns} {stamp.st_size}",
     ]
     digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
-    folder = os.path.join(os.path.dirname(module_file), "__pycache__")
-    path = os.path.join(folder, f"per_run_{kernel.__name__}_{digest}.py")
+    from econsim.engine.jit import cache_dir
+
+    folder = os.path.join(cache_dir(), "per_run")
+    path = os.path.join(folder, f"{kernel.py_func.__module__}.{kernel.__name__}_{digest}.py")
     if os.path.exists(path):
         return path
     try:
@@ -221,9 +235,10 @@ def per_run(
     """Map a one-run kernel over the batch: ``per_run(kernel)`` or ``@per_run(shared=("bounds",))``.
 
     ``kernel`` is an ``@njit`` dispatcher, a ``jit`` kernel, or a plain function (compiled with
-    ``numba.njit(**options)``, e.g. ``cache=True, fastmath=True``). Every argument is batched unless
-    named in ``shared`` (or only those in ``batched`` are). Outputs are batched arrays the kernel writes
-    into; its return value is discarded.
+    ``numba.njit(**options)``, e.g. ``cache=True, fastmath=True``; ``cache=True`` caches it and the loop
+    under ``engine.jit.cache_dir()``). Every argument is batched unless named in ``shared`` (or only
+    those in ``batched`` are). Outputs are batched arrays the kernel writes into; its return value is
+    discarded.
     """
     if kernel is None:
         return lambda k: RunMap(k, batched, shared, parallel, **options)
