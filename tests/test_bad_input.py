@@ -172,6 +172,20 @@ BAD_FILES = [
         ["unknown variable 'prize'", "figures.0.value"],
     ),
     ("figure kind", HONEY + "figures:\n  - {kind: pie, vars: [price]}\n", ["figures.0.kind", "heatmap"]),
+    (
+        "figure dpi",
+        HONEY + "figures:\n  - {kind: timeseries, vars: [price], options: {dpi: x}}\n",
+        ["figures.0", "options.dpi = 'x'"],
+    ),
+    ("scenario dpi", "model: atp\nruntime: {dpi: -3}\n", ["options.dpi = -3"]),
+    (
+        "heatmap x is y",
+        HONEY
+        + "sweep:\n  grid:\n    throttle: [0.1, 0.2]\n"
+        + "figures:\n  - {kind: heatmap, x: throttle, y: throttle, value: price}\n",
+        ["two different swept names", "'throttle' twice"],
+    ),
+    ("workers too many", "model: honey\nexecutor: process\nworkers: 1000000\n", ["workers = 1000000"]),
     ("model figure", "model: tokens\nfigures:\n  - {kind: model, name: economie}\n", ["economie", "economy"]),
     (
         "report precondition",
@@ -231,6 +245,7 @@ BAD_FLAGS = [
     ("--steps negative", ["--steps", "-2"], ["--steps"]),
     ("--seed negative", ["--seed", "-1"], ["--seed"]),
     ("--workers 0", ["--workers", "0"], ["--workers"]),
+    ("--workers huge", ["--executor", "process", "--workers", "100000"], ["workers = 100000", "processes"]),
     ("--executor", ["--executor", "gpu"], ["--executor 'gpu'", "inprocess"]),
     ("--address", ["--executor", "ray", "--address", "not an address"], ["--address", "host:port"]),
     (
@@ -277,6 +292,7 @@ def test_unwritable_outputs_refused_before_the_run(tmp_path, capsys, monkeypatch
         (["--save-fig", blocker / "figs"], "blocker' is a file"),
         (["--save-metrics", blocker / "m.npz"], "metrics file"),
         (["--out", blocker / "out"], "results folder"),
+        (["--save-metrics", "/proc/m.npz"], "cannot be created in '/proc'"),
     ]:
         code, output = cli(capsys, monkeypatch, "run", config, "--quiet", "--out", tmp_path / "o", *args)
         assert_refused(code, output, [fragment])
@@ -297,7 +313,9 @@ def test_other_commands_name_their_bad_input(tmp_path, capsys, monkeypatch):
     model = ROOT / "examples" / "honey_notebook" / "model.py"
     assert_refused(*cli(capsys, monkeypatch, "cadcad", model, "--timesteps", "0"), ["--timesteps"])
     assert_refused(*cli(capsys, monkeypatch, "run", tmp_path / "nope.yaml"), ["does not exist"])
-    assert_refused(*cli(capsys, monkeypatch, "run", tmp_path), ["does not exist"])
+    assert_refused(*cli(capsys, monkeypatch, "run", tmp_path), ["is a folder"])
+    assert_refused(*cli(capsys, monkeypatch, "run", "/dev/null"), ["not a regular file"])
+    assert_refused(*cli(capsys, monkeypatch, "cadcad", "/dev/null"), ["not a regular file"])
     assert_refused(*cli(capsys, monkeypatch, "params", "honee"), ["did you mean 'honey'"])
     tokens = write(tmp_path, "model: tokens\nruns: 1\nsteps: 2\nparams: {N: 20}\n", "t.yaml")
     for args, fragment in [
@@ -307,6 +325,7 @@ def test_other_commands_name_their_bad_input(tmp_path, capsys, monkeypatch):
         (["--param", "N=1:x"], "must be numbers"),
         (["--param", "curve_slope=0.1:0.2", "--trials", "0"], "--trials"),
         (["--param", "curve_slope=0.1:0.2", "--set", "N=.nan"], "--set N"),
+        (["--param", "curve_slope=0.1:0.2", "--out", tokens / "x"], "evidence folder"),
     ]:
         code, output = cli(capsys, monkeypatch, "optimize", tokens, "--objective", "volatility", *args)
         assert_refused(code, output, [fragment])

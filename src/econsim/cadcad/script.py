@@ -36,8 +36,12 @@ def import_file(path: str | Path):
     path = Path(path).resolve()
     if not path.exists():
         raise ConfigError(f"no such file: '{given}'")
-    if not path.is_file():
+    if path.is_dir():
         raise ConfigError(f"'{given}' is a folder; give the Python file (.py) that defines the cadCAD model")
+    if not path.is_file():
+        raise ConfigError(
+            f"'{given}' is not a regular file; give the Python file (.py) that defines the model"
+        )
     if path.suffix != ".py":
         raise ConfigError(
             f"'{given}' is not a Python file (.py); give the file that defines the cadCAD model "

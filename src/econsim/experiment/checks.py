@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from econsim.engine.errors import ConfigError, unknown
@@ -92,7 +93,8 @@ def _is_image(path: str | Path) -> bool:
 
 def check_writable(path: str | Path, what: str, folder: bool) -> None:
     """A ConfigError unless ``path`` (a folder, or a file) exists as such and is writable, or can be
-    created: its nearest existing ancestor is a folder this process may write in. Nothing is created."""
+    created: its nearest existing ancestor is a folder this process can write in (tried with an anonymous
+    temporary file, gone when closed). Nothing is left behind."""
     target = Path(path).absolute()
     if target.exists():
         if folder and not target.is_dir():
@@ -109,3 +111,8 @@ def check_writable(path: str | Path, what: str, folder: bool) -> None:
         raise ConfigError(f"{what} '{path}' cannot be created: '{ancestor}' is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise ConfigError(f"{what} '{path}' cannot be created: no permission to write in '{ancestor}'")
+    try:  # permissions do not tell everything (root, read-only or virtual file systems): try it
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{what} '{path}' cannot be created in '{ancestor}': {exc.strerror}") from None

@@ -231,6 +231,15 @@ class Figure(_Strict):
             raise ValueError("a heatmap figure needs 'x', 'y' and 'value'")
         if self.kind == "model" and not self.name:
             raise ValueError("a model figure needs 'name' (one of the model's figures)")
+        if self.kind == "heatmap" and self.x == self.y:
+            raise ValueError(
+                f"a heatmap needs two different swept names for 'x' and 'y', got {self.x!r} twice"
+            )
+        dpi = self.options.get("dpi", 110)
+        if isinstance(dpi, bool) or not isinstance(dpi, int | float) or not 0 < dpi < 10_000:
+            raise ValueError(
+                f"options.dpi = {dpi!r} must be a number of dots per inch, above 0 and below 10000"
+            )
         return self
 
 
@@ -401,6 +410,10 @@ def parse_config(raw: Any, source: str = "", flags: Mapping[str, str] | None = N
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML file, or a ConfigError saying where the YAML is broken."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"'{path}' is a folder; give a configuration file (YAML)")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"'{path}' is not a regular file; give a configuration file (YAML)")
     if not path.is_file():
         raise ConfigError(f"configuration file '{path}' does not exist")
     try:

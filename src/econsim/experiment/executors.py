@@ -80,7 +80,11 @@ class ProcessExecutor(Executor):
         # a live bar gets step-by-step reports (and a model's progress fields) from the workers
         reports = context.Queue() if getattr(progress, "live", True) else None
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_set_report_queue, initargs=(reports,)
+            # a forking pool starts all its workers at once: never more than there are tasks
+            max_workers=max(1, min(self.workers, len(tasks))),
+            mp_context=context,
+            initializer=_set_report_queue,
+            initargs=(reports,),
         )
         reported: dict[int, int] = {}
         finished: set[int] = set()
@@ -144,6 +148,12 @@ def make_executor(kind: str, workers: int | None = None, address: str | None = N
     if kind == "inprocess":
         return InProcessExecutor()
     if kind == "process":
+        cpus = os.cpu_count() or 1
+        if workers is not None and workers > max(32, 8 * cpus):
+            raise ConfigError(
+                f"workers = {workers}: more than {max(32, 8 * cpus)} local processes (this machine has "
+                f"{cpus} CPUs) only slows the run down; use at most that many, or --executor ray for a cluster"
+            )
         return ProcessExecutor(workers)
     if kind == "ray":
         try:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from econsim.engine.errors import ConfigError, unknown
-from econsim.experiment.checks import check_reports, recorded_column
+from econsim.experiment.checks import check_reports, check_writable, recorded_column
 from econsim.experiment.config import ExperimentConfig, load_config
 from econsim.models.registry import get_model
 
@@ -153,6 +153,8 @@ def optimize(
         raise ConfigError("give at least one --param NAME=LOW:HIGH to search")
     cfg, notes = _searched_not_swept(cfg, [sp.name for sp in spaces])
     _check_objective(cfg.model, objective, list(cfg.sweep.where()))
+    if out is not None:
+        check_writable(out, "evidence folder (out)", folder=True)
     seed = cfg.seed if cfg.seed is not None else 0
     base = cfg.model_dump(exclude_unset=True)
 
