@@ -114,5 +114,9 @@ def check_writable(path: str | Path, what: str, folder: bool) -> None:
     try:  # permissions do not tell everything (root, read-only or virtual file systems): try it
         with tempfile.TemporaryFile(dir=ancestor):
             pass
+    except PermissionError:
+        raise ConfigError(
+            f"{what} '{path}' cannot be created: no permission to write in '{ancestor}'"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{what} '{path}' cannot be created in '{ancestor}': {exc.strerror}") from None
