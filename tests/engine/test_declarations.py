@@ -376,3 +376,19 @@ def test_plain_arguments_are_validated():
         Simulation(honey, {"throttle": [0.1, 0.2]}, runs=3)
     df = pd.DataFrame(Simulation(honey, runs=4).run(2).columns["price"])
     assert df.shape == (3, 4)
+
+
+# --- arithmetic independent of the batch ------------------------------------------------------------
+
+
+def test_per_run_power_gives_each_run_what_it_gets_alone():
+    from econsim.engine.numerics import per_run_power
+
+    x = np.random.default_rng(0).random((6, 300)) * 3
+    e = np.array([2.0, 0.5, -1.0, 2.0, 1.7, 0.5])
+    together = per_run_power(x, e)
+    for b in range(6):
+        alone = per_run_power(x[b : b + 1], e[b : b + 1])
+        np.testing.assert_array_equal(together[b : b + 1], alone)
+        np.testing.assert_array_equal(alone, x[b : b + 1] ** float(e[b]))
+    np.testing.assert_array_equal(per_run_power(x, 2.0), x * x)  # numpy's exact square for 2

@@ -452,9 +452,8 @@ def test_the_compiled_passes_give_the_same_bits_on_any_thread_count():
     def run(threads):
         numba.set_num_threads(threads)
         try:
-            p, s, rng = build({"fx_cap_mult": 50.0, "death_base": 0.5}, runs=2)
-            for _ in range(5):
-                step(s, p, rng)
+            _p, s, sim = build({"fx_cap_mult": 50.0, "death_base": 0.5}, runs=2)
+            sim.step(5)
             return s
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

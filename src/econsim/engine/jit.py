@@ -44,8 +44,21 @@ def cache_dir() -> str:
     return str(candidates[-1])
 
 
+def fork_safe_threads() -> None:
+    """Run ``parallel=True`` kernels on numba's own ``workqueue`` threads unless the user chose a layer
+    (``NUMBA_THREADING_LAYER``). numba would otherwise pick GNU OpenMP where it is installed, and a
+    process that has used GNU OpenMP cannot fork: the process executor's forked workers abort
+    ("fork() called from a process already using GNU OpenMP"). Takes effect before the first
+    parallel call only, so it is applied when a parallel kernel is declared."""
+    if not os.environ.get("NUMBA_THREADING_LAYER", "").strip() and numba.config.THREADING_LAYER == "default":  # type: ignore[attr-defined]
+        numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+
+
 def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit(cache=True, **options)``, cached under :func:`cache_dir` (never in the source tree)."""
+    """``numba.njit(cache=True, **options)``, cached under :func:`cache_dir` (never in the source tree);
+    parallel kernels run on fork-safe threads (:func:`fork_safe_threads`)."""
+    if options.get("parallel"):
+        fork_safe_threads()
 
     def decorate(fn: Callable[..., Any]) -> Any:
         config = numba.config

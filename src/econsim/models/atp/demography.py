@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.numerics import per_run_power
 from econsim.models.atp.trade import route_graph
 
 AGE = np.arange(101)
@@ -107,7 +108,9 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     elastic = np.exp(
         -np.stack([p.eta_neonatal, p.eta_child, p.eta_adult], axis=1)[:, None, :] * health[:, :, None]
     )
-    elastic = elastic[:, :, AGE_GROUP_A]
+    # C order: an indexed axis lands outermost in memory, the products below would inherit a layout
+    # that depends on the batch size, and the sums over ages would then add in another order
+    elastic = np.ascontiguousarray(elastic[:, :, AGE_GROUP_A])
     hazard = np.clip(
         base_hazard(p)[:, None, :]
         * elastic
@@ -125,7 +128,7 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
         aged = np.where(legacy[:, None, None], age_backward(survivors), aged)
     surv5 = np.exp(-hazard[:, :, :5].sum(axis=2))
     f_dev = np.clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
-    f_rep = np.clip((0.995 / np.maximum(surv5, 1e-3)) ** c(p.fert_phi_rep), 0.5, 1.8)
+    f_rep = np.clip(per_run_power(0.995 / np.maximum(surv5, 1e-3), p.fert_phi_rep), 0.5, 1.8)
     shock = np.maximum(
         -(np.log(np.maximum(ema_r + 1e-9, 1e-6)) - np.log(np.maximum(ema_prev_r + 1e-9, 1e-6))), 0.0
     )
@@ -171,7 +174,7 @@ def migrate(
     attract = attract / (attract.mean(axis=1, keepdims=True) + 1e-12)
     cost = 1.0 + s.route_dist_rk / (s.route_dist_rk.mean(axis=(1, 2), keepdims=True) + 1e-9)
     at_destination = routes.gather(attract).reshape(s.nbr_rk.shape)
-    weight = np.maximum(at_destination / cost ** p.migration_kappa[:, None, None], 0.0)
+    weight = np.maximum(at_destination / per_run_power(cost, p.migration_kappa), 0.0)
     weight = weight / (weight.sum(axis=2, keepdims=True) + 1e-12)
     out_ra = n_ra * MOBILE_A * rate[:, None, None]
     flows = weight[..., None] * out_ra[:, :, None, :]  # (B, R, κ, A)

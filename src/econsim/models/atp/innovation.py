@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.numerics import per_run_power
 
 EPS = 1e-9
 
@@ -31,7 +32,7 @@ def effective_parameters(s, p: Arrays, budget_rj: np.ndarray) -> dict[str, np.nd
     """The technology update for R&D budgets ``budget_rj`` and the effective process parameters."""
     c = lambda v: v[:, None, None]  # noqa: E731
     T = s["tech_rj"]
-    effort = np.minimum((np.maximum(budget_rj, 0.0) + EPS) ** c(p.innov_alpha), c(p.innov_I_cap))
+    effort = np.minimum(per_run_power(np.maximum(budget_rj, 0.0) + EPS, p.innov_alpha), c(p.innov_I_cap))
     nbr_rk = s["nbr_rk"]
     runs = np.arange(T.shape[0])[:, None, None]
     spill = c(p.innov_spill) * (T[runs, nbr_rk].mean(axis=2) - T)

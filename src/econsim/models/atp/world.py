@@ -12,6 +12,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.engine.errors import ConfigError
+from econsim.engine.numerics import per_run_power
 from econsim.engine.streams import Stream
 from econsim.models.atp.demand import aec
 from econsim.models.atp.demography import AGE, CONS_WEIGHT_A, LABOUR_WEIGHT_A
@@ -277,7 +278,7 @@ def agent_coefficients(p: Arrays, greed_n: np.ndarray, region_n: np.ndarray, R: 
         ]
     )
     shares = shares * np.minimum(1.0, 0.95 / (shares.sum(axis=0) + 1e-9))
-    weight_n = (greed_n + 1e-9) ** col(p.inherit_conc)
+    weight_n = per_run_power(greed_n + 1e-9, p.inherit_conc)
     heir_n = weight_n / np.take_along_axis(region_sum(weight_n, region_n, R), region_n, axis=1)
     return {
         "inv_tau_n": (np.exp(col(p.greed_tau_scale) * greed_n) / col(p.tau)).astype(np.float32),

@@ -69,6 +69,7 @@ PARAMS = [
         "bonding curve f(s) of the supply per agent s = S/N",
         kind="choice",
         choices=venues.CURVES,
+        per_batch=True,  # picks the curve's code path for the whole batch
     ),
     Param("curve_slope", 0.1, "linear curve: slope m in f = m·s + b", bounds=(0.0, None)),
     Param("curve_intercept", 0.0, "linear curve: intercept b", bounds=(0.0, None)),

@@ -28,6 +28,7 @@ _BISECTIONS = 20  # halvings of the arbitrage amount: the gap left is ~1e-6 of t
 _col = venues.col
 _agents = venues.agents
 CLEARING = ("call_auction", "tatonnement", "order_book")  # venues whose arbitrage unwinds on the AMM
+LIMIT_VENUES = ("call_auction", "order_book")  # venues of limit orders (a random slack per order)
 
 
 def fundamental(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -56,9 +57,16 @@ def _merge(out: dict, part: dict, mask_b: np.ndarray, s: Arrays) -> None:
 def trade(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     """Execute the step's orders on the primary venue, then the AMM share on the AMM."""
     out: dict[str, np.ndarray] = {}
-    for venue in np.unique(p.venue):
+    kinds = np.unique(p.venue)
+    # the limit-price slack is drawn once per step for the whole batch, so each run's draws are the
+    # same whichever other venues share its batch (one draw per venue would hand a run the second)
+    slack_u = rng("orders").random(s.tokens.shape[1:]) if np.isin(kinds, LIMIT_VENUES).any() else None
+    for venue in kinds:
         mask = p.venue == venue
-        part = resources.allocate(s, p, rng) if venue == "resource" else _trade_tokens(s, p, rng, str(venue))
+        if venue == "resource":
+            part = resources.allocate(s, p, rng)
+        else:
+            part = _trade_tokens(s, p, rng, str(venue), slack_u)
         _merge(out, part, mask, s)
     return out
 
@@ -101,7 +109,9 @@ def gap_unwind_prices(s: Arrays, p: Arrays, to_sell: np.ndarray, to_spend: np.nd
     return g * y / (x + g * to_sell), (y + g * to_spend) / (g * x)
 
 
-def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[str, np.ndarray]:
+def _trade_tokens(
+    s: Arrays, p: Arrays, rng: RandomStreams, venue: str, slack_u: np.ndarray | None
+) -> dict[str, np.ndarray]:
     n_j = s.tokens.shape[-1]
     arb = (s.strategy == ARBITRAGE)[:, :, None]
     buy_cash, sell_tok = orders(s, p)
@@ -127,7 +137,8 @@ def _trade_tokens(s: Arrays, p: Arrays, rng: RandomStreams, venue: str) -> dict[
         # limit prices: a random slack per order around the price. Arbitrageurs limit at the mean
         # price of their unwind on the AMM, the gap-closing trade's (``gap_unwind_prices``), so a
         # fill at or inside the limit is a gain as long as nobody else moves the pool first
-        slack = rng("orders").random(s.tokens.shape[1:]) * _col(p.max_slack)[:, :, None]
+        assert slack_u is not None  # drawn by ``trade`` for every limit-price venue
+        slack = slack_u * _col(p.max_slack)[:, :, None]
         price = _agents(s.price)
         unwind_bid, unwind_ask = gap_unwind_prices(s, p, to_sell, to_spend)
         buy_limit = np.where(arb, _agents(unwind_bid), price * (1 + slack))

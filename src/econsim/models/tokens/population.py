@@ -79,4 +79,6 @@ def gini_b(wealth_bn: np.ndarray) -> np.ndarray:
     w = np.sort(np.maximum(wealth_bn, 0.0), axis=-1)
     rank = 2.0 * np.arange(1, n + 1) - n - 1
     total = w.sum(axis=-1)
-    return np.where(total > 0, (w @ rank) / (n * np.where(total > 0, total, 1.0)), 0.0)
+    # a row-wise sum, not ``w @ rank``: BLAS blocks a matrix-vector product over the rows, so a run's
+    # result would depend on how many runs share its batch
+    return np.where(total > 0, (w * rank).sum(axis=-1) / (n * np.where(total > 0, total, 1.0)), 0.0)

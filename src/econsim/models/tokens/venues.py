@@ -64,14 +64,8 @@ def _curve(kind: str, p: Arrays):
 
 
 def _per_curve(p: Arrays, method: str, *args: np.ndarray) -> np.ndarray:
-    """``curve.method(*args)`` on (B, J) markets with each run's own curve kind (one call per kind)."""
-    kinds = np.unique(p.curve)
-    if len(kinds) == 1:
-        return getattr(_curve(str(kinds[0]), p), method)(*args)
-    out = np.zeros(np.broadcast_shapes(*(np.shape(a) for a in args)))
-    for kind in kinds:
-        out = np.where(col(p.curve == kind), getattr(_curve(str(kind), p), method)(*args), out)
-    return out
+    """``curve.method(*args)`` on (B, J) markets; the curve kind is one per batch (``p.curve`` is a str)."""
+    return getattr(_curve(p.curve, p), method)(*args)
 
 
 def curve_price(p: Arrays, supply_bj: np.ndarray) -> np.ndarray:
