@@ -3,6 +3,7 @@
     python scripts/atp_fix_attribution.py                          # H1 and H10, N = 200 000, 1 000 steps
     python scripts/atp_fix_attribution.py --n 20000 --steps 200 --at 1 10 100 199
     python scripts/atp_fix_attribution.py --json attribution.json  # the numbers, for further use
+    python scripts/atp_fix_attribution.py --from-json attribution.json     # their tables again
 
 Each variant is one run of the same scenario file with one legacy switch on (``legacy_*``, see the atp
 README, "Deviations"), or with one of the parts built beyond the original made neutral (the FX valve shut,
@@ -33,7 +34,7 @@ SCENARIOS = {
     "H1": ROOT / "configs" / "atp" / "H1_baseline_stability.yaml",
     "H10": ROOT / "configs" / "atp" / "H10_decouple_and_grow.yaml",
 }
-SWITCHES = {
+SWITCHES: dict[str, dict[str, Any]] = {
     "1 ageing backwards": {"legacy_reverse_ageing": True},
     "2 storage gains energy": {"legacy_storage_gain": True},
     "3 endowments miss the pools": {"legacy_endowment_drift": True},
@@ -101,7 +102,7 @@ def attribution(
         record_every=max(at) + 2,  # the rows are read from the state, not the records
     )
     s = sim.state
-    out = {label: {m: [] for m in METRICS} for label in labels}
+    out: dict[str, dict[str, list[float]]] = {label: {m: [] for m in METRICS} for label in labels}
     wanted = set(at)
     for t in range(max(at) + 1):
         sim.step()
@@ -122,7 +123,7 @@ def attribution(
 
 
 def _cell(values: list[float]) -> str:
-    return " / ".join(f"{v:.4g}" for v in values)
+    return " / ".join(f"{v:#.4g}" for v in values)
 
 
 def markdown(name: str, result: dict[str, dict[str, list[float]]], at: tuple[int, ...], n: int) -> str:
@@ -146,7 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--at", type=int, nargs="+", default=[1, 10, 100, 999], help="steps reported")
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    parser.add_argument("--from-json", type=Path, help="print the tables of a file written by --json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        for name, result in saved["results"].items():
+            print(markdown(name, result, tuple(saved["at"]), saved["N"]) + "\n")
+        return
     at = tuple(sorted(set(args.at)))
     results = {}
     for name in args.scenarios:
