@@ -18,7 +18,7 @@ from econsim.engine.simulation import Simulation
 from econsim.engine.state import Arrays
 from econsim.engine.streams import RandomStreams
 from econsim.experiment.runner import run
-from econsim.mechanisms import BUY, LIMIT, SELL, ConstantProductPool, LimitOrderBook, swap
+from econsim.mechanisms import BUY, LIMIT, SELL, ConstantProductPool, LimitOrderBook, order_book, swap
 from econsim.models.registry import get_model
 from econsim.models.tokens import learning, market, venues
 from econsim.models.tokens.population import STRATEGIES, K, assign_strategies, counts_bk, gini_b
@@ -389,8 +389,9 @@ def books_by_python_loop(buy_tick, sell_tick, buy_lots, sell_lots, arrival, pric
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_n=st.integers(1, 300), half=st.integers(1, 40))
 def test_compiled_order_book_venue_is_bit_identical_to_the_python_loop(seed, n_n, half):
-    """venues._books (one compiled loop over markets) against the per-market LimitOrderBook loop it
-    replaced: every agent's units and cash, the new price and the volume agree bit for bit."""
+    """venues._books (order_book.day_of_limit_orders mapped over markets by engine.per_run) against
+    the per-market LimitOrderBook loop it replaced: every agent's units and cash, the new price and the
+    volume agree bit for bit."""
     rng = np.random.default_rng(seed)
     n_m = 3
     buy_tick, sell_tick = (rng.integers(0, 2 * half + 1, (n_m, n_n)) for _ in range(2))
@@ -403,8 +404,8 @@ def test_compiled_order_book_venue_is_bit_identical_to_the_python_loop(seed, n_n
         buy_tick, sell_tick, buy_lots, sell_lots, arrival, price, tick, halves, lot
     )
     agents_m4n, price_volume_m2 = np.zeros((n_m, 4, n_n)), np.stack([price, np.zeros(n_m)], axis=-1)
-    venues._books(buy_tick, sell_tick, buy_lots, sell_lots, arrival[0], arrival[1], price, tick, halves, lot,
-                  agents_m4n, price_volume_m2)  # fmt: skip
+    venues._books(buy_tick, sell_tick, buy_lots, sell_lots, arrival[0], arrival[1], 2 * halves + 1, halves,
+                  price, tick, lot, agents_m4n, price_volume_m2)  # fmt: skip
     np.testing.assert_array_equal(agents_m4n, expected[0].transpose(1, 0, 2))
     np.testing.assert_array_equal(price_volume_m2[:, 0], expected[1])
     np.testing.assert_array_equal(price_volume_m2[:, 1], expected[2])
@@ -414,4 +415,4 @@ def test_compiled_order_book_venue_is_bit_identical_to_the_python_loop(seed, n_n
 @given(n=st.integers(0, 3000), seed=st.integers(0, 2**32 - 1))
 def test_compiled_pairwise_sum_is_bit_identical_to_numpy(n, seed):
     a = np.random.default_rng(seed).random(n) * 10.0 ** np.random.default_rng(seed + 1).uniform(-8, 8, n)
-    assert venues._pairwise_sum(a) == a.sum()
+    assert order_book._pairwise_sum(a) == a.sum()

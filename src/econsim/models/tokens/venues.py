@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from econsim.engine import Arrays, RandomStreams
-from econsim.engine.jit import njit
+from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.mechanisms import (
-    BUY,
     MAX_QUANTITY,
-    SELL,
     ConstantProductPool,
     ExponentialCurve,
     LinearCurve,
@@ -38,9 +35,12 @@ from econsim.mechanisms import (
     price_adjustment,
     swap,
 )
-from econsim.mechanisms.order_book import match_in_empty_book
+from econsim.mechanisms.order_book import day_of_limit_orders
 
 CURVES = ("linear", "exponential", "sigmoid", "power")
+
+# one compiled loop over markets (run b, token j) around the one-market book (mechanisms.order_book)
+_books = per_run(day_of_limit_orders, cache=True)
 
 
 def col(x) -> np.ndarray:
@@ -146,9 +146,10 @@ def call_auction(s: Arrays, p: Arrays, buy_cash_bnj, sell_tok_bnj, buy_limit_bnj
     """One uniform-price call auction per market over every agent's buy and sell limit order."""
     buy_qty_bnj = buy_cash_bnj / buy_limit_bnj
     n_b, _, n_j = buy_qty_bnj.shape
-    result = call_auction_batch(
-        *(markets(x) for x in (buy_limit_bnj, buy_qty_bnj, sell_limit_bnj, sell_tok_bnj)), s.price.reshape(-1)
+    buy_px, buy_qty, sell_px, sell_qty = (
+        markets(x) for x in (buy_limit_bnj, buy_qty_bnj, sell_limit_bnj, sell_tok_bnj)
     )
+    result = call_auction_batch(buy_px, buy_qty, sell_px, sell_qty, s.price.reshape(-1))
     buy_fill, sell_fill = unmarkets(result.buy_fill, n_b), unmarkets(result.sell_fill, n_b)
     volume_bj = result.volume.reshape(n_b, n_j)
     traded = volume_bj > 0
@@ -239,7 +240,8 @@ def order_book(
     run_m = np.repeat(np.arange(n_b), n_j)
     agents_m4n = np.zeros((n_b * n_j, 4, n_n))  # bought, sold, paid, received
     price_volume_m2 = np.stack([s.price.reshape(-1), np.zeros(n_b * n_j)], axis=-1)
-    _books(*rows, s.price.reshape(-1), tick.reshape(-1), half_b[run_m], p.lot_size[run_m],
+    half_m = half_b[run_m]
+    _books(*rows, 2 * half_m + 1, half_m, s.price.reshape(-1), tick.reshape(-1), p.lot_size[run_m],
            agents_m4n, price_volume_m2)  # fmt: skip
     bought, sold, paid, received = (unmarkets(agents_m4n[:, k], n_b) for k in range(4))
     return settle(
@@ -251,127 +253,6 @@ def order_book(
         price_volume_m2[:, 1].reshape(n_b, n_j),
         ((buy_lots - sell_lots) * lot).sum(axis=1),
     )
-
-
-@njit()
-def _block_sum(a, lo, n):
-    """numpy's pairwise leaf: Σ a[lo : lo + n] for n ≤ 128, 8 partial sums when n ≥ 8."""
-    if n < 8:
-        res = 0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r = a[lo : lo + 8].copy()
-    i = 8
-    while i < n - n % 8:
-        for k in range(8):
-            r[k] += a[lo + i + k]
-        i += 8
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
-
-
-@njit()
-def _pairwise_sum(a):
-    """Σ a in numpy's pairwise order (halves, rounded to multiples of 8, down to blocks of ≤ 128), so
-    the compiled sum is bit-identical to ``ndarray.sum``. An explicit stack walks the halving tree
-    (numba does not cache recursive functions reliably)."""
-    lo_s = np.empty(64, dtype=np.int64)
-    n_s = np.empty(64, dtype=np.int64)
-    left_s = np.empty(64)
-    done_s = np.zeros(64, dtype=np.bool_)  # the frame's left half is summed (into left_s)
-    depth = 0
-    lo_s[0], n_s[0] = 0, a.shape[0]
-    result = right_value = 0.0
-    while depth >= 0:
-        n = n_s[depth]
-        if n <= 128:
-            value = _block_sum(a, lo_s[depth], n)
-        else:
-            half = n // 2 - (n // 2) % 8
-            if not done_s[depth]:  # descend into the left half first
-                lo_s[depth + 1], n_s[depth + 1], done_s[depth + 1] = lo_s[depth], half, False
-                depth += 1
-                continue
-            value = left_s[depth] + right_value
-        # hand the value to the parent: as its left half (then do its right) or as its right half
-        depth -= 1
-        if depth < 0:
-            result = value
-        elif not done_s[depth]:
-            done_s[depth] = True
-            left_s[depth] = value
-            half = n_s[depth] // 2 - (n_s[depth] // 2) % 8
-            lo_s[depth + 1], n_s[depth + 1], done_s[depth + 1] = lo_s[depth] + half, n_s[depth] - half, False
-            depth += 1
-        else:
-            right_value = value
-    return result
-
-
-@njit()
-def _book_market(buy_tick_n, sell_tick_n, buy_lots_n, sell_lots_n, buy_arrival_n, sell_arrival_n,
-                 price, tick, half, lot, agents_4n, price_volume_2):  # fmt: skip
-    """One market's day of limit orders (one run and token): every agent's live buy then sell order,
-    in arrival order, through an empty book; each trade's lots and cash booked to its two agents
-    (``agents_4n`` = bought, sold, paid, received by agent, added in trade order). Where anything
-    trades, ``price_volume_2`` becomes (the last trade's price, the units traded)."""
-    n_n = buy_lots_n.shape[0]
-    n_live = 0
-    for i in range(n_n):
-        n_live += (buy_lots_n[i] > 0) + (sell_lots_n[i] > 0)
-    key = np.empty(n_live)
-    side = np.empty(n_live, dtype=np.int8)
-    ticks = np.empty(n_live, dtype=np.int64)
-    lots = np.empty(n_live, dtype=np.int64)
-    owner = np.empty(n_live, dtype=np.int64)
-    e = 0
-    for sell in range(2):  # buys first, then sells: the order a stable sort breaks ties in
-        for i in range(n_n):
-            q = sell_lots_n[i] if sell else buy_lots_n[i]
-            if q > 0:
-                key[e] = sell_arrival_n[i] if sell else buy_arrival_n[i]
-                side[e] = SELL if sell else BUY
-                ticks[e] = sell_tick_n[i] if sell else buy_tick_n[i]
-                lots[e] = q
-                owner[e] = i
-                e += 1
-    order = np.argsort(key, kind="mergesort")  # stable
-    ids, trade_tick, trade_lots, buy_order, sell_order, last = match_in_empty_book(
-        np.zeros(n_live, dtype=np.int8), side[order], ticks[order], lots[order],
-        np.full(n_live, -1, dtype=np.int64), 2 * half + 1,
-    )  # fmt: skip
-    if trade_lots.shape[0] == 0:
-        return
-    owner_o = np.empty(n_live, dtype=np.int64)
-    for e in range(n_live):
-        if ids[e] >= 0:
-            owner_o[ids[e]] = owner[order[e]]
-    units = trade_lots * lot
-    for t in range(units.shape[0]):
-        cash = units[t] * (price + (trade_tick[t] - half) * tick)
-        buyer, seller = owner_o[buy_order[t]], owner_o[sell_order[t]]
-        agents_4n[0, buyer] += units[t]
-        agents_4n[1, seller] += units[t]
-        agents_4n[2, buyer] += cash
-        agents_4n[3, seller] += cash
-    price_volume_2[0] = price + (last - half) * tick
-    price_volume_2[1] = _pairwise_sum(units)
-
-
-@njit()
-def _books(buy_tick_mn, sell_tick_mn, buy_lots_mn, sell_lots_mn, buy_arrival_mn, sell_arrival_mn,
-           price_m, tick_m, half_m, lot_m, agents_m4n, price_volume_m2):  # fmt: skip
-    """``_book_market`` for every market m (a run's token), in one compiled loop."""
-    for m in range(price_m.shape[0]):
-        _book_market(
-            buy_tick_mn[m], sell_tick_mn[m], buy_lots_mn[m], sell_lots_mn[m], buy_arrival_mn[m],
-            sell_arrival_mn[m], price_m[m], tick_m[m], half_m[m], lot_m[m], agents_m4n[m],
-            price_volume_m2[m],
-        )  # fmt: skip
 
 
 def settle(
