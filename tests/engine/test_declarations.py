@@ -25,7 +25,7 @@ from econsim.engine.population import count
 from econsim.experiment.config import load_config
 from econsim.experiment.plan import make_plan
 from econsim.experiment.runner import batch_task
-from econsim.models.registry import get_model, register
+from econsim.models.registry import get_model
 
 # --- per-batch parameters ---------------------------------------------------------------------------
 
@@ -52,7 +52,6 @@ WINDOW = Model(
     step=[_take_window],
     init=_seed_x,
 )
-register("test_window", f"{__name__}:WINDOW")
 
 
 def test_per_batch_parameters_are_scalars_and_sizes_are_per_batch_implicitly():
@@ -67,7 +66,7 @@ def test_per_batch_parameters_are_scalars_and_sizes_are_per_batch_implicitly():
 def test_planner_cuts_batches_where_a_per_batch_parameter_changes():
     cfg = load_config(
         {
-            "model": "test_window",
+            "model": f"{__name__}:WINDOW",
             "runs": 3,
             "steps": 1,
             "sweep": {"grid": {"width": [1, 4], "rate": [1.0, 2.0]}},

@@ -239,3 +239,12 @@ def test_record_every_records_the_same_values_at_fewer_steps(model_name):
     kept = ref[(ref.timestep % 4 == 0) | (ref.timestep == steps)].reset_index(drop=True)
     assert sorted(sparse.timestep.unique()) == sorted(kept.timestep.unique())
     pd.testing.assert_frame_equal(sparse, kept, check_exact=True)
+
+
+def test_every_built_in_model_has_a_case_here():
+    """A new built-in model gets these properties too: give it a small world in CASES."""
+    from econsim.models import registry
+
+    # the package's own models (tests may register others)
+    built_in = {n for n in registry.model_names() if registry._BUILTIN[n].startswith("econsim.models.")}
+    assert set(CASES) == built_in

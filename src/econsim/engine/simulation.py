@@ -115,11 +115,12 @@ class Simulation:
         """The batch of a planned task (``experiment.batch.BatchTask``)."""
         from econsim.models.registry import get_model
 
+        params, initial_state = task.inputs()
         return cls(
             get_model(task.model_name),
-            task.params,
+            params,
             seed=task.seed,
-            initial_state=task.initial_state,
+            initial_state=initial_state,
             subset=task.subset_b,
             run=task.run_b,
             common_random_numbers=task.common_random_numbers,

@@ -21,6 +21,11 @@ def record_steps(steps: int, record_every: int) -> np.ndarray:
     return t
 
 
+def record_count(steps: int, record_every: int) -> int:
+    """``len(record_steps(steps, record_every))`` without building the array (steps may be huge)."""
+    return steps // record_every + 1 + (steps % record_every != 0)
+
+
 def check_finite(arrays: Mapping[str, np.ndarray], step: int, run_labels) -> None:
     """Raise ``NonFiniteStateError`` at the first NaN or infinite value of a float array."""
     for name, arr in arrays.items():

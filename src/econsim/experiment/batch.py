@@ -23,14 +23,23 @@ from econsim.models.registry import get_model
 
 @dataclass(frozen=True)
 class BatchTask:
+    """Global runs [start, stop) of a plan, in a size that does not grow with the runs: the run labels
+    (subset g // runs, run g % runs) and the swept values per run are computed from the range."""
+
     index: int
     model_name: str
     seed: int
-    subset_b: np.ndarray
-    run_b: np.ndarray
+    start: int
+    stop: int
+    #: Monte Carlo runs per sweep point
+    runs: int
+    #: fixed parameter values and initial-state overrides (scalars)
     params: dict[str, Any]
     initial_state: dict[str, Any]
-    swept: dict[str, np.ndarray]
+    #: swept name -> its value at each sweep point the batch covers (subset ``first_subset`` on)
+    subset_values: dict[str, list[Any]]
+    #: the swept names that are state variables (the others are parameters)
+    swept_state: tuple[str, ...]
     steps: int
     record_every: int
     strict: bool
@@ -40,7 +49,32 @@ class BatchTask:
 
     @property
     def n_runs(self) -> int:
-        return len(self.run_b)
+        return self.stop - self.start
+
+    @property
+    def first_subset(self) -> int:
+        return self.start // self.runs
+
+    @property
+    def subset_b(self) -> np.ndarray:
+        return np.arange(self.start, self.stop) // self.runs
+
+    @property
+    def run_b(self) -> np.ndarray:
+        return np.arange(self.start, self.stop) % self.runs
+
+    @property
+    def swept(self) -> dict[str, np.ndarray]:
+        """Each swept value per run: (B,) arrays."""
+        index_b = self.subset_b - self.first_subset
+        return {name: np.asarray(values)[index_b] for name, values in self.subset_values.items()}
+
+    def inputs(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Parameter values and initial-state overrides of the batch's runs: scalars or (B,) arrays."""
+        params, state = dict(self.params), dict(self.initial_state)
+        for name, values_b in self.swept.items():
+            (state if name in self.swept_state else params)[name] = values_b
+        return params, state
 
 
 @dataclass(frozen=True)

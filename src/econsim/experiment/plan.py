@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from econsim.engine.errors import ConfigError, unknown
 from econsim.engine.model import Model
-from econsim.engine.stepping import record_steps
+from econsim.engine.stepping import record_count
 from econsim.experiment.config import ExperimentConfig, Range
 from econsim.models.registry import get_model
 
@@ -122,7 +124,7 @@ def batch_size_for(
     """
     sizes = sizes or {**model.defaults(), **config.params}
     state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.variables)
-    n_records = len(record_steps(config.steps, config.record_every))
+    n_records = record_count(config.steps, config.record_every)
     n_columns = len(model.recorded) + 3 + len(config.sweep.grid) + len(config.sweep.zip)
     # live state plus temporaries of a step (~8 arrays) + records, their table and its parquet encoding (~3x)
     bytes_per_run = 8 * (8 * state_elems + 3 * n_records * n_columns)
@@ -154,8 +156,133 @@ def make_plan(config: ExperimentConfig, workers: int = 1) -> Plan:
         fixed_params=fixed,
         initial_state=initial,
     )
+    check_size(model, config, plan)
     plan.batches = cut_batches(model, config, plan, workers)
     return plan
+
+
+class ExperimentTooLargeError(ConfigError):
+    """The experiment cannot be done as configured: too many runs, or more than memory or disk hold."""
+
+
+#: runs × steps above this is refused: days of computing even for the fastest model (split the experiment)
+MAX_RUN_STEPS = 10**12
+#: run and sweep-point labels are int32 columns and 32-bit words of the random streams' identities
+MAX_LABEL = 2**31 - 1
+#: share of the free disk (or, without an out folder, of the available memory) the output may take
+OUTPUT_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """What an experiment will take, estimated before any work."""
+
+    n_runs: int
+    run_steps: int
+    #: bytes of one run's state with a step's temporaries (the largest sweep point's sizes)
+    state_bytes_per_run: int
+    output_rows: int
+    output_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.n_runs:,} run(s), {self.run_steps:,} run-steps, {_bytes(self.state_bytes_per_run)} of state "
+            f"per run, {self.output_rows:,} output rows (~{_bytes(self.output_bytes)})"
+        )
+
+
+def estimate_size(model: Model, config: ExperimentConfig, plan: Plan) -> SizeEstimate:
+    """Runs × steps, the state of one run, and the rows and bytes of the recorded output."""
+    n_runs = plan.n_runs_total
+    per_batch = [name for name in plan.swept if name in model.per_batch]
+    combos = {tuple(s[k] for k in per_batch) for s in plan.subsets} if per_batch else {()}
+    base = {**model.defaults(), **plan.fixed_params}
+    state_elems = max(
+        sum(
+            math.prod(v.resolve_shape({**base, **dict(zip(per_batch, c, strict=True))}))
+            for v in model.variables
+        )
+        for c in combos
+    )
+    rows = n_runs * record_count(config.steps, config.record_every)
+    n_columns = len(model.recorded) + 3 + len(plan.swept)
+    return SizeEstimate(
+        n_runs=n_runs,
+        run_steps=n_runs * config.steps,
+        state_bytes_per_run=8 * 8 * state_elems,
+        output_rows=rows,
+        output_bytes=8 * rows * n_columns,
+    )
+
+
+def check_size(model: Model, config: ExperimentConfig, plan: Plan) -> SizeEstimate:
+    """Refuse, before any work, an experiment that cannot be done: an ``ExperimentTooLargeError``
+    naming what is too large and by how much."""
+    est = estimate_size(model, config, plan)
+    what = f"this experiment ({est.describe()})"
+    if config.runs > MAX_LABEL or len(plan.subsets) > MAX_LABEL:
+        raise ExperimentTooLargeError(
+            f"runs = {config.runs:,} × {len(plan.subsets):,} sweep point(s): at most {MAX_LABEL:,} of each "
+            "(runs are labelled by 32-bit numbers)"
+        )
+    if est.run_steps > MAX_RUN_STEPS:
+        raise ExperimentTooLargeError(
+            f"{what} has more than {MAX_RUN_STEPS:.0e} run-steps (runs × steps); split it into smaller "
+            "experiments (fewer runs or steps each)"
+        )
+    memory = available_memory()
+    if memory is not None and est.state_bytes_per_run > memory:
+        raise ExperimentTooLargeError(
+            f"{what}: one run's state needs {_bytes(est.state_bytes_per_run)}, more than the "
+            f"{_bytes(memory)} of memory available, even one run per batch; use smaller sizes"
+        )
+    if config.out:
+        free = free_disk(config.out)
+        if free is not None and est.output_bytes > OUTPUT_SHARE * free:
+            raise ExperimentTooLargeError(
+                f"{what}: its output (~{_bytes(est.output_bytes)}) would not fit the {_bytes(free)} free "
+                f"for '{config.out}'; record less often (record_every), or fewer runs or steps"
+            )
+    elif memory is not None and est.output_bytes > OUTPUT_SHARE * memory:
+        raise ExperimentTooLargeError(
+            f"{what}: its output (~{_bytes(est.output_bytes)}) is kept in memory without an out folder and "
+            f"would not fit the {_bytes(memory)} available; give an out folder, or record less often"
+        )
+    return est
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work (Linux's MemAvailable; else physical memory), if known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def free_disk(folder: str) -> int | None:
+    """Free bytes on the disk that holds ``folder`` (or its nearest existing parent), if known."""
+    path = os.path.abspath(folder)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
 
 
 def cut_batches(model: Model, config: ExperimentConfig, plan: Plan, workers: int) -> list[tuple[int, int]]:

@@ -28,19 +28,20 @@ from econsim.models.registry import get_model
 
 def batch_task(plan: Plan, index: int, part: PartTarget | None) -> BatchTask:
     start, stop = plan.batches[index]
-    subset_b, run_b = plan.subset_and_run(start, stop)
-    params, state = plan.batch_inputs(start, stop)
-    swept = {name: np.asarray([plan.subsets[s][name] for s in subset_b]) for name in plan.swept}
     cfg = plan.config
+    first, last = start // cfg.runs, (stop - 1) // cfg.runs + 1
+    model = plan.model
     return BatchTask(
         index=index,
         model_name=plan.model_name,
         seed=plan.seed,
-        subset_b=subset_b,
-        run_b=run_b,
-        params=params,
-        initial_state=state,
-        swept=swept,
+        start=start,
+        stop=stop,
+        runs=cfg.runs,
+        params=dict(plan.fixed_params),
+        initial_state=dict(plan.initial_state),
+        subset_values={name: [plan.subsets[s][name] for s in range(first, last)] for name in plan.swept},
+        swept_state=tuple(name for name in plan.swept if name not in model.param_by_name),
         steps=cfg.steps,
         record_every=cfg.record_every,
         strict=cfg.strict,
