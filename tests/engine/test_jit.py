@@ -17,12 +17,15 @@ from econsim.models.tokens import policies
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 KERNELS = {
-    "atp.demand_pass": wallets.demand_pass,
-    "atp.closing_pass": wallets.closing_pass,
+    "atp.demand_kernel": wallets.demand_kernel,
+    "atp.closing_kernel": wallets.closing_kernel,
+    # the loops engine.per_run compiles around one-run kernels cache there too
+    "atp.demand_pass": wallets.demand_pass.loop,
+    "tokens.rule_orders": policies.rule_orders.loop,
     "order_book._process_events": order_book._process_events,
     "order_book._depth_levels": order_book._depth_levels,
     "amm._swap_across_ticks": amm._swap_across_ticks,
-    "tokens._rule_orders": policies._rule_orders,
+    "tokens.rule_kernel": policies.rule_kernel,
 }
 
 
@@ -38,7 +41,7 @@ def test_decorating_leaves_numbas_configuration_alone():
 
 
 def test_numba_cache_dir_and_xdg_cache_home_are_honoured(tmp_path):
-    code = "from econsim.models.atp import wallets; print(wallets.demand_pass.stats.cache_path)"
+    code = "from econsim.models.atp import wallets; print(wallets.demand_kernel.stats.cache_path)"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC), "HOME": str(tmp_path / "home")}
     mine = subprocess.run(
         [sys.executable, "-c", code],

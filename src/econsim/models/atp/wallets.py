@@ -4,7 +4,9 @@ Every money movement of a step except inheritance, birth endowments and the FX v
 the same linear map of each agent's wallet (x, y, w): minting moves a share s of every y into x,
 settlement a share φ of every x into y, demurrage and the AMP leak likewise. Such maps are booked on the
 regional pools at once and composed into ``wallet_map_r`` (B, R, 3, 3); the agents' wallets are brought up
-to date in two passes per step, which is the same arithmetic as applying each map in turn:
+to date in two passes per step, which is the same arithmetic as applying each map in turn; each pass is a
+compiled kernel for one run (``demand_kernel``, ``closing_kernel``) that ``engine.per_run`` maps over the
+batch in one compiled loop:
 
 * ``demand_pass`` (stage 5) applies the map of stage 1 (minting) and computes demand from the updated x;
 * ``closing_pass`` (after demography) applies the maps of stages 7–14, then inheritance, the FX valve and
@@ -22,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from econsim.engine import Arrays
+from econsim.engine import Arrays, per_run
 from econsim.engine.jit import njit
 
 EPS = 1e-9
@@ -129,24 +131,24 @@ _FAST = {"reassoc", "contract", "arcp", "nsz", "afn"}
 
 
 @njit(fastmath=_FAST, error_model="numpy", parallel=True)
-def demand_pass(
-    x_bn,
-    y_bn,
-    w_bn,
-    map_br33,
-    bounds_br,
-    theta_bng,
-    inv_tau_bn,
-    cons_bn,
-    innov_bn,
-    store_bn,
-    price_brg,
-    scale_br,
-    spend_brg,
-    innov_br,
-    store_br,
+def demand_kernel(
+    x_n,
+    y_n,
+    w_n,
+    map_r33,
+    bounds_r,
+    theta_ng,
+    inv_tau_n,
+    cons_n,
+    innov_n,
+    store_n,
+    price_rg,
+    scale_r,
+    spend_rg,
+    innov_r,
+    store_r,
 ):
-    """Apply the pending wallet map, then every agent's demand (a loop over agents: numba-compiled, one pass).
+    """One run: apply the pending wallet map, then every agent's demand (a compiled loop over agents).
 
     L_ig = clip((θ_ig − p_g,ρ(i))/τ_i, −40, 40); π_ig = e^L_ig / (Σ_h e^L_ih + e^−5);
     spend_ig = cons_i · x_i · cs_ρ(i) · π_ig summed into spend_rg; R&D and storage budgets likewise.
@@ -159,33 +161,31 @@ def demand_pass(
     Non-finite inputs (a run without the strict check): ±∞ logits clip to ±40 like any other; an agent with
     a NaN logit, wallet or coefficient spends NaN on every good, so the NaN reaches its region's demand.
 
-    Regions (of every run) are spread over numba's threads (``NUMBA_NUM_THREADS``): each region's sums are
-    taken by one thread over its agents in order, so the results are the same bits on any thread count.
+    Regions are spread over numba's threads (``NUMBA_NUM_THREADS``): each region's sums are taken by one
+    thread over its agents in order, so the results are the same bits on any thread count.
     """
-    n_b, n_g = x_bn.shape[0], theta_bng.shape[2]
-    n_r = bounds_br.shape[1] - 1
-    for br in prange(n_b * n_r):
-        b, r = br // n_r, br % n_r
+    n_g = theta_ng.shape[1]
+    for r in prange(bounds_r.shape[0] - 1):
         e = np.empty(n_g, np.float32)
         bits = np.empty(n_g, np.int32)
         two_k = bits.view(np.float32)
         price = np.empty(n_g, np.float32)
-        m = map_br33[b, r]
+        m = map_r33[r]
         for g in range(n_g):
-            price[g] = price_brg[b, r, g]
-        scale = scale_br[b, r]
-        spend = spend_brg[b, r]
+            price[g] = price_rg[r, g]
+        scale = scale_r[r]
+        spend = spend_rg[r]
         innov = store = 0.0
-        for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
-            x, y, w = x_bn[b, i], y_bn[b, i], w_bn[b, i]
-            x, y_bn[b, i], w_bn[b, i] = (
+        for i in range(bounds_r[r], bounds_r[r + 1]):
+            x, y, w = x_n[i], y_n[i], w_n[i]
+            x, y_n[i], w_n[i] = (
                 m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
                 m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
                 m[2, 0] * x + m[2, 1] * y + m[2, 2] * w,
             )
-            x_bn[b, i] = x
-            u = _F(inv_tau_bn[b, i])
-            theta = theta_bng[b, i]
+            x_n[i] = x
+            u = _F(inv_tau_n[i])
+            theta = theta_ng[i]
             nan = False
             for g in range(n_g):
                 z = (_F(theta[g]) - price[g]) * u
@@ -202,74 +202,79 @@ def demand_pass(
                 e[g] = v
                 total += v
             budget = x * scale
-            f = np.nan if nan else cons_bn[b, i] * budget / total
+            f = np.nan if nan else cons_n[i] * budget / total
             for g in range(n_g):
                 spend[g] += f * e[g]
-            innov += innov_bn[b, i] * budget
-            store += store_bn[b, i] * budget
-        innov_br[b, r] += innov
-        store_br[b, r] += store
+            innov += innov_n[i] * budget
+            store += store_n[i] * budget
+        innov_r[r] += innov
+        store_r[r] += store
+
+
+#: ``demand_kernel`` over the batch: every argument has the run axis first (x_bn, …, store_br)
+demand_pass = per_run(demand_kernel)
 
 
 @njit(fastmath=_FAST, error_model="numpy", parallel=True)  # vectorised sums per region; NaN stays NaN
-def closing_pass(
-    x_bn,
-    y_bn,
-    w_bn,
-    fiat_bn,
-    crypto_bn,
-    map_br33,
-    bounds_br,
-    heir_bn,
-    fx_prop_bn,
-    keep_br,
-    inherit_br3,
-    fx_scale_br,
-    fx_net_fiat_b,
-    fx_net_crypto_b,
-    endow_atp_br,
-    endow_fiat_br,
-    sums_br3,
-    fx_in_br,
-    fx_want_br,
+def closing_kernel(
+    x_n,
+    y_n,
+    w_n,
+    fiat_n,
+    crypto_n,
+    map_r33,
+    bounds_r,
+    heir_n,
+    fx_prop_n,
+    keep_r,
+    inherit_r3,
+    fx_scale_r,
+    net_fiat,
+    net_crypto,
+    endow_atp_r,
+    endow_fiat_r,
+    sums_r3,
+    fx_in_r,
+    fx_want_r,
 ):
-    """Apply the pending wallet map; inheritance v ← keep·v + heir·pool; the FX valve; birth endowments.
+    """One run: apply the pending wallet map; inheritance v ← keep·v + heir·pool; the FX valve; birth
+    endowments.
 
-    Returns through ``sums_br3`` the regional wallet sums, ``fx_in_br`` the eADP credited and
-    ``fx_want_br`` the eADP the new nominal balances will offer next step. One region at a time, so the
-    sums stay in registers; regions spread over threads as in ``demand_pass`` (the same bits on any thread
-    count)."""
-    n_r = bounds_br.shape[1] - 1
-    for br in prange(x_bn.shape[0] * n_r):
-        b, r = br // n_r, br % n_r
-        net_fiat, net_crypto = fx_net_fiat_b[b], fx_net_crypto_b[b]
-        m = map_br33[b, r]
-        keep = keep_br[b, r]
-        hx, hy, hw = inherit_br3[b, r, 0], inherit_br3[b, r, 1], inherit_br3[b, r, 2]
-        fx_scale, endow_atp, endow_fiat = fx_scale_br[b, r], endow_atp_br[b, r], endow_fiat_br[b, r]
+    Returns through ``sums_r3`` the regional wallet sums, ``fx_in_r`` the eADP credited and ``fx_want_r``
+    the eADP the new nominal balances will offer next step. One region at a time, so the sums stay in
+    registers; regions spread over threads as in ``demand_kernel`` (the same bits on any thread count)."""
+    for r in prange(bounds_r.shape[0] - 1):
+        m = map_r33[r]
+        keep = keep_r[r]
+        hx, hy, hw = inherit_r3[r, 0], inherit_r3[r, 1], inherit_r3[r, 2]
+        fx_scale, endow_atp, endow_fiat = fx_scale_r[r], endow_atp_r[r], endow_fiat_r[r]
         sx = sy = sw = fx_in = fx_want = 0.0
-        for i in range(bounds_br[b, r], bounds_br[b, r + 1]):
-            x0, y0, w0 = x_bn[b, i], y_bn[b, i], w_bn[b, i]
-            h = heir_bn[b, i]
+        for i in range(bounds_r[r], bounds_r[r + 1]):
+            x0, y0, w0 = x_n[i], y_n[i], w_n[i]
+            h = heir_n[i]
             x = keep * (m[0, 0] * x0 + m[0, 1] * y0 + m[0, 2] * w0) + h * hx + endow_atp
             y = keep * (m[1, 0] * x0 + m[1, 1] * y0 + m[1, 2] * w0) + h * hy
             w = keep * (m[2, 0] * x0 + m[2, 1] * y0 + m[2, 2] * w0) + h * hw
-            prop = fx_prop_bn[b, i]
-            cf = fx_scale * prop * fiat_bn[b, i]
-            cc = fx_scale * prop * crypto_bn[b, i]
+            prop = fx_prop_n[i]
+            cf = fx_scale * prop * fiat_n[i]
+            cc = fx_scale * prop * crypto_n[i]
             credit = net_fiat * cf + net_crypto * cc
             y += credit
-            fiat = fiat_bn[b, i] - cf + endow_fiat
-            crypto = crypto_bn[b, i] - cc
-            x_bn[b, i], y_bn[b, i], w_bn[b, i] = x, y, w
-            fiat_bn[b, i], crypto_bn[b, i] = fiat, crypto
+            fiat = fiat_n[i] - cf + endow_fiat
+            crypto = crypto_n[i] - cc
+            x_n[i], y_n[i], w_n[i] = x, y, w
+            fiat_n[i], crypto_n[i] = fiat, crypto
             sx += x
             sy += y
             sw += w
             fx_in += credit
             fx_want += prop * (net_fiat * fiat + net_crypto * crypto)
-        sums_br3[b, r, 0] += sx
-        sums_br3[b, r, 1] += sy
-        sums_br3[b, r, 2] += sw
-        fx_in_br[b, r] += fx_in
-        fx_want_br[b, r] += fx_want
+        sums_r3[r, 0] += sx
+        sums_r3[r, 1] += sy
+        sums_r3[r, 2] += sw
+        fx_in_r[r] += fx_in
+        fx_want_r[r] += fx_want
+
+
+#: ``closing_kernel`` over the batch: every argument has the run axis first (the FX spreads are (B,))
+closing_pass = per_run(closing_kernel)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from econsim.engine import Arrays, RandomStreams
+from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.engine.jit import njit
 from econsim.models.tokens import learning
 from econsim.models.tokens.population import (
@@ -57,7 +57,8 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     trend_bj = np.log(s.price / s.ema)
     shock_b = (s.t == p.shock_step) & (p.shock_step > 0)
     f = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
-    buy, sell = _rule_orders(
+    buy, sell = np.empty(s.tokens.shape), np.empty(s.tokens.shape)
+    rule_orders(
         code,
         f(s.cash),
         f(s.tokens),
@@ -77,6 +78,8 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
         f(p.pump_fraction),
         shock_b,
         f(p.shock_size),
+        buy,
+        sell,
     )
     out: dict[str, np.ndarray] = {}
     learner = code == LEARNING
@@ -98,17 +101,17 @@ def decide(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
 # A compiled pass over agents and tokens: eight strategies as a branch per agent cost one read of each
 # array, where the same rules as whole-array numpy expressions cost ~30 temporaries of (B, N, J) per step.
 @njit()
-def _rule_orders(
-    code,
-    cash,
-    tokens,
-    bias,
-    offset,
-    target,
-    u,
-    price,
-    trend,
-    value,
+def rule_kernel(
+    code_n,
+    cash_n,
+    tokens_nj,
+    bias_nj,
+    offset_n,
+    target_n,
+    u_nj,
+    price_j,
+    trend_j,
+    value_j,
     t,
     phi,
     theta,
@@ -118,57 +121,60 @@ def _rule_orders(
     pump,
     shock,
     shock_size,
+    buy_nj,
+    sell_nj,
 ):
-    n_b, n_a, n_j = tokens.shape
-    buy = np.zeros((n_b, n_a, n_j))
-    sell = np.zeros((n_b, n_a, n_j))
+    """One run: every agent's buy and sell fractions per token under its strategy's rule."""
+    n_a, n_j = tokens_nj.shape
     neutral = 1.0 / (n_j + 1)
-    for b in range(n_b):
-        for i in range(n_a):
-            c = code[b, i]
-            wealth = 0.0
-            if c == LIQUIDITY:
-                wealth = cash[b, i]
-                for j in range(n_j):
-                    wealth += tokens[b, i, j] * price[b, j]
+    for i in range(n_a):
+        c = code_n[i]
+        wealth = 0.0
+        if c == LIQUIDITY:
+            wealth = cash_n[i]
             for j in range(n_j):
+                wealth += tokens_nj[i, j] * price_j[j]
+        for j in range(n_j):
+            bu = 0.0
+            se = 0.0
+            if c == THRESHOLD:
+                perceived = value_j[j] * np.exp(bias_nj[i, j])
+                if price_j[j] < perceived * (1.0 - theta):
+                    bu = phi
+                elif price_j[j] > perceived * (1.0 + theta):
+                    se = phi
+            elif c == MOMENTUM or c == MEAN_REVERSION:  # noqa: SIM109 — plain compares for numba
+                sign = 1.0 if c == MOMENTUM else -1.0
+                if sign * trend_j[j] > band:
+                    bu = phi
+                elif sign * trend_j[j] < -band:
+                    se = phi
+            elif c == NOISE:
+                if u_nj[i, j] < activity / 2:
+                    bu = phi
+                elif u_nj[i, j] > 1.0 - activity / 2:
+                    se = phi
+            elif c == LIQUIDITY:
+                h = tokens_nj[i, j] * price_j[j] / wealth if wealth > 0 else neutral
+                bu = phi * min(max((neutral - h) / neutral, 0.0), 1.0)
+                se = phi * min(max((h - neutral) / neutral, 0.0), 1.0)
+            elif c == MANIPULATION and target_n[i] == j:
+                phase = ((t + offset_n[i]) % period) / period
+                if phase < 0.4:
+                    bu = phi / 2
+                elif phase < 0.5:
+                    bu = pump
+                elif phase < 0.65:
+                    se = 0.5
+            if shock and c != ARBITRAGE:
                 bu = 0.0
-                se = 0.0
-                if c == THRESHOLD:
-                    perceived = value[b, j] * np.exp(bias[b, i, j])
-                    if price[b, j] < perceived * (1.0 - theta[b]):
-                        bu = phi[b]
-                    elif price[b, j] > perceived * (1.0 + theta[b]):
-                        se = phi[b]
-                elif c == MOMENTUM or c == MEAN_REVERSION:  # noqa: SIM109 — plain compares for numba
-                    sign = 1.0 if c == MOMENTUM else -1.0
-                    if sign * trend[b, j] > band[b]:
-                        bu = phi[b]
-                    elif sign * trend[b, j] < -band[b]:
-                        se = phi[b]
-                elif c == NOISE:
-                    if u[b, i, j] < activity[b] / 2:
-                        bu = phi[b]
-                    elif u[b, i, j] > 1.0 - activity[b] / 2:
-                        se = phi[b]
-                elif c == LIQUIDITY:
-                    h = tokens[b, i, j] * price[b, j] / wealth if wealth > 0 else neutral
-                    bu = phi[b] * min(max((neutral - h) / neutral, 0.0), 1.0)
-                    se = phi[b] * min(max((h - neutral) / neutral, 0.0), 1.0)
-                elif c == MANIPULATION and target[b, i] == j:
-                    phase = ((t[b] + offset[b, i]) % period[b]) / period[b]
-                    if phase < 0.4:
-                        bu = phi[b] / 2
-                    elif phase < 0.5:
-                        bu = pump[b]
-                    elif phase < 0.65:
-                        se = 0.5
-                if shock[b] and c != ARBITRAGE:
-                    bu = 0.0
-                    se = max(se, shock_size[b])
-                buy[b, i, j] = min(max(bu, 0.0), 1.0)
-                sell[b, i, j] = min(max(se, 0.0), 1.0)
-    return buy, sell
+                se = max(se, shock_size)
+            buy_nj[i, j] = min(max(bu, 0.0), 1.0)
+            sell_nj[i, j] = min(max(se, 0.0), 1.0)
+
+
+#: ``rule_kernel`` over the batch: agents' arrays (B, N[, J]), tokens' (B, J), parameters (B,)
+rule_orders = per_run(rule_kernel)
 
 
 def _learn(s, p, rng, learner, share, wealth) -> dict[str, np.ndarray]:
