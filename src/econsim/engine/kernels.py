@@ -62,6 +62,10 @@ class Kernel:
             else:
                 import numba
 
+                from econsim.engine.jit import fork_safe_threads
+
+                if options.get("parallel"):
+                    fork_safe_threads()
                 self._dispatcher = numba.njit(**options)(self.py_func)
         return self._dispatcher
 
@@ -141,6 +145,10 @@ class RunMap:
             exec(compile(source, path or f"<per_run {self.__name__}>", "exec"), namespace)
             loop = namespace[f"{self.__name__}_per_run"]
             if path is None:
+                from econsim.engine.jit import fork_safe_threads
+
+                if self.parallel:
+                    fork_safe_threads()
                 self._loop = numba.njit(parallel=self.parallel)(loop)
             else:
                 from econsim.engine.jit import njit
