@@ -4,15 +4,19 @@ numba is imported only when a kernel first runs."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from econsim.engine.errors import ConfigError
 from econsim.engine.kernels import jit, per_run
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _walk(x_n, weight_n, scale, start, out_n, total):
@@ -112,3 +116,38 @@ def test_jit_compiles_on_first_call_and_numba_is_not_imported_before():
     subprocess.run([sys.executable, "-c", code], check=True)
     square = jit(lambda x: x * x, cache=False)
     assert square(3.0) == 9.0 and square.py_func(4.0) == 16.0
+
+
+PARALLEL_KERNEL = """
+import numpy as np
+from numba import prange
+from econsim.engine.jit import njit
+from econsim.engine.kernels import per_run
+
+@njit(parallel=True)
+def double(x_n, out_n):
+    for i in prange(x_n.shape[0]):
+        out_n[i] = 2.0 * x_n[i]
+
+double_all = per_run(double)
+"""
+
+
+def test_a_parallel_kernel_runs_from_the_disk_cache_in_a_new_process(tmp_path):
+    """Process 1 caches the parallel kernel alone; process 2 compiles the loop around the cached kernel
+    and caches it; process 3 loads that loop, which does not start numba's threads for the kernel inside
+    it — per_run must start them (without, process 3 died of a segmentation fault)."""
+    (tmp_path / "parallel_kernel.py").write_text(PARALLEL_KERNEL)
+    setup = (
+        "import numpy as np, parallel_kernel as k\nx, out = np.arange(12.0).reshape(3, 4), np.zeros((3, 4))\n"
+    )
+    alone = setup + "k.double(x[0], out[0])\nassert (out[0] == 2 * x[0]).all()\n"
+    mapped = setup + "k.double_all(x, out)\nassert (out == 2 * x).all()\n"
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(SRC)]),
+    }
+    for code in (alone, mapped, mapped):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path)
+    assert list((tmp_path / "cache" / "per_run").glob("parallel_kernel.double_*.py"))

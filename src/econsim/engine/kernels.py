@@ -154,6 +154,11 @@ class RunMap:
                 from econsim.engine.jit import njit
 
                 self._loop = njit(parallel=self.parallel)(loop)
+                if getattr(self.kernel.dispatcher, "targetoptions", {}).get("parallel"):
+                    # a loop loaded from the disk cache does not start numba's thread pool for the
+                    # parallel kernel linked into it (numba starts it when it compiles or loads that
+                    # kernel itself); calling into the kernel's threads without it crashes the process
+                    numba.get_num_threads()
         return self._loop
 
     def _check(self, args: tuple[Any, ...]) -> None:
