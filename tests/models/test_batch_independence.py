@@ -30,12 +30,22 @@ CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "honey": ({}, 2, 12),
     "atp": ({"N": 300, "R": 3, "G": 6, "J": 4, "k_neighbors": 2, "n_resources": 2}, 1, 3),
     "tokens": ({"N": 24}, 2, 6),
+    "banking": ({"n_households": 60, "n_firms": 10, "n_banks": 2}, 2, 4),
 }
 
 #: (model, context) → fixed parameters under which the listed parameters act
 CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
     ("atp", "migration"): ({"migration_rate_annual": 0.5}, ("migration_kappa",)),
     ("tokens", "order_book"): ({"venue": "order_book"}, ("tick_size", "book_range", "lot_size")),
+    ("banking", "sim"): (
+        {
+            "clearing": "multiplier",
+            "consumption_rule": "sim",
+            "government_spending_level": 20.0,
+            "tax_rate": 0.2,
+        },
+        ("alpha1", "alpha2"),
+    ),
     ("tokens", "call_auction"): ({"venue": "call_auction"}, ("max_slack",)),
     ("tokens", "tatonnement"): ({"venue": "tatonnement"}, ("adjust_speed",)),
     (
@@ -186,6 +196,7 @@ SWEEPS: dict[str, dict[str, list[Any]]] = {
     "honey": {"price_walk": ["notebook", "positive"], "throttle": [0.004, 0.02]},
     "atp": {"working_age": [18, 30], "tau": [0.15, 0.3]},
     "tokens": {"group_size": [1, 10], "venue": ["bonding_curve", "call_auction"]},
+    "banking": {"visits_goods": [2, 3], "tax_low": [0.1, 0.15]},
 }
 
 

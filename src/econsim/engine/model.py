@@ -235,6 +235,9 @@ class Model:
     static: Callable[[Arrays], Mapping[str, Any]] | None = None
     #: identities checked after every step in strict mode
     invariants: Sequence[Invariant] = ()
+    #: array sizes that ``static`` derives from the per-batch parameters (e.g. a ledger's holder count,
+    #: the sum of several population sizes): a state shape may name them as it names a parameter
+    static_sizes: Sequence[str] = ()
     #: names of the k columns of a vector observable, in tables and figures: {"strategy_share":
     #: ("threshold", …)} records ``strategy_share_threshold`` …; unlabelled ones are ``name_0 … name_{k-1}``
     column_labels: Mapping[str, Sequence[str]] = field(default_factory=dict)
@@ -268,9 +271,12 @@ class Model:
                 raise ValueError(
                     f"model {self.name}: population name '{pop.name}' is also a parameter or variable"
                 )
+        derived = set(self.static_sizes)
+        if derived and self.static is None:
+            raise ValueError(f"model {self.name}: static_sizes {sorted(derived)} need a static function")
         self.per_batch: frozenset[str] = frozenset(
             {p.name for p in self.params if p.per_batch}
-            | {d for v in self.variables for d in v.shape if isinstance(d, str)}
+            | {d for v in self.variables for d in v.shape if isinstance(d, str) and d not in derived}
             | {x for pop in self.populations for x in (pop.active,) if isinstance(x, str)}
             | {x for b in self.blocks for x in b.schedule_params()}
         )
@@ -326,6 +332,9 @@ class Model:
         key = tuple(batch.items())
         if self._static_cache is None or self._static_cache[0] != key:
             data = dict(self.static(batch))
+            missing = sorted(set(self.static_sizes) - set(data))
+            if missing:
+                raise ValueError(f"model {self.name}: static data lacks the declared static_sizes {missing}")
             clash = set(data) & (set(self.param_by_name) | set(self.var_by_name))
             if clash:
                 raise ValueError(

@@ -11,6 +11,7 @@ _BUILTIN: dict[str, str] = {
     "honey": "econsim.models.honey:model",
     "atp": "econsim.models.atp:model",
     "tokens": "econsim.models.tokens:model",
+    "banking": "econsim.models.banking:model",
 }
 
 

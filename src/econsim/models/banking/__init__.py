@@ -1,5 +1,74 @@
-"""The banking economy (Ravelin): households, firms, banks, a central bank and a government.
+"""The banking economy (Ravelin): households, firms, banks, a central bank and a government on one
+double-entry ledger, where markets clear by search and matching and no money leaks.
 
-``survey`` reads household microdata in the BLS CE Interview family-file schema; ``spending`` is the
-spending model learned from it (``econsim banking train / predict / validate``).
+One step (a month by default), in order::
+
+    clock → monetary_policy (every ``policy_every`` steps) → firm_plans → credit → labour → production
+    → incomes → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts
+    → settlement → macro
+
+Balance sheets live in the ledger (``accounts``); strict mode checks its identities after every step:
+every balance-sheet row sums to zero, every holder's net worth ties out, every row and column of the
+transactions-flow matrix sums to zero, each bank owes exactly its customers' deposits, and no deposit,
+reserve, loan or capital stock is negative. ``survey`` and ``spending`` hold Ravelin's spending model
+(``econsim banking train / predict / validate``). The presets are in ``configs/banking/``; ``sim.yaml``
+reduces the economy to Godley–Lavoie model SIM.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from econsim.engine import Block, Model
+from econsim.models.banking import accounts
+from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
+from econsim.models.banking.firms import firm_accounts, firm_plans, production
+from econsim.models.banking.goods import goods
+from econsim.models.banking.labour import incomes, labour
+from econsim.models.banking.macro import OBSERVABLES, macro
+from econsim.models.banking.multiplier import multiplier_clearing
+from econsim.models.banking.params import PARAMS
+from econsim.models.banking.policy import clock, monetary_policy
+from econsim.models.banking.setup import initial_economy, static
+from econsim.models.banking.state import POPULATIONS, STATE
+
+STEP: list[Any] = [
+    clock,
+    Block(monetary_policy, every="policy_every"),
+    firm_plans,
+    credit,
+    labour,
+    production,
+    incomes,
+    goods,
+    multiplier_clearing,
+    interest_and_repayment,
+    firm_accounts,
+    bank_accounts,
+    settlement,
+    macro,
+]
+
+FIGURES = [
+    {"kind": "timeseries", "vars": ["gdp", "consumption", "investment"], "file": "output.png"},
+    {"kind": "timeseries", "vars": ["unemployment", "vacancy_rate"], "file": "labour.png"},
+    {"kind": "timeseries", "vars": ["inflation", "policy_rate"], "file": "prices_and_rates.png"},
+    {"kind": "timeseries", "vars": ["credit", "m1", "gov_debt"], "file": "money_and_credit.png"},
+    {"kind": "timeseries", "vars": ["firm_bankruptcies", "bank_defaults", "deficit"], "file": "stress.png"},
+]
+
+model = Model(
+    name="banking",
+    doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
+    "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
+    params=PARAMS,
+    state=STATE,
+    populations=POPULATIONS,
+    static=static,
+    static_sizes=("n_holders",),
+    init=initial_economy,
+    step=STEP,
+    observables=OBSERVABLES,
+    invariants=accounts.INVARIANTS,
+    default_figures=FIGURES,
+)

@@ -1,0 +1,193 @@
+"""Firms: plans, production, and their accounts (profit, tax, dividends, depreciation, bankruptcy).
+
+Plans (adaptive expectations, inventories against expected sales):
+
+    x̂' = w·x + (1 − w)·x̂                                  expected sales
+    Y* = max(0, x̂'·(1 + s*) − inventory)                   planned output (s*: target inventory in steps)
+    L* = (Y* / (A·K^α))^{1/(1−α)}  (consumption goods),  L* = Y*/A_k  (capital goods)   skill units
+    μ' = μ·(1 + m·clip((s* − s)/s*, −1, 1))                markup up when inventories s run short
+    w' = w·(1 + clip(π^e/2 + ω·[vacancies unfilled] − ω/2·[the firm shrinks], ±5 %))    wage offer
+    p  = clip((1 + μ')·w'·L*/Y*, ±10 % of p)                price over planned unit labour cost
+    I  = max(0, δ·K + speed·(κ·x̂' − K))·max(0, 1 − 3·(r_loan − r₀))   capital units wanted (κ: K/x at t=0)
+
+Production: Y = A·K^α·L^{1−α} for consumption goods, Y = A_k·L for capital goods, with L the skill units
+employed. Accounts: profit = revenue − wages − interest − depreciation; corporate tax on positive profit;
+a share ``payout`` of what remains goes to the owners as dividends (never more than the deposits beyond
+next step's wage bill). A firm whose net worth turns negative is bankrupt: its deposits repay its loan,
+the rest of the loan is written off against the lender's equity, its workers are laid off, and an
+entrant takes over the plant in the same slot (price, expectations and wage offer at their kind's mean).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams
+from econsim.models.banking import accounts
+
+
+def col(x) -> np.ndarray:
+    """A per-run parameter as a (B, 1) column (a per-batch scalar stays a scalar)."""
+    x = np.asarray(x)
+    return x.reshape(-1, 1) if x.ndim == 1 else x
+
+
+def kind_mean(values_bf: np.ndarray, kind_f: np.ndarray, alive_bf: np.ndarray) -> np.ndarray:
+    """Each firm's value replaced by the mean over live firms of its kind: (B, F)."""
+    out = values_bf.copy()  # a kind without a live firm keeps each slot's own value
+    for kind in (0, 1):
+        mask = (kind_f == kind)[None, :] & alive_bf
+        n_b = mask.sum(axis=1)
+        mean_b = (values_bf * mask).sum(axis=1) / np.maximum(n_b, 1)
+        cols = kind_f == kind
+        out[:, cols] = np.where((n_b > 0)[:, None], mean_b[:, None], values_bf[:, cols])
+    return out
+
+
+def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    if p.clearing == "multiplier":
+        return {}
+    f = s.firms
+    consumer = p.firm_kind_f == 0
+    w = col(p.expectation_weight)
+    expected = w * f.sales + (1 - w) * f.expected_sales
+    target = col(p.inventory_target)
+    planned = np.maximum(expected * (1 + target) - f.inventory, 0.0)
+    alpha = col(p.alpha)
+    labour = np.where(
+        consumer,
+        (planned / (col(p.productivity) * np.maximum(f.capital, 1e-12) ** alpha)) ** (1 / (1 - alpha)),
+        planned / col(p.capital_productivity),
+    )
+    ratio = f.inventory / np.maximum(expected, 1e-12)
+    markup = np.clip(
+        f.markup * (1 + col(p.markup_step) * np.clip((target - ratio) / np.maximum(target, 1e-12), -1, 1)),
+        0.01,
+        3,
+    )
+    shrinking = labour < 0.9 * f.units
+    # half the expected inflation is passed into wages; a firm that cannot fill its vacancies bids up,
+    # one that shrinks bids down; no offer moves by more than 5 % a step
+    raise_ = (
+        0.5 * np.maximum(col(s.expected_inflation), 0.0)
+        + col(p.wage_step) * (f.unfilled > 0)
+        - 0.5 * col(p.wage_step) * shrinking
+    )
+    offer = f.offer * (1 + np.clip(raise_, -0.05, 0.05))
+    unit_cost = np.where(
+        planned > 0,
+        offer * labour / np.maximum(planned, 1e-12),
+        offer * f.units / np.maximum(f.output, 1e-12),
+    )
+    # prices follow unit cost with the markup, by at most 10 % a step (menu costs)
+    price = np.where(unit_cost > 0, np.clip((1 + markup) * unit_cost, 0.9 * f.price, 1.1 * f.price), f.price)
+    depreciation = col(p.depreciation) / p.steps_per_year
+    base_rate = col(p.neutral_rate + p.inflation_target + p.loan_spread)
+    brake = np.clip(1 - 3 * (f.loan_rate - base_rate), 0.0, 1.0)
+    invest = np.where(
+        consumer,
+        np.maximum(
+            depreciation * f.capital + col(p.investment_speed) * (f.capital_ratio * expected - f.capital), 0
+        )
+        * brake,
+        0.0,
+    )
+    alive = f.alive
+    return {
+        "firms.expected_sales": expected,
+        "firms.labour_target": np.where(alive, labour, 0.0),
+        "firms.markup": markup,
+        "firms.offer": offer,
+        "firms.price": price,
+        "firms.investment_plan": np.where(alive, invest, 0.0),
+    }
+
+
+def production(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    if p.clearing == "multiplier":
+        return {}
+    f = s.firms
+    alpha = col(p.alpha)
+    output = (
+        np.where(
+            p.firm_kind_f == 0,
+            col(p.productivity) * np.maximum(f.capital, 0.0) ** alpha * f.units ** (1 - alpha),
+            col(p.capital_productivity) * f.units,
+        )
+        * f.alive
+    )
+    consumer = p.firm_kind_f == 0
+    real = (output * np.where(consumer, col(s.base_price_c), col(s.base_price_k))).sum(axis=1)
+    return {
+        "firms.output": output,
+        "firms.inventory": f.inventory + output,
+        "gdp": real,
+        "gdp_nominal": (output * f.price).sum(axis=1),
+    }
+
+
+def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Depreciation, profit, corporate tax, dividends, and bankruptcy with entry in the same slot."""
+    if p.clearing == "multiplier":
+        return {}
+    led = accounts.books(s, p)
+    f, h = s.firms, s.households
+    B, n_f = f.price.shape
+    firm_n = np.arange(n_f)
+    capital_value = led.stock_of("firms", "capital")
+    depreciation = capital_value * (col(p.depreciation) / p.steps_per_year)
+    led.revalue("firms", "capital", -depreciation, firm_n)
+    profit = f.revenue - f.wage_bill - f.interest_paid - depreciation
+    deposits = led.stock_of("firms", "deposits")
+    tax = np.minimum(col(p.corporate_tax) * np.maximum(profit, 0.0), np.maximum(deposits, 0.0))
+    accounts.pay(led, "corporate_tax", ("firms", firm_n, f.bank), ("government", None, None), tax)
+    deposits = led.stock_of("firms", "deposits")
+    dividend = np.minimum(
+        col(p.payout) * np.maximum(profit - tax, 0.0), np.maximum(deposits - f.wage_bill, 0.0)
+    )
+    owners_f = np.bincount(p.firm_owner_h, minlength=n_f)
+    per_owner_h = dividend[:, p.firm_owner_h] / np.maximum(owners_f[p.firm_owner_h], 1)
+    accounts.pay(
+        led,
+        "dividends",
+        ("firms", p.firm_owner_h, f.bank[:, p.firm_owner_h]),
+        ("households", np.arange(h.bank.shape[1]), h.bank),
+        per_owner_h,
+    )
+
+    # bankruptcy: negative net worth; the deposits repay what they can, the rest is written off
+    firm_holders = led.holders("firms")
+    bankrupt = (led.net_worth[:, firm_holders] < -1e-9 * np.maximum(capital_value, 1.0)) & f.alive
+    loans = -led.stock_of("firms", "loans")
+    lender = np.where(f.lender >= 0, f.lender, 0)
+    deposits = led.stock_of("firms", "deposits")
+    repaid = np.where(bankrupt, np.minimum(np.maximum(deposits, 0.0), loans), 0.0)
+    accounts.repay(led, firm_n, f.bank, lender, repaid)
+    lost = np.where(bankrupt, loans - repaid, 0.0)
+    accounts.write_off(led, firm_n, lender, lost)
+    laid_off = np.zeros_like(h.employer, dtype=bool)
+    if bankrupt.any():
+        runs = np.arange(B)[:, None]
+        employer = np.where(h.employer >= 0, h.employer, 0)
+        laid_off = (h.employer >= 0) & bankrupt[runs, employer]
+    kinds, alive = p.firm_kind_f, f.alive
+    fresh = {
+        name: kind_mean(getattr(f, name), kinds, alive & ~bankrupt)
+        for name in ("price", "expected_sales", "offer", "markup")
+    }
+    out = {
+        "firms.depreciation": depreciation,
+        "firms.capital": f.capital * (1 - col(p.depreciation) / p.steps_per_year),
+        "firms.profit": profit,
+        "firms.defaults": f.defaults + bankrupt,
+        "firms.lender": np.where(bankrupt | (-led.stock_of("firms", "loans") <= 1e-9), -1, f.lender),
+        "firms.inventory": np.where(bankrupt, 0.0, f.inventory),
+        "firms.units": np.where(bankrupt, 0.0, f.units),
+        "households.employer": np.where(laid_off, -1, h.employer),
+        "households.wage": np.where(laid_off, 0.0, h.wage),
+        "households.other_income": per_owner_h,
+        "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
+        **{f"firms.{name}": np.where(bankrupt, fresh[name], getattr(f, name)) for name in fresh},
+        **accounts.updates(led),
+    }
+    return out

@@ -1,0 +1,202 @@
+"""Goods markets: household budgets, consumer purchases, government purchases, capital goods.
+
+Budgets (c: spending on goods before sales tax τ_s; YD disposable income; D deposits; m the archetype's
+multiplier), never more than the deposits allow, c·(1 + τ_s) ≤ D:
+
+    buffer_stock     c = m·(a_y·YD + a_w·max(0, D − s*·YD))
+    spending_model   c = m·k·ĉ(x)/q            ĉ: the CE-trained model's quarterly spending for the household's
+                                              survey attributes x with its current annual income, q steps
+                                              per quarter; k set at the first step so that Σ c = a·Σ YD
+    sim              c = α1·YD + α2·D₋₁         (Godley–Lavoie SIM)
+
+Households then visit ``visits_goods`` consumption-goods firms and buy from the cheapest with stock; the
+government buys ``government_spending`` × initial output (indexed to the price level; plus any stimulus)
+from every firm in proportion to its stock; consumption-goods firms buy the capital they planned from
+capital-goods firms the same way households shop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams
+from econsim.models.banking import accounts
+from econsim.models.banking.firms import col
+from econsim.models.banking.labour import random_order
+from econsim.models.banking.markets import shop
+
+
+def household_budget(
+    s: Arrays, p, deposits_bh: np.ndarray, spending_scale_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(goods budget before tax, the spending-model scale) for every household."""
+    h = s.households
+    yd = h.disposable
+    rule = p.consumption_rule
+    scale = spending_scale_b
+    if rule == "sim":
+        budget = col(p.alpha1) * yd + col(p.alpha2) * (deposits_bh - yd)
+    elif rule == "spending_model":
+        from econsim.models.banking.spending import default_model
+
+        model = default_model()
+        income = p.steps_per_year * (h.wage + h.benefit + h.other_income)
+        features = {
+            "AGE_REF": h.age,
+            "FAM_SIZE": h.fam_size,
+            "NO_EARNR": h.earners,
+            "FINCBTAX": income,
+            "EDUC_REF": h.education,
+            "REGION": h.region,
+            "CUTENURE": h.tenure,
+        }
+        per_step = model.predict(features) * (4.0 / p.steps_per_year)
+        first = scale <= 0
+        if first.any():  # level: Σ c = a·Σ YD at the first step; the model sets who spends how much
+            wanted = col(p.spending_propensity)[:, 0] * yd.sum(axis=1)
+            scale = np.where(first, wanted / np.maximum((h.propensity * per_step).sum(axis=1), 1e-12), scale)
+        budget = h.propensity * per_step * scale[:, None]
+    else:
+        target = col(p.wealth_target) * np.maximum(yd, 0.0)
+        budget = h.propensity * (
+            col(p.propensity_income) * np.maximum(yd, 0.0)
+            + col(p.propensity_wealth) * np.maximum(deposits_bh - target, 0.0)
+        )
+    affordable = np.maximum(deposits_bh, 0.0) * (1 - 1e-12) / (1 + col(p.sales_tax))
+    return np.clip(budget, 0.0, affordable), scale
+
+
+def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    if p.clearing == "multiplier":
+        return {}
+    f, h = s.firms, s.households
+    led = accounts.books(s, p)
+    B, n_h = h.wage.shape
+    n_f = f.price.shape[1]
+    runs = np.arange(B)[:, None]
+    household_n = np.arange(n_h)
+    budget, scale = household_budget(s, p, led.stock_of("households", "deposits"), s.spending_scale)
+
+    draws = rng("goods")
+    z = int(p.visits_goods)
+    stock = f.inventory.copy()
+    seller = np.empty((B, n_h, z), dtype=np.int64)
+    spent = np.empty((B, n_h, z))
+    qty = np.empty((B, n_h, z))
+    shop(
+        budget,
+        f.price,
+        stock,
+        random_order(draws.random((n_h,))),
+        draws.random((n_h, z)),
+        p.consumer_firms,
+        seller,
+        spent,
+        qty,
+    )
+    seller_m = np.where(seller >= 0, seller, 0).reshape(B, -1)
+    spent_m = spent.reshape(B, -1)
+    buyer_m = np.repeat(household_n, z)
+    accounts.pay(
+        led,
+        "consumption",
+        ("households", buyer_m, h.bank[:, buyer_m]),
+        ("firms", seller_m, f.bank[runs, seller_m]),
+        spent_m,
+    )
+    spent_h = spent.sum(axis=2)
+    accounts.pay(
+        led,
+        "sales_tax",
+        ("households", household_n, h.bank),
+        ("government", None, None),
+        col(p.sales_tax) * spent_h,
+    )
+    sold_units = np.zeros((B, n_f))
+    np.add.at(sold_units, (np.broadcast_to(runs, seller_m.shape), seller_m), qty.reshape(B, -1))
+    revenue = np.zeros((B, n_f))
+    np.add.at(revenue, (np.broadcast_to(runs, seller_m.shape), seller_m), spent_m)
+    consumption_real = sold_units[:, p.consumer_firms].sum(axis=1) * s.base_price_c
+
+    # government purchases, pro rata to the value in stock
+    share = col(p.government_spending) + col(p.stimulus) * _stimulus_on(s, p)[:, None]
+    g_nominal = np.where(
+        col(p.government_spending_level) > 0,
+        col(p.government_spending_level),
+        share * col(s.initial_output) * col(s.price_index / s.base_price_c),
+    )[:, 0]
+    consumer = p.firm_kind_f == 0
+    value = np.where(consumer, stock * f.price, 0.0)
+    g_spent = np.minimum(
+        g_nominal[:, None] * value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12), value
+    )
+    g_units = g_spent / np.maximum(f.price, 1e-12)
+    stock = stock - g_units
+    firm_n = np.arange(n_f)
+    accounts.pay(led, "government_purchases", ("government", None, None), ("firms", firm_n, f.bank), g_spent)
+
+    # capital goods: consumption-goods firms buy their planned investment from capital-goods firms
+    buyers = p.consumer_firms
+    capital_price = f.price[:, p.capital_firms].mean(axis=1) if p.capital_firms.size else np.ones(B)
+    deposits_f = led.stock_of("firms", "deposits")
+    i_budget = np.minimum(
+        f.investment_plan[:, buyers] * capital_price[:, None], np.maximum(deposits_f[:, buyers], 0.0)
+    )  # wages are paid already
+    zk = max(1, min(int(p.visits_goods), max(1, p.capital_firms.size)))
+    k_seller = np.empty((B, buyers.size, zk), dtype=np.int64)
+    k_spent = np.empty((B, buyers.size, zk))
+    k_qty = np.empty((B, buyers.size, zk))
+    shop(
+        i_budget,
+        f.price,
+        stock,
+        random_order(draws.random((buyers.size,))),
+        draws.random((buyers.size, zk)),
+        p.capital_firms,
+        k_seller,
+        k_spent,
+        k_qty,
+    )
+    ks = np.where(k_seller >= 0, k_seller, 0).reshape(B, -1)
+    kb = np.repeat(buyers, zk)
+    amount = k_spent.reshape(B, -1)
+    led.book(
+        debit=[
+            ("firms", "capital", kb),
+            ("firms", "deposits", ks),
+            ("banks", "reserves", f.bank[runs, ks]),
+            ("banks", "deposits", f.bank[:, kb]),
+        ],
+        credit=[
+            ("firms", "deposits", kb),
+            ("firms", "investment", ks),
+            ("banks", "deposits", f.bank[runs, ks]),
+            ("banks", "reserves", f.bank[:, kb]),
+        ],
+        amount=amount,
+    )
+    capital_units = f.capital.copy()
+    np.add.at(
+        capital_units,
+        (np.broadcast_to(runs, amount.shape), np.broadcast_to(kb, amount.shape)),
+        k_qty.reshape(B, -1),
+    )
+    np.add.at(sold_units, (np.broadcast_to(runs, ks.shape), ks), k_qty.reshape(B, -1))
+    np.add.at(revenue, (np.broadcast_to(runs, ks.shape), ks), amount)
+    return {
+        "households.spending": spent_h * (1 + col(p.sales_tax)),
+        "firms.inventory": stock,
+        "firms.sales": sold_units + g_units,
+        "firms.revenue": revenue + g_spent,
+        "firms.capital": capital_units,
+        "consumption": consumption_real,
+        "investment": k_qty.sum(axis=(1, 2)) * s.base_price_k,
+        "government_purchases": g_spent.sum(axis=1),
+        "spending_scale": scale,
+        **accounts.updates(led),
+    }
+
+
+def _stimulus_on(s: Arrays, p) -> np.ndarray:
+    start = np.asarray(p.stimulus_start)
+    return ((s.step >= start) & (s.step < start + np.asarray(p.stimulus_steps))).astype(float)

@@ -1,0 +1,89 @@
+"""The economy's aggregates at the end of a step: prices, inflation, expectations, labour-market rates,
+and the recorded monetary and financial totals.
+
+    P = Σ_f p_f·x_f / Σ_f x_f (consumption-goods firms, x sales)      π = P/P₋₁ − 1
+    π^e ← π^e + λ(π − π^e)                                            adaptive expectations
+    u = unemployed / households        v = open positions / (open positions + employed)
+    potential output ← 0.98·potential + 0.02·real output              (the Taylor rule's trend)
+
+Observables (from the ledger): M0 = banks' reserves (the monetary base; there is no cash), M1 = deposits of
+households and firms, M2 = M1 (no savings or time deposits in this economy yet), credit = loans to firms,
+leverage = loans / (capital + deposits) of firms, government debt = bonds outstanding, the deficit = the
+government's net lending requirement this step, and the Gini coefficient of household deposits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams
+from econsim.models.banking import accounts
+from econsim.models.banking.markets import SKILL_WEIGHT
+
+
+def macro(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    f, h = s.firms, s.households
+    led = p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False)
+    consumer = p.firm_kind_f == 0
+    sold = f.sales * consumer
+    price = np.where(
+        sold.sum(axis=1) > 0,
+        (f.price * sold).sum(axis=1) / np.maximum(sold.sum(axis=1), 1e-300),
+        s.price_index,
+    )
+    if p.clearing == "multiplier":
+        price = np.ones_like(price)
+    inflation = price / np.maximum(s.price_index, 1e-300) - 1.0
+    expected = s.expected_inflation + np.asarray(p.expectation_gain) * (inflation - s.expected_inflation)
+    employed = h.employer >= 0
+    open_positions = f.unfilled.sum(axis=1)
+    weights = SKILL_WEIGHT[h.skill]
+    wage_index = (h.wage * employed).sum(axis=1) / np.maximum((weights * employed).sum(axis=1), 1e-300)
+    gov = led._sector("government")
+    deficit = -led.flow[:, :, gov].sum(axis=1)  # the government's uses less its sources of funds
+    return {
+        "price_index": price,
+        "inflation": inflation,
+        "expected_inflation": expected,
+        "unemployment": 1.0 - employed.mean(axis=1),
+        "vacancy_rate": open_positions / np.maximum(open_positions + employed.sum(axis=1), 1),
+        "wage_index": wage_index,
+        "potential": 0.98 * s.potential + 0.02 * s.gdp,
+        "deficit": deficit,
+    }
+
+
+def _stock(s: Arrays, p, sector: str, instrument: str) -> np.ndarray:
+    led = p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False)
+    return led.stock_of(sector, instrument)
+
+
+def gini(x_bn: np.ndarray) -> np.ndarray:
+    """Gini coefficient of each row: Σ_i (2i − n − 1)·x_(i) / (n·Σ x), x sorted ascending (negatives at 0)."""
+    x = np.sort(np.maximum(x_bn, 0.0), axis=1)
+    n = x.shape[1]
+    rank = 2 * np.arange(1, n + 1) - n - 1
+    return (x * rank).sum(axis=1) / np.maximum(n * x.sum(axis=1), 1e-300)
+
+
+OBSERVABLES = {
+    "credit": lambda s, p: -_stock(s, p, "firms", "loans").sum(axis=1),
+    "leverage": lambda s, p: (
+        -_stock(s, p, "firms", "loans").sum(axis=1)
+        / np.maximum(
+            (_stock(s, p, "firms", "capital") + _stock(s, p, "firms", "deposits")).sum(axis=1), 1e-300
+        )
+    ),
+    "gov_debt": lambda s, p: -_stock(s, p, "government", "bonds")[:, 0],
+    "m0": lambda s, p: _stock(s, p, "banks", "reserves").sum(axis=1),
+    "m1": lambda s, p: (
+        _stock(s, p, "households", "deposits").sum(axis=1) + _stock(s, p, "firms", "deposits").sum(axis=1)
+    ),
+    "m2": lambda s, p: (
+        _stock(s, p, "households", "deposits").sum(axis=1) + _stock(s, p, "firms", "deposits").sum(axis=1)
+    ),
+    "wealth_gini": lambda s, p: gini(_stock(s, p, "households", "deposits")),
+    "bank_equity_ratio": lambda s, p: (
+        s["banks.equity"].sum(axis=1) / np.maximum(_stock(s, p, "banks", "loans").sum(axis=1), 1e-300)
+    ),
+}
