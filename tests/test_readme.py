@@ -46,6 +46,15 @@ SMALL = {
         *("--trials", "3", "--runs", "2", "--steps", "20", "--set", "N=20"),
     ],
     "econsim cadcad examples/honey_notebook/model.py": ["--runs", "2", "--timesteps", "12"],
+    "econsim run configs/banking/sim.yaml": ["--steps", "12"],
+    "econsim run configs/banking/baseline.yaml": [
+        *("--runs", "1", "--steps", "4", "--set", "n_households=200", "--set", "n_firms=20"),
+    ],
+    "econsim run configs/banking/stylized_facts.yaml": [
+        *("--runs", "2", "--steps", "60", "--set", "n_households=200", "--set", "n_firms=20"),
+    ],
+    "econsim banking train": ["--folds", "2"],
+    "econsim banking validate": [],
 }
 #: setting up the environment and running this very suite: not commands of the package to test here
 SETUP = ("python3 -m venv", ".venv/bin/pip", "bash scripts/test")

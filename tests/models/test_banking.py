@@ -131,3 +131,16 @@ def test_runs_through_econsim_run_and_records_plain_names(tmp_path):
 def test_bad_input_is_named_before_any_work(params, message):
     with pytest.raises(ConfigError, match=message):
         econsim.run({"model": "banking", "params": params, "steps": 2})
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs/banking").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_banking_config_runs(path, tmp_path):
+    raw = yaml.safe_load(path.read_text())
+    raw["params"] = {
+        **raw.get("params", {}),
+        **({} if raw["params"].get("clearing") == "multiplier" else SMALL),
+    }
+    raw.pop("reports", None)
+    res = econsim.run({**raw, "steps": 3, "runs": 1, "out": str(tmp_path / "r")})
+    assert res.manifest["status"] == "complete"
+    assert (res.to_pandas().gdp.iloc[1:] > 0).all()

@@ -20,12 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 from econsim.engine import Block, Model
+from econsim.engine.report import Report
 from econsim.models.banking import accounts
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
 from econsim.models.banking.labour import incomes, labour
-from econsim.models.banking.macro import OBSERVABLES, macro
+from econsim.models.banking.macro import OBSERVABLES, macro, stylized_facts_report
 from econsim.models.banking.multiplier import multiplier_clearing
 from econsim.models.banking.params import PARAMS
 from econsim.models.banking.policy import clock, monetary_policy
@@ -71,4 +72,13 @@ model = Model(
     observables=OBSERVABLES,
     invariants=accounts.INVARIANTS,
     default_figures=FIGURES,
+    reports={"stylized_facts": Report(stylized_facts_report)},
+    # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
+    final_state={
+        "firm_output": "firms.output",
+        "firm_price": "firms.price",
+        "household_wage": "households.wage",
+        "household_employer": "households.employer",
+        "balance_sheets": "ledger_stock",
+    },
 )

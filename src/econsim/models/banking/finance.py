@@ -27,7 +27,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.banking import accounts
-from econsim.models.banking.firms import col
+from econsim.models.banking.firms import capital_goods_price, col
 from econsim.models.banking.labour import random_order
 from econsim.models.banking.markets import credit_market
 from econsim.models.banking.policy import facility_rates
@@ -54,7 +54,7 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     deposits = led.stock_of("firms", "deposits")
     loans = -led.stock_of("firms", "loans")
     capital_value = led.stock_of("firms", "capital")
-    capital_price = f.price[:, p.capital_firms].mean(axis=1) if p.capital_firms.size else np.ones(B)
+    capital_price = capital_goods_price(f.price, p)
     gap = f.offer * f.labour_target + f.investment_plan * capital_price[:, None] - deposits
     demand = np.where(f.alive, np.maximum(gap, 0.0), 0.0)
     leverage = (loans + demand) / np.maximum(capital_value + np.maximum(deposits, 0.0) + f.revenue, 1e-12)

@@ -32,6 +32,15 @@ def col(x) -> np.ndarray:
     return x.reshape(-1, 1) if x.ndim == 1 else x
 
 
+def capital_goods_price(price_bf: np.ndarray, p) -> np.ndarray:
+    """Mean price of the capital-goods firms per run (1 without any): a masked row sum, whose order of
+    additions is the same whatever the batch (a fancy-indexed ``price[:, idx]`` is not)."""
+    mask = p.firm_kind_f == 1
+    if not mask.any():
+        return np.ones(price_bf.shape[0])
+    return (price_bf * mask).sum(axis=1) / mask.sum()
+
+
 def kind_mean(values_bf: np.ndarray, kind_f: np.ndarray, alive_bf: np.ndarray) -> np.ndarray:
     """Each firm's value replaced by the mean over live firms of its kind: (B, F)."""
     out = values_bf.copy()  # a kind without a live firm keeps each slot's own value

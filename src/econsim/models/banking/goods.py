@@ -21,7 +21,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.banking import accounts
-from econsim.models.banking.firms import col
+from econsim.models.banking.firms import capital_goods_price, col
 from econsim.models.banking.labour import random_order
 from econsim.models.banking.markets import shop
 
@@ -116,7 +116,8 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     np.add.at(sold_units, (np.broadcast_to(runs, seller_m.shape), seller_m), qty.reshape(B, -1))
     revenue = np.zeros((B, n_f))
     np.add.at(revenue, (np.broadcast_to(runs, seller_m.shape), seller_m), spent_m)
-    consumption_real = sold_units[:, p.consumer_firms].sum(axis=1) * s.base_price_c
+    # masks, not x[:, idx]: a fancy-indexed copy is laid out so that its row sums depend on B
+    consumption_real = (sold_units * (p.firm_kind_f == 0)).sum(axis=1) * s.base_price_c
 
     # government purchases, pro rata to the value in stock
     share = col(p.government_spending) + col(p.stimulus) * _stimulus_on(s, p)[:, None]
@@ -137,7 +138,7 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
 
     # capital goods: consumption-goods firms buy their planned investment from capital-goods firms
     buyers = p.consumer_firms
-    capital_price = f.price[:, p.capital_firms].mean(axis=1) if p.capital_firms.size else np.ones(B)
+    capital_price = capital_goods_price(f.price, p)
     deposits_f = led.stock_of("firms", "deposits")
     i_budget = np.minimum(
         f.investment_plan[:, buyers] * capital_price[:, None], np.maximum(deposits_f[:, buyers], 0.0)

@@ -87,3 +87,38 @@ OBSERVABLES = {
         s["banks.equity"].sum(axis=1) / np.maximum(_stock(s, p, "banks", "loans").sum(axis=1), 1e-300)
     ),
 }
+
+
+def stylized_facts_report(results) -> dict:
+    """The business-cycle stylized facts of every run (after a burn-in of a quarter of the steps), each
+    beside its published value with PASS/FAIL (``analysis.stylized_facts``), and their figure."""
+    from econsim.analysis.stylized_facts import facts_table, stylized_facts
+
+    names = ("gdp", "consumption", "investment", "unemployment", "vacancy_rate", "inflation", "credit")
+    series = {name: results.stacked(name)[:, 1:] for name in names}  # step 0 is the initial state
+    steps = series["gdp"].shape[1]
+    finals = results.final_state()
+    sizes = finals.get("firm_output")
+    facts = stylized_facts(series, firm_sizes=sizes, steps_per_quarter=3, burn_in=steps // 4)
+    table = facts_table(facts)
+    failed = [f.name for f in facts if not f.passed]
+    report = {
+        "runs": int(series["gdp"].shape[0]),
+        "steps": int(steps),
+        "passed": len(facts) - len(failed),
+        "failed": failed,
+        "facts": table.to_dict(orient="records"),
+        "headline": f"{len(facts) - len(failed)} of {len(facts)} stylized facts pass"
+        + (f"; failing: {', '.join(failed)}" if failed else ""),
+    }
+    if results.folder is not None:
+        from econsim.plotting.stylized_facts import stylized_facts_figure
+
+        figure_dir = results.folder / "figures"
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        stylized_facts_figure(facts, series, burn_in=steps // 4).savefig(
+            figure_dir / "stylized_facts.png", dpi=90
+        )
+        table.to_csv(results.folder / "stylized_facts.csv", index=False)
+        report["figure"] = str(figure_dir / "stylized_facts.png")
+    return report
