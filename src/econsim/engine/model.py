@@ -324,6 +324,14 @@ class Model:
             out.update(self.static_data(out))
         return out
 
+    def shape_sizes(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` (every per-batch parameter) plus the ``static_sizes`` the static data derives from
+        them: what state shapes are resolved against when planning."""
+        sizes = dict(values)
+        if self.static is not None and self.static_sizes:
+            sizes.update(self.static_data(Params({k: sizes[k] for k in self.per_batch}, n_runs=1)))
+        return sizes
+
     def static_data(self, p: Params) -> dict[str, Any]:
         """The model's static data for the per-batch values in ``p``, computed once and reused by
         consecutive batches with the same values; arrays are read-only (every run shares them)."""

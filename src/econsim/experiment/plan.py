@@ -19,7 +19,6 @@ import numpy as np
 
 from econsim.engine.errors import ConfigError, unknown
 from econsim.engine.model import Model
-from econsim.engine.state import Params
 from econsim.engine.stepping import record_count
 from econsim.experiment.config import ExperimentConfig, Range
 from econsim.models.registry import get_model
@@ -123,9 +122,7 @@ def batch_size_for(
 
     ``sizes`` gives the values of the parameters that size state arrays (default: the configuration's).
     """
-    sizes = dict(sizes or {**model.defaults(), **config.params})
-    if model.static is not None:  # a shape may name static data derived from the per-batch values
-        sizes.update(model.static_data(Params({k: sizes[k] for k in model.per_batch}, n_runs=1)))
+    sizes = model.shape_sizes(sizes or {**model.defaults(), **config.params})
     state_elems = sum(math.prod(v.resolve_shape(sizes)) for v in model.variables)
     n_records = record_count(config.steps, config.record_every)
     n_columns = len(model.recorded) + 3 + len(config.sweep.grid) + len(config.sweep.zip)
@@ -202,7 +199,7 @@ def estimate_size(model: Model, config: ExperimentConfig, plan: Plan) -> SizeEst
     base = {**model.defaults(), **plan.fixed_params}
     state_elems = max(
         sum(
-            math.prod(v.resolve_shape({**base, **dict(zip(per_batch, c, strict=True))}))
+            math.prod(v.resolve_shape(model.shape_sizes({**base, **dict(zip(per_batch, c, strict=True))})))
             for v in model.variables
         )
         for c in combos
