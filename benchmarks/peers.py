@@ -11,7 +11,8 @@ and ``steps`` the number of timesteps (cadCAD's ``T=range(steps)``).
 
 ``seconds`` is wall time of building the engine's configuration objects plus executing
 the simulation (what a user pays per ``execute()``/``run()``), measured with
-``time.perf_counter``. Imports, loading the model module and the conversion of the
+``time.perf_counter``; pass ``cpu=[]`` to have this process's CPU seconds appended as well (the
+steadier measure on a shared machine, for single-process modes). Imports, loading the model module and the conversion of the
 engine's raw records into the returned DataFrame are *not* timed.
 
 ``df`` has one row per (subset, run, timestep, substep) in the notebook's own layout:
@@ -175,7 +176,13 @@ def distinct_runs(df: pd.DataFrame, column: str = "price") -> tuple[int, int]:
 
 
 def _run_cadcad(
-    params: dict[str, Any], runs: int, steps: int, mode: str, seed: int | None, deepcopy: bool = True
+    params: dict[str, Any],
+    runs: int,
+    steps: int,
+    mode: str,
+    seed: int | None,
+    deepcopy: bool = True,
+    cpu: list[float] | None = None,
 ):
     from cadCAD.configuration import Experiment
     from cadCAD.configuration.utils import config_sim
@@ -189,7 +196,7 @@ def _run_cadcad(
 
     if seed is not None:
         np.random.seed(seed)  # noqa: NPY002 - the notebook model draws from the global RNG
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     exp = Experiment()
     exp.append_configs(
         initial_state=model.genesis_states,
@@ -206,6 +213,8 @@ def _run_cadcad(
     )
     raw_system_events, _tensor_field, _sessions = executor.execute()
     seconds = time.perf_counter() - t0
+    if cpu is not None:  # this process's CPU seconds (worker processes not counted)
+        cpu.append(time.process_time() - c0)
 
     if mode == "local" and len(exp.configs) > 1:
         # pathos caches the len(configs)-process pool after execute(); shut it down.
@@ -215,30 +224,43 @@ def _run_cadcad(
     return seconds, _frame(raw_system_events, state_vars)
 
 
-def run_cadcad_single(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_cadcad_single(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """cadCAD 0.5.3, ``ExecutionContext(ExecutionMode().single_mode)`` (one process)."""
-    return _run_cadcad(params, runs, steps, "single", seed)
+    return _run_cadcad(params, runs, steps, "single", seed, cpu=cpu)
 
 
-def run_cadcad_single_nodeepcopy(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_cadcad_single_nodeepcopy(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """cadCAD 0.5.3 single_proc with ``additional_objs={"deepcopy_off": True}``: a shallow copy of the
     state per substep instead of a deep one (cadCAD's fastest configuration for this model, whose state
     is floats and whose functions return new values)."""
-    return _run_cadcad(params, runs, steps, "single", seed, deepcopy=False)
+    return _run_cadcad(params, runs, steps, "single", seed, deepcopy=False, cpu=cpu)
 
 
-def run_cadcad_local(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_cadcad_local(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """cadCAD 0.5.3, ``ExecutionContext(ExecutionMode().local_mode)`` (the default context).
 
     With more than one configuration (sweep points x runs) this is pathos multi-process.
     """
-    return _run_cadcad(params, runs, steps, "local", seed)
+    return _run_cadcad(params, runs, steps, "local", seed, cpu=cpu)
 
 
 # --------------------------------------------------------------------------- radCAD
 
 
-def _run_radcad(params: dict[str, Any], runs: int, steps: int, seed: int | None, **engine_kwargs):
+def _run_radcad(
+    params: dict[str, Any],
+    runs: int,
+    steps: int,
+    seed: int | None,
+    cpu: list[float] | None = None,
+    **engine_kwargs,
+):
     from radcad import Engine, Model, Simulation
 
     model = load_model()
@@ -247,7 +269,7 @@ def _run_radcad(params: dict[str, Any], runs: int, steps: int, seed: int | None,
 
     if seed is not None:
         np.random.seed(seed)  # noqa: NPY002 - the notebook model draws from the global RNG
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rmodel = Model(
         initial_state=dict(model.genesis_states),
         state_update_blocks=model.partial_state_update_blocks,
@@ -258,29 +280,37 @@ def _run_radcad(params: dict[str, Any], runs: int, steps: int, seed: int | None,
     simulation.engine = Engine(**engine_kwargs)
     records = simulation.run()
     seconds = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(time.process_time() - c0)
     return seconds, _frame(records, state_vars)
 
 
-def run_radcad(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_radcad(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """radCAD 0.14 default ``Engine()`` (pathos backend, cpu_count()-1 processes, deepcopy on)."""
-    return _run_radcad(params, runs, steps, seed)
+    return _run_radcad(params, runs, steps, seed, cpu=cpu)
 
 
-def run_radcad_nodeepcopy(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_radcad_nodeepcopy(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """radCAD 0.14 ``Engine(deepcopy=False)``: no deep copy of state between substeps.
 
     Safe for this model: its state variables are floats and its update functions
     return new values instead of mutating the state dict.
     """
-    return _run_radcad(params, runs, steps, seed, deepcopy=False)
+    return _run_radcad(params, runs, steps, seed, cpu=cpu, deepcopy=False)
 
 
-def run_radcad_single(params, runs: int = 10, steps: int = 120, seed: int | None = 1):
+def run_radcad_single(
+    params, runs: int = 10, steps: int = 120, seed: int | None = 1, cpu: list[float] | None = None
+):
     """radCAD 0.14 ``Engine(backend=Backend.SINGLE_PROCESS, deepcopy=False)``: radCAD's fastest
     configuration on a 2-core machine (no process pool to feed, no deep copies)."""
     from radcad import Backend
 
-    return _run_radcad(params, runs, steps, seed, backend=Backend.SINGLE_PROCESS, deepcopy=False)
+    return _run_radcad(params, runs, steps, seed, cpu=cpu, backend=Backend.SINGLE_PROCESS, deepcopy=False)
 
 
 PEERS = {

@@ -55,3 +55,32 @@ def test_to_arrow_sorts_only_when_needed():
     b = Results(manifest, tables=[shuffled.slice(0, 2), shuffled.slice(2)]).to_pandas()
     pd.testing.assert_frame_equal(a, b)
     assert a["v"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_batch_pauses_the_garbage_collector_and_resumes_it():
+    import gc
+
+    from econsim import cadcad
+
+    seen = []
+
+    def watch(params, substep, sH, s):
+        seen.append(gc.isenabled())
+        return {}
+
+    model = {
+        "initial_state": {"x": 0.0},
+        "partial_state_update_blocks": [
+            {"policies": {"watch": watch}, "variables": {"x": lambda p, i, h, s, u: ("x", s["x"] + 1)}}
+        ],
+    }
+    assert gc.isenabled()
+    df = cadcad.run(**model, runs=2, timesteps=3, seed=1)
+    assert seen == [False] * 6 and gc.isenabled()
+    assert df["x"].tolist() == [0.0, 1.0, 2.0, 3.0] * 2
+    gc.disable()
+    try:
+        cadcad.run(**model, runs=1, timesteps=2, seed=1)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

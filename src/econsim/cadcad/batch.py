@@ -10,6 +10,7 @@ task has a target there.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import os
@@ -163,10 +164,17 @@ class CadcadTask:
 def simulate_batch(
     spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy: bool = False, check: bool = False
 ) -> pd.DataFrame:
-    """Every run of the batch, as one DataFrame in cadCAD's columns and row order."""
+    """Every run of the batch, as one DataFrame in cadCAD's columns and row order.
+
+    The cyclic garbage collector is paused while the batch runs (and resumed after, if it was on): the
+    rows are tens of thousands of live dicts that every collection would walk again for nothing, about a
+    tenth of the time of a model like the notebook's. Reference cycles a model makes are collected once
+    the batch is done; plain reference counting frees everything else as usual."""
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     rows: list[dict[str, Any]] = []
     names: list[str] = []
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for i in run_indices:
             run = spec.runs[i]
@@ -186,10 +194,13 @@ def simulate_batch(
             for n in model.state_names:
                 if n not in names:
                     names.append(n)
+        frame = rows_to_frame(rows, names)
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
         random.setstate(py_state)
-    return rows_to_frame(rows, names)
+        if collecting:
+            gc.enable()
+    return frame
 
 
 def _column(values) -> np.ndarray | list:

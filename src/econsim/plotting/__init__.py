@@ -39,13 +39,18 @@ def _figure_specs(results: Results, specs: Sequence[Figure | dict[str, Any]] | N
     if specs is None:
         from econsim.models.registry import get_model
 
-        specs = get_model(results.manifest["model"]).default_figures
+        defaults: list[Figure | dict[str, Any]] = [
+            dict(s) for s in get_model(results.manifest["model"]).default_figures
+        ]
         # facet the time series by the first swept name, as the notebook facets by its sweep
         if results.swept:
-            specs = [
-                {**s, "facet": s.get("facet") or results.swept[0]} if s["kind"] == "timeseries" else s
-                for s in specs
+            defaults = [
+                {**s, "facet": s.get("facet") or results.swept[0]}
+                if isinstance(s, dict) and s["kind"] == "timeseries"
+                else s
+                for s in defaults
             ]
+        specs = defaults
     return [s if isinstance(s, Figure) else Figure.model_validate(s) for s in specs]
 
 
@@ -112,8 +117,8 @@ def draw_figure(results: Results, spec: Figure, df=None, drawing: _Drawing | Non
         from econsim.models.registry import get_model
 
         model = get_model(results.manifest["model"])
-        if spec.name not in model.figures:
-            raise unknown(f"figure of model '{model.name}'", spec.name, model.figures)
+        if spec.name is None or spec.name not in model.figures:
+            raise unknown(f"figure of model '{model.name}'", str(spec.name), model.figures)
         return model.figures[spec.name](results, drawing.frame(), spec.options)
     common = {
         "exclude_diverged": options.get("exclude_diverged", True),
@@ -131,6 +136,8 @@ def draw_figure(results: Results, spec: Figure, df=None, drawing: _Drawing | Non
             index=drawing.index((spec.facet,) if spec.facet else ()),
             **common,
         )
+    if spec.x is None or spec.y is None or spec.value is None:
+        raise ConfigError("a heatmap figure needs 'x', 'y' and 'value'")
     return heatmap_figure(
         results,
         spec.x,

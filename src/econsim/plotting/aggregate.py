@@ -42,7 +42,9 @@ class RunIndex:
     def __init__(self, results: Any, names: list[str] | tuple[str, ...] = ()) -> None:
         self.results = results
         names = list(dict.fromkeys(names))
-        keys, first, times = [], {n: [] for n in names}, []
+        keys: list[np.ndarray] = []
+        times: list[np.ndarray] = []
+        first: dict[str, list[np.ndarray]] = {n: [] for n in names}
         for table in results.iter_tables(["subset", "run", "timestep", *names]):
             missing = [n for n in names if n not in table.column_names]
             if missing:

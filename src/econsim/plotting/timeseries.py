@@ -101,7 +101,7 @@ def timeseries_figure(
                 # one collection draws hundreds of runs far faster than one Line2D each
                 ax.add_collection(
                     LineCollection(
-                        np.stack(np.broadcast_arrays(t[None, :], sample), axis=-1),
+                        list(np.stack(np.broadcast_arrays(t[None, :], sample), axis=-1)),
                         colors="tab:blue",
                         alpha=max(0.04, min(0.3, 6.0 / len(sample))),
                         linewidths=0.6,
