@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/atp_scaling.py                       # N = 1e4, 1e5, 2e5, 1e6
     .venv/bin/python benchmarks/atp_scaling.py --n 200000 --steps 200
     .venv/bin/python benchmarks/atp_scaling.py --h1-steps 20000      # also time a whole H1 run
+    .venv/bin/python benchmarks/atp_scaling.py --n 200000 1000000 --threads 1 2   # numba threads
 
-Each N runs in a fresh process (one core: numba and BLAS threads pinned to 1), so its peak resident memory
+Each N runs in a fresh process (BLAS threads pinned to 1, numba's to ``--threads``, default 1: the two
+compiled passes over agents spread regions over numba's threads), so its peak resident memory
 (ru_maxrss) is its own. Besides wall time it reports the process's CPU time per step, which other jobs on a
 loaded machine disturb far less, and the load average (1 min) before and after.
 Targets: ≥ 37 steps/s at N = 200 000, cost linear in N, N = 10⁶ within 1.5 GB.
@@ -96,6 +98,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default: by N)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--h1-steps", type=int, default=0, help="also time a whole H1 run of this many steps")
+    parser.add_argument("--threads", type=int, nargs="*", default=[1], help="numba thread counts to time")
     parser.add_argument(
         "--one", type=int, help=argparse.SUPPRESS
     )  # worker mode: measure this N and print JSON
@@ -107,21 +110,32 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     for n in args.n:
         steps = args.steps or max(10, min(300, int(3e7 // n)))
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--steps", str(steps), "--warmup", str(args.warmup)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, **ONE_CORE},
-        )
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        print(
-            f"N = {n:>9,}  {row['steps_per_s']:8.1f} steps/s  {row['ms_per_step']:8.2f} ms/step (CPU {row['cpu_ms_per_step']:6.2f})  "
-            f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)",
-            flush=True,
-        )
-    if len(rows) > 1:
+        for threads in args.threads:
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    str(n),
+                    "--steps",
+                    str(steps),
+                    "--warmup",
+                    str(args.warmup),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, **ONE_CORE, "NUMBA_NUM_THREADS": str(threads)},
+            )
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(
+                f"N = {n:>9,}  {threads} thread(s)  {row['steps_per_s']:8.1f} steps/s  "
+                f"{row['ms_per_step']:8.2f} ms/step (CPU {row['cpu_ms_per_step']:6.2f})  "
+                f"peak {row['peak_rss_mb']:7.0f} MB  (world generation {row['init_s']:.1f} s)",
+                flush=True,
+            )
+    if len(rows) > 1 and len(args.threads) == 1:
         per_agent = [r["ms_per_step"] / r["N"] * 1e6 for r in rows]
         print("ns per agent-step:", ", ".join(f"{v:.0f}" for v in per_agent))
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
