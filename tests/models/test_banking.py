@@ -144,3 +144,42 @@ def test_every_banking_config_runs(path, tmp_path):
     res = econsim.run({**raw, "steps": 3, "runs": 1, "out": str(tmp_path / "r")})
     assert res.manifest["status"] == "complete"
     assert (res.to_pandas().gdp.iloc[1:] > 0).all()
+
+
+def _calibration_bounds(rec, burn_in: int) -> dict[str, float]:
+    c = rec.columns
+    u = c["unemployment"][burn_in:]
+    growth = np.prod(1 + c["inflation"][burn_in:], axis=0)
+    years = (u.shape[0]) / 12
+    annual_nominal = 12 * c["gdp_nominal"][burn_in:]
+    return {
+        "unemployment": float(u.mean()),
+        "inflation": float((growth ** (1 / years) - 1).mean()),
+        "debt_ratio_max": float((c["gov_debt"][burn_in:] / annual_nominal).max()),
+    }
+
+
+def test_calibrated_baseline_stays_within_plausible_bounds():
+    """A few hundred months of the baseline: unemployment in [2 %, 15 %] on average, annual inflation in
+    [−2 %, 8 %], government debt below twice annual output, every stock finite (strict mode on)."""
+    rec = Simulation(model, {"n_households": 1000, "n_firms": 100, "n_banks": 3}, runs=1, seed=3).run(300)
+    m = _calibration_bounds(rec, burn_in=24)
+    assert 0.02 <= m["unemployment"] <= 0.15, m
+    assert -0.02 <= m["inflation"] <= 0.08, m
+    assert m["debt_ratio_max"] < 2.0, m
+    assert np.isfinite(rec.columns["gdp"]).all() and (rec.columns["gdp"][1:] > 0).all()
+
+
+@pytest.mark.slow
+def test_baseline_runs_5000_steps_without_collapse():
+    """5 000 months at a small size: no NaN, no negative stock (strict mode), output and employment alive,
+    and the same bounds on average as over a few hundred steps."""
+    rec = Simulation(model, {"n_households": 1000, "n_firms": 100, "n_banks": 3}, runs=1, seed=7).run(5000)
+    c = rec.columns
+    assert np.isfinite(np.stack([c[k] for k in ("gdp", "inflation", "gov_debt", "m1")])).all()
+    assert (c["gdp"][1:] > 0).all()
+    assert (c["unemployment"][-600:] < 0.5).all()
+    m = _calibration_bounds(rec, burn_in=240)
+    assert 0.02 <= m["unemployment"] <= 0.15, m
+    assert -0.02 <= m["inflation"] <= 0.08, m
+    assert m["debt_ratio_max"] < 2.0, m

@@ -2,18 +2,22 @@
 
 Plans (adaptive expectations, inventories against expected sales):
 
-    x̂' = w·x + (1 − w)·x̂                                  expected sales
-    Y* = max(0, x̂'·(1 + s*) − inventory)                   planned output (s*: target inventory in steps)
+    x̂' = w·x·(1 + β·[sold out]) + (1 − w)·x̂                expected sales (β: demand beyond a stock-out)
+    Y* = max(0, x̂' + θ_s·(s*·x̂' − inventory))               planned output (s*: target inventory in steps,
+                                                           θ_s the share of the gap closed per step)
     L* = (Y* / (A·K^α))^{1/(1−α)}  (consumption goods),  L* = Y*/A_k  (capital goods)   skill units
-    μ' = μ·(1 + m·clip((s* − s)/s*, −1, 1))                markup up when inventories s run short
-    w' = w·(1 + clip(π^e/2 + ω·[vacancies unfilled] − ω/2·[the firm shrinks], ±5 %))    wage offer
-    p  = clip((1 + μ')·w'·L*/Y*, ±10 % of p)                price over planned unit labour cost
+    μ' = μ·(1 + m·clip((s* − s)/s*, −1, 1)) + ρ·(μ₀ − μ)   markup up when inventories s run short,
+                                                           pulled back to the normal markup μ₀
+    w' = w·(1 + clip(χ·π^e + ω·[vacancies unfilled] − ω/2·[the firm shrinks], ±5 %))    wage offer
+    p̃  = (1 + μ')·w'·L(x̂')/x̂'                              normal-cost price (unit labour cost at x̂')
+    p' = clip(p + θ_p·(p̃ − p), ±Δp_max of p)                partial adjustment, menu costs
     I  = max(0, δ·K + speed·(κ·x̂' − K))·max(0, 1 − 3·(r_loan − r₀))   capital units wanted (κ: K/x at t=0)
 
 Production: Y = A·K^α·L^{1−α} for consumption goods, Y = A_k·L for capital goods, with L the skill units
 employed. Accounts: profit = revenue − wages − interest − depreciation; corporate tax on positive profit;
-a share ``payout`` of what remains goes to the owners as dividends (never more than the deposits beyond
-next step's wage bill). A firm whose net worth turns negative is bankrupt: its deposits repay its loan,
+deposits beyond ``cash_buffer`` wage bills and the planned investment first repay the loan, the rest
+goes to the owners as dividends (at least a share ``payout`` of profit after tax, never more than the
+firm's net worth or the deposits beyond next step's wage bill). A firm whose net worth turns negative is bankrupt: its deposits repay its loan,
 the rest of the loan is written off against the lender's equity, its workers are laid off, and an
 entrant takes over the plant in the same slot (price, expectations and wage offer at their kind's mean).
 """
@@ -53,43 +57,64 @@ def kind_mean(values_bf: np.ndarray, kind_f: np.ndarray, alive_bf: np.ndarray) -
     return out
 
 
+def _labour_for(output, capital, alpha, productivity):
+    """Skill units a consumption-goods firm needs for ``output``: L = (Y/(A·K^α))^{1/(1−α)}."""
+    return (output / (productivity * np.maximum(capital, 1e-12) ** alpha)) ** (1 / (1 - alpha))
+
+
 def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     if p.clearing == "multiplier":
         return {}
     f = s.firms
     consumer = p.firm_kind_f == 0
     w = col(p.expectation_weight)
-    expected = w * f.sales + (1 - w) * f.expected_sales
+    # a firm that sold out saw only its stock, not its demand: it reads demand as ``stockout_signal``
+    # above its sales (without this, a sold-out firm's expectations can only fall)
+    sold_out = (f.inventory <= 1e-9 * np.maximum(f.sales, 1e-300)) & (f.sales > 0)
+    observed = f.sales * (1 + col(p.stockout_signal) * sold_out)
+    expected = w * observed + (1 - w) * f.expected_sales
     target = col(p.inventory_target)
-    planned = np.maximum(expected * (1 + target) - f.inventory, 0.0)
+    # production meets expected sales and closes part of the inventory gap (a full correction each step
+    # makes the classic inventory cycle: output saw-toothing from one step to the next)
+    planned = np.maximum(expected + col(p.inventory_adjustment) * (target * expected - f.inventory), 0.0)
     alpha = col(p.alpha)
-    labour = np.where(
-        consumer,
-        (planned / (col(p.productivity) * np.maximum(f.capital, 1e-12) ** alpha)) ** (1 / (1 - alpha)),
-        planned / col(p.capital_productivity),
-    )
+    consumer_labour = _labour_for(planned, f.capital, alpha, col(p.productivity))
+    labour = np.where(consumer, consumer_labour, planned / col(p.capital_productivity))
     ratio = f.inventory / np.maximum(expected, 1e-12)
-    markup = np.clip(
-        f.markup * (1 + col(p.markup_step) * np.clip((target - ratio) / np.maximum(target, 1e-12), -1, 1)),
-        0.01,
-        3,
+    # inventories short of target raise the markup, long ones cut it; competition pulls it back towards
+    # the economy's normal markup (without that pull it ratchets up: sold-out firms always raise)
+    markup = f.markup * (
+        1 + col(p.markup_step) * np.clip((target - ratio) / np.maximum(target, 1e-12), -1, 1)
     )
+    markup = np.clip(markup + col(p.markup_reversion) * (col(p.markup) - markup), 0.01, 3)
     shrinking = labour < 0.9 * f.units
-    # half the expected inflation is passed into wages; a firm that cannot fill its vacancies bids up,
-    # one that shrinks bids down; no offer moves by more than 5 % a step
+    # a share of the expected inflation is passed into wages; a firm that cannot fill its vacancies bids
+    # up, one that shrinks bids down; no offer moves by more than 5 % a step
     raise_ = (
-        0.5 * np.maximum(col(s.expected_inflation), 0.0)
+        col(p.wage_indexation) * np.maximum(col(s.expected_inflation), 0.0)
         + col(p.wage_step) * (f.unfilled > 0)
         - 0.5 * col(p.wage_step) * shrinking
     )
     offer = f.offer * (1 + np.clip(raise_, -0.05, 0.05))
+    # normal-cost pricing: unit labour cost at the expected (not this step's planned) output, so that
+    # inventory corrections do not pass into prices; the price closes part of its gap to the markup price
+    # and moves at most ``price_step_max`` a step (menu costs)
+    normal_labour = np.where(
+        consumer,
+        _labour_for(expected, f.capital, alpha, col(p.productivity)),
+        expected / col(p.capital_productivity),
+    )
     unit_cost = np.where(
-        planned > 0,
-        offer * labour / np.maximum(planned, 1e-12),
+        expected > 0,
+        offer * normal_labour / np.maximum(expected, 1e-12),
         offer * f.units / np.maximum(f.output, 1e-12),
     )
-    # prices follow unit cost with the markup, by at most 10 % a step (menu costs)
-    price = np.where(unit_cost > 0, np.clip((1 + markup) * unit_cost, 0.9 * f.price, 1.1 * f.price), f.price)
+    wanted = (1 + markup) * unit_cost
+    step_max = col(p.price_step_max)
+    moved = f.price * (1 + col(p.price_adjustment) * (wanted / np.maximum(f.price, 1e-300) - 1))
+    price = np.where(
+        unit_cost > 0, np.clip(moved, (1 - step_max) * f.price, (1 + step_max) * f.price), f.price
+    )
     depreciation = col(p.depreciation) / p.steps_per_year
     base_rate = col(p.neutral_rate + p.inflation_target + p.loan_spread)
     brake = np.clip(1 - 3 * (f.loan_rate - base_rate), 0.0, 1.0)
@@ -151,8 +176,20 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     tax = np.minimum(col(p.corporate_tax) * np.maximum(profit, 0.0), np.maximum(deposits, 0.0))
     accounts.pay(led, "corporate_tax", ("firms", firm_n, f.bank), ("government", None, None), tax)
     deposits = led.stock_of("firms", "deposits")
+    # cash beyond the firm's needs (``cash_buffer`` wage bills plus its planned investment) first repays
+    # its loan, and what is left is paid out — retained cash piling up would be a leak out of demand, and
+    # paying out borrowed money would run the firm's equity down; dividends are at least a share
+    # ``payout`` of profit after tax, never more than the firm's positive net worth
+    capital_price = capital_goods_price(f.price, p)
+    needs = col(p.cash_buffer) * f.wage_bill + f.investment_plan * capital_price[:, None]
+    excess = np.maximum(deposits - needs, 0.0)
+    early = np.where(f.alive & (f.lender >= 0), np.minimum(excess, -led.stock_of("firms", "loans")), 0.0)
+    accounts.repay(led, firm_n, f.bank, np.where(f.lender >= 0, f.lender, 0), early)
+    deposits = led.stock_of("firms", "deposits")
+    equity = np.maximum(led.net_worth[:, led.holders("firms")], 0.0)
     dividend = np.minimum(
-        col(p.payout) * np.maximum(profit - tax, 0.0), np.maximum(deposits - f.wage_bill, 0.0)
+        np.minimum(np.maximum(col(p.payout) * np.maximum(profit - tax, 0.0), excess - early), equity),
+        np.maximum(deposits - f.wage_bill, 0.0),
     )
     owners_f = np.bincount(p.firm_owner_h, minlength=n_f)
     per_owner_h = dividend[:, p.firm_owner_h] / np.maximum(owners_f[p.firm_owner_h], 1)
@@ -184,6 +221,14 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         name: kind_mean(getattr(f, name), kinds, alive & ~bankrupt)
         for name in ("price", "expected_sales", "offer", "markup")
     }
+    # an entrant making capital goods where none survived expects the consumption-goods firms' planned
+    # investment (the mean over its kind would be the failed firms' collapsed expectations)
+    capital_kind = p.firm_kind_f == 1
+    if capital_kind.any():
+        wanted = (f.investment_plan * (p.firm_kind_f == 0)).sum(axis=1) / capital_kind.sum()
+        fresh["expected_sales"] = np.where(
+            capital_kind, np.maximum(fresh["expected_sales"], wanted[:, None]), fresh["expected_sales"]
+        )
     out = {
         "firms.depreciation": depreciation,
         "firms.capital": f.capital * (1 - col(p.depreciation) / p.steps_per_year),

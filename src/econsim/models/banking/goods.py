@@ -11,7 +11,7 @@ multiplier), never more than the deposits allow, c·(1 + τ_s) ≤ D:
 
 Households then visit ``visits_goods`` consumption-goods firms and buy from the cheapest with stock; the
 government buys ``government_spending`` × initial output (indexed to the price level; plus any stimulus)
-from every firm in proportion to its stock; consumption-goods firms buy the capital they planned from
+from every firm in proportion to its stock, less a fiscal rule's correction when its debt is off target; consumption-goods firms buy the capital they planned from
 capital-goods firms the same way households shop.
 """
 
@@ -120,7 +120,7 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     consumption_real = (sold_units * (p.firm_kind_f == 0)).sum(axis=1) * s.base_price_c
 
     # government purchases, pro rata to the value in stock
-    share = col(p.government_spending) + col(p.stimulus) * _stimulus_on(s, p)[:, None]
+    share = _fiscal_share(s, p, led) + col(p.stimulus) * _stimulus_on(s, p)[:, None]
     g_nominal = np.where(
         col(p.government_spending_level) > 0,
         col(p.government_spending_level),
@@ -196,6 +196,18 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "spending_scale": scale,
         **accounts.updates(led),
     }
+
+
+def _fiscal_share(s: Arrays, p, led) -> np.ndarray:
+    """Government purchases as a share of initial output (B, 1), under the fiscal rule
+    g = max(0, g₀ − φ_b·(b − b*)), b = bonds outstanding / annual nominal trend output: debt above the
+    target cuts purchases, below it raises them, so that b is stationary whenever φ_b exceeds the gap
+    between the interest rate and nominal growth (without the rule, φ_b = 0, b drifts without bound)."""
+    debt = -led.stock_of("government", "bonds")[:, 0]
+    trend = p.steps_per_year * s.potential * s.price_index / np.maximum(s.base_price_c, 1e-300)
+    ratio = debt / np.maximum(trend, 1e-300)
+    g = col(p.government_spending) - col(p.debt_response) * col(ratio - np.asarray(p.debt_target))
+    return np.clip(g, 0.0, 2.0 * col(p.government_spending))
 
 
 def _stimulus_on(s: Arrays, p) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The labour market and household incomes.
 
-Firms keep at most the skill units they plan to employ and can pay from their deposits,
-L_keep = min(L*, deposits / w), firing beyond it; they post ⌈(L_keep − L)/1.5⌉ vacancies. Job seekers visit
+Firms keep about the skill units they plan to employ, L_keep = min(L*, deposits / w) (to the nearest
+whole worker, never more than the deposits pay for), firing beyond it; they post ⌈(L_keep − L)/1.5⌉ vacancies. Job seekers visit
 ``visits_labour`` firms with vacancies and take the best offer w_f·σ_s (σ_s the skill weight) at or above
 their reservation wage, which falls by ``reservation_decay`` each step of unemployment (never below the
 benefit) and resets to the wage on hiring.
@@ -37,8 +37,10 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     f, h = s.firms, s.households
     led = accounts.books(s, p)
     deposits = led.stock_of("firms", "deposits")
-    keep = np.minimum(f.labour_target, np.maximum(deposits, 0.0) / np.maximum(f.offer, 1e-12))
-    vacancies = np.ceil(np.maximum(keep - f.units, 0.0) / MEAN_WEIGHT).astype(np.int64)
+    cap = np.maximum(deposits, 0.0) / np.maximum(f.offer, 1e-12)
+    keep = np.minimum(f.labour_target, cap)
+    # a position is posted only where at least an unskilled worker fits (a gap of half a skill unit)
+    vacancies = np.ceil(np.maximum(keep - f.units - 0.5, 0.0) / MEAN_WEIGHT).astype(np.int64)
     draws = rng("labour")
     n_h = h.employer.shape[1]
     order = random_order(draws.random((n_h,)))
@@ -52,6 +54,7 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         reservation,
         wage,
         keep,
+        cap,
         f.offer,
         open_,
         f.alive,
@@ -78,7 +81,7 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "firms.units": units,
         "firms.vacancies": vacancies,
         # a vacancy counts as unfilled only where a worker would still fit (a gap of a skill unit or more)
-        "firms.unfilled": np.where(keep - units >= 1.0, open_, 0),
+        "firms.unfilled": np.where(keep - units >= MEAN_WEIGHT / 2, open_, 0),
     }
 
 

@@ -32,6 +32,7 @@ def labour_market(
     reservation_h,
     wage_h,
     keep_f,
+    cap_f,
     offer_f,
     vacancies_f,
     alive_f,
@@ -40,8 +41,9 @@ def labour_market(
     skill_weight,
     hired_f,
 ):
-    """One run. ``keep_f``: skill units each firm keeps (it fires beyond them); ``vacancies_f`` positions
-    (filled in place); ``wage_h`` set to the employer's offer × skill weight for every employed worker."""
+    """One run. ``keep_f``: skill units each firm wants, ``cap_f`` the most it can pay; a worker of weight
+    w fits while the firm's units stay within min(keep + w/2, cap) — the nearest whole worker to its
+    target, never more than it can pay — and is fired beyond it; ``vacancies_f`` positions (filled in place); ``wage_h`` set to the employer's offer × skill weight for every employed worker."""
     n_h, n_f = employer_h.shape[0], offer_f.shape[0]
     units_f = np.zeros(n_f)
     for i in range(n_h):  # shed: walk workers in a random order, firing beyond what the firm keeps
@@ -50,7 +52,7 @@ def labour_market(
         if f < 0:
             continue
         w = skill_weight[skill_h[h]]
-        if not alive_f[f] or units_f[f] + w > keep_f[f] + 1e-9:
+        if not alive_f[f] or units_f[f] + w > min(keep_f[f] + 0.5 * w, cap_f[f]) + 1e-9:
             employer_h[h] = -1
             reservation_h[h] = wage_h[h]
             continue
@@ -72,7 +74,7 @@ def labour_market(
             best, best_wage = -1, -1.0
             for m in range(visit_hm.shape[1]):
                 f = open_f[int(visit_hm[h, m] * n_open) % n_open]
-                fits = units_f[f] + w <= keep_f[f] + 1e-9  # never more labour than the firm can pay
+                fits = units_f[f] + w <= min(keep_f[f] + 0.5 * w, cap_f[f]) + 1e-9
                 if vacancies_f[f] > 0 and fits and offer_f[f] * w > best_wage:
                     best, best_wage = f, offer_f[f] * w
             if best >= 0 and best_wage >= reservation_h[h]:

@@ -98,7 +98,16 @@ PARAMS: list[Param] = [
     Param("reservation_decay", 0.05, "fall of the reservation wage per unemployed step", bounds=UNIT),
     Param("expectation_gain", 0.2, "λ in π^e ← π^e + λ(π − π^e)", bounds=UNIT),
     Param("initial_wage", 4000.0, "monthly wage of an unskilled worker at the start", bounds=(1e-9, None)),
-    Param("initial_deposits", 6000.0, "household deposits at the start", bounds=POS),
+    Param(
+        "initial_deposits", 0.0, "household deposits at the start, in money (added to the buffer)", bounds=POS
+    ),
+    Param(
+        "initial_wealth_months",
+        -1.0,
+        "household deposits at the start in months of its disposable income; −1: the buffer-stock rule's "
+        "steady state for the household's archetype (where it spends its income), 0 with the SIM rule",
+        bounds=(-1.0, 120.0),
+    ),
     # --- firms
     Param("alpha", 0.3, "capital share α in Y = A·K^α·L^(1−α)", bounds=(0.0, 0.99)),
     Param("productivity", 1.0, "total factor productivity A of consumption-goods firms", bounds=(1e-9, None)),
@@ -115,12 +124,49 @@ PARAMS: list[Param] = [
         "capital (units) of a consumption-goods firm at the start",
         bounds=(1e-9, None),
     ),
-    Param("markup", 0.15, "initial markup over unit labour cost", bounds=(0.0, 5.0)),
+    Param("markup", 0.15, "initial (and normal) markup over unit labour cost", bounds=(0.0, 5.0)),
     Param("markup_step", 0.02, "markup adjustment per step when inventories are off target", bounds=UNIT),
+    Param(
+        "markup_reversion",
+        0.05,
+        "share of the gap to the normal markup ``markup`` closed per step (competition)",
+        bounds=UNIT,
+    ),
+    Param(
+        "stockout_signal",
+        0.1,
+        "demand a sold-out firm reads beyond its sales (share of sales)",
+        bounds=(0.0, 1.0),
+    ),
     Param("inventory_target", 0.5, "target inventories in steps of expected sales", bounds=POS),
+    Param(
+        "inventory_adjustment",
+        0.25,
+        "share of the gap between target and actual inventories closed by production per step",
+        bounds=UNIT,
+    ),
+    Param(
+        "price_adjustment",
+        0.25,
+        "share of the gap between the normal-cost price and the current price closed per step",
+        bounds=UNIT,
+    ),
+    Param("price_step_max", 0.02, "largest price change of a firm per step (menu costs)", bounds=UNIT),
     Param("expectation_weight", 0.3, "weight of the latest sales in expected sales", bounds=UNIT),
-    Param("wage_step", 0.01, "wage-offer rise per step when vacancies went unfilled", bounds=UNIT),
+    Param("wage_step", 0.002, "wage-offer rise per step when vacancies went unfilled", bounds=UNIT),
+    Param(
+        "wage_indexation",
+        0.5,
+        "share of expected inflation passed into wage offers each step",
+        bounds=UNIT,
+    ),
     Param("payout", 0.5, "share of positive profits paid as dividends", bounds=UNIT),
+    Param(
+        "cash_buffer",
+        1.0,
+        "deposits a firm keeps, in steps of its wage bill (plus its planned investment); the rest is paid out",
+        bounds=POS,
+    ),
     Param("loan_term_years", 3.0, "years over which loans amortize", bounds=(1e-3, None)),
     Param("investment_speed", 0.05, "share of the capital gap closed by investment per step", bounds=UNIT),
     # --- banks
@@ -132,7 +178,12 @@ PARAMS: list[Param] = [
     Param("bank_equity", 0.12, "initial bank equity / loans", bounds=(1e-9, 1.0)),
     Param("credit_supply", 1.0, "scale of what banks are willing to lend (<1: a credit crunch)", bounds=UNIT),
     # --- central bank
-    Param("taylor_inflation", 1.5, "Taylor rule: response to inflation", bounds=POS),
+    Param(
+        "taylor_inflation",
+        0.5,
+        "Taylor rule: response to inflation above the target (Taylor 1993)",
+        bounds=POS,
+    ),
     Param("taylor_gap", 0.5, "Taylor rule: response to the output gap", bounds=POS),
     Param("neutral_rate", 0.02, "Taylor rule: neutral real rate r*", bounds=(-0.1, 0.2)),
     Param("inflation_target", 0.02, "Taylor rule: inflation target π* (annual)", bounds=(-0.1, 0.2)),
@@ -151,7 +202,7 @@ PARAMS: list[Param] = [
     ),
     # --- government
     Param(
-        "government_spending", 0.18, "government purchases as a share of initial output", bounds=(0.0, 1.0)
+        "government_spending", 0.15, "government purchases as a share of initial output", bounds=(0.0, 1.0)
     ),
     Param(
         "government_spending_level",
@@ -168,6 +219,19 @@ PARAMS: list[Param] = [
     Param("corporate_tax", 0.21, "tax on positive firm profits", bounds=UNIT),
     Param("sales_tax", 0.05, "tax on consumer purchases", bounds=UNIT),
     Param("benefit_replacement", 0.4, "unemployment benefit / average wage", bounds=UNIT),
+    Param(
+        "debt_target",
+        0.6,
+        "fiscal rule: target government debt / annual nominal trend output",
+        bounds=(0.0, 10.0),
+    ),
+    Param(
+        "debt_response",
+        0.1,
+        "fiscal rule: cut of government purchases (share of output) per unit of debt ratio above the "
+        "target (raise below it); 0 switches the rule off",
+        bounds=(0.0, 2.0),
+    ),
     Param("bond_premium", 0.005, "government bond rate above the policy rate", bounds=POS),
     Param(
         "stimulus",

@@ -76,6 +76,33 @@ def _survey_features(p: Any, rng: RandomStreams, n_h: int) -> dict[str, np.ndarr
     }
 
 
+def _buffer_months(p: Any, arche_bh: np.ndarray) -> np.ndarray:
+    """Initial deposits in months of disposable income. By default (−1) the buffer-stock rule's steady
+    state, where c = m·(a_y·YD + a_w·(D − s*·YD)) = YD: D/YD = s* + (1/m − a_y)/a_w (at least a month), so
+    that the economy starts with households spending their income rather than saving out of it."""
+    months = np.asarray(p.initial_wealth_months, dtype=float).reshape(-1, 1)
+    m = ARCHETYPE_PROPENSITY[arche_bh]
+    a_y = np.asarray(p.propensity_income, dtype=float).reshape(-1, 1)
+    a_w = np.maximum(np.asarray(p.propensity_wealth, dtype=float).reshape(-1, 1), 1e-9)
+    target = np.asarray(p.wealth_target, dtype=float).reshape(-1, 1)
+    steady = (
+        np.maximum(target + (1.0 / m - a_y) / a_w, 1.0) if p.consumption_rule == "buffer_stock" else target
+    )
+    if p.consumption_rule == "sim":
+        steady = np.zeros_like(m, dtype=float)
+    return np.where(months >= 0, months, steady)
+
+
+def _initial_disposable(p: Any, employed_bh: np.ndarray, gross_bh: np.ndarray) -> np.ndarray:
+    """Disposable income at t = 0: the wage after income tax, or the benefit (replacement × mean wage)."""
+    from econsim.models.banking.labour import income_tax
+
+    wage = np.where(employed_bh, gross_bh, 0.0)
+    mean_wage = (wage.sum(axis=1) / np.maximum(employed_bh.sum(axis=1), 1))[:, None]
+    benefit = np.asarray(p.benefit_replacement, dtype=float).reshape(-1, 1) * mean_wage
+    return np.where(employed_bh, wage - income_tax(p, wage), benefit)
+
+
 def initial_economy(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     B = p.n_runs
     n_h, n_f, n_k = int(p.n_households), int(p.n_firms), int(p.n_banks)
@@ -143,6 +170,9 @@ def initial_economy(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarr
         loans_bf = np.where(kind_f == 0, 0.5 * capital_value_bf, 0.5 * wage_bill_bf)
         deposits_bf = wage_bill_bf.copy()
     deposits_bh = np.broadcast_to(np.asarray(p.initial_deposits, dtype=float).reshape(-1, 1), (B, n_h)).copy()
+    deposits_bh = deposits_bh + _buffer_months(p, arche_bh) * _initial_disposable(
+        p, employed_bh & ~multiplier, wage0 * weight_bh
+    )
     led = accounts.opening_balances(
         p.ledger_template,
         deposits_bh,
@@ -165,7 +195,7 @@ def initial_economy(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarr
             "households.employer": np.where(multiplier, -1, employer_bh).astype(np.int64),
             "households.wage": np.where(employed_bh & ~multiplier, wage0 * weight_bh, 0.0),
             "households.reservation": wage0 * weight_bh * 0.9,
-            "households.disposable": np.where(employed_bh, wage0 * weight_bh, 0.0),
+            "households.disposable": _initial_disposable(p, employed_bh & ~multiplier, wage0 * weight_bh),
             "firms.bank": bank_bf,
             "firms.capital": capital_bf,
             "firms.price": price_bf,
