@@ -39,6 +39,7 @@ def _batch(n_runs=5, n=300, seed=0):
 
 def test_map_equals_a_python_loop_over_runs_serial_and_parallel():
     x_bn, weight_n, scale_b, start = _batch()
+    weight_n.flags.writeable = False  # shared arrays may be read-only, as the engine's static data is
     outs = []
     for fn in (walk, walk_parallel, walk.python_loop):
         out_bn, total_b = np.zeros_like(x_bn), np.zeros((x_bn.shape[0], 1))
