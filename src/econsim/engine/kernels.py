@@ -8,10 +8,14 @@ its array arguments are that run's slices. ``per_run`` turns it into a function 
 where a batched argument has the run axis b first (shape (B, …); a (B,) array reaches the kernel as one
 number per run) and a shared argument (static data of the batch, a scalar, a graph shared by every run)
 is passed through unchanged. The loop over b is generated from a small template and compiled by numba
-together with the call, so there is no Python-level call per run; with ``parallel=True`` the runs are
-spread over threads (``numba.prange``). Each run only reads its own slices and the shared arguments and
-writes its own slices, so the result is bit-identical whether the runs go serially, in parallel, or one
-at a time through a Python loop (``mapped.python_loop``).
+together with the call, so there is no Python-level call per run. With ``parallel=True`` a batch of
+several runs is spread over threads (``for b in prange(B)``, each run on one thread, the kernel built
+without its own ``parallel``: numba does not nest parallel regions), while a single run goes through the
+serial loop, where a kernel compiled with ``parallel=True`` may spread its own work (its regions, say)
+over the threads. Each run only reads its own slices and the shared arguments and writes its own
+slices, so the result is bit-identical whether the runs go serially, in parallel, or one at a time
+through a Python loop (``mapped.python_loop``) — provided the kernel's own parallel loop, if any, keeps
+each sum on one thread.
 
 numba is imported when a kernel is first called, never at import: ``import econsim.engine`` stays light.
 
@@ -45,6 +49,7 @@ class Kernel:
         self.py_func = getattr(fn, "py_func", fn)
         self.options = options
         self._dispatcher: Any = fn if hasattr(fn, "py_func") else None
+        self._serial: Any = None
         self.__name__ = self.py_func.__name__
         self.__doc__ = self.py_func.__doc__
         self.__wrapped__ = self.py_func
@@ -68,6 +73,28 @@ class Kernel:
                     fork_safe_threads()
                 self._dispatcher = numba.njit(**options)(self.py_func)
         return self._dispatcher
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the kernel spreads its own work over threads (compiled with ``parallel=True``)."""
+        if self._dispatcher is not None and hasattr(self._dispatcher, "targetoptions"):
+            return bool(self._dispatcher.targetoptions.get("parallel"))
+        return bool(self.options.get("parallel"))
+
+    def serial(self) -> Any:
+        """A dispatcher of the same function and options without ``parallel`` (``prange`` is ``range``),
+        for callers that are themselves spread over threads. Not cached on disk: numba's cache does not
+        tell a serial build from a parallel one of the same function."""
+        if self._serial is None:
+            import numba
+
+            options = dict(self.options)
+            if self._dispatcher is not None and hasattr(self._dispatcher, "targetoptions"):
+                options.update(self._dispatcher.targetoptions)
+            for key in ("parallel", "cache", "nopython"):
+                options.pop(key, None)
+            self._serial = numba.njit(**options)(self.py_func)
+        return self._serial
 
     def __call__(self, *args: Any) -> Any:
         return self.dispatcher(*args)
@@ -112,56 +139,70 @@ class RunMap:
         self.parallel = bool(parallel)
         self.__name__ = self.kernel.__name__
         self.__doc__ = self.kernel.__doc__
-        self._loop: Any = None
+        self._loops: dict[bool, Any] = {}
 
-    def source(self) -> str:
-        """The generated loop over runs (what numba compiles)."""
+    def source(self, over_threads: bool | None = None) -> str:
+        """The generated loop over runs (what numba compiles): ``range``, or ``prange`` when the runs go to
+        threads (``over_threads``, by default whether the map is parallel)."""
+        over_threads = self.parallel if over_threads is None else over_threads
         args = ", ".join(self.names)
         call = ", ".join(
             f"{n}[_b]" if batched else n for n, batched in zip(self.names, self.batched, strict=True)
         )
         first = self.names[self.batched.index(True)]
-        loop = "_prange" if self.parallel else "range"
+        name = f"{self.__name__}_{'threads' if over_threads else 'serial'}"
         return (
-            f"def {self.__name__}_per_run({args}):\n"
-            f"    for _b in {loop}({first}.shape[0]):\n"
+            f"def {name}({args}):\n"
+            f"    for _b in {'_prange' if over_threads else 'range'}({first}.shape[0]):\n"
             f"        _kernel({call})\n"
         )
 
     @property
     def loop(self) -> Any:
-        """The compiled loop over runs (cached on disk unless the kernel says ``cache=False``)."""
-        if self._loop is None:
+        """The compiled loop over runs of a batch of several runs (see ``loop_for``)."""
+        return self.loop_for(self.parallel)
+
+    def loop_for(self, over_threads: bool) -> Any:
+        """The compiled loop over runs, cached on disk unless the kernel says ``cache=False``.
+
+        Serial: ``for b in range(B)``, calling the kernel as given (which may spread its own work over
+        threads). Over threads: ``for b in prange(B)``, calling a serial build of the kernel (numba cannot
+        nest parallel regions); each run stays on one thread."""
+        loop = self._loops.get(over_threads)
+        if loop is None:
             import numba
 
-            source = self.source()
+            source = self.source(over_threads)
+            kernel = self.kernel.serial() if over_threads else self.kernel.dispatcher
             path = _source_file(self.kernel, source) if self.kernel.options.get("cache", True) else None
             namespace: dict[str, Any] = {
-                "_kernel": self.kernel.dispatcher,
+                "_kernel": kernel,
                 "_prange": numba.prange,
                 # numba's disk cache rebuilds a function's environment from its module's name
                 "__name__": self.kernel.py_func.__module__,
             }
             exec(compile(source, path or f"<per_run {self.__name__}>", "exec"), namespace)
-            loop = namespace[f"{self.__name__}_per_run"]
+            function = namespace[f"{self.__name__}_{'threads' if over_threads else 'serial'}"]
             if path is None:
                 from econsim.engine.jit import fork_safe_threads
 
-                if self.parallel:
+                if over_threads:
                     fork_safe_threads()
-                self._loop = numba.njit(parallel=self.parallel)(loop)
+                loop = numba.njit(parallel=over_threads)(function)
             else:
                 from econsim.engine.jit import njit
 
-                self._loop = njit(parallel=self.parallel)(loop)
-                if getattr(self.kernel.dispatcher, "targetoptions", {}).get("parallel"):
+                loop = njit(parallel=over_threads)(function)
+                if not over_threads and self.kernel.parallel:
                     # a loop loaded from the disk cache does not start numba's thread pool for the
                     # parallel kernel linked into it (numba starts it when it compiles or loads that
                     # kernel itself); calling into the kernel's threads without it crashes the process
                     numba.get_num_threads()
-        return self._loop
+            self._loops[over_threads] = loop
+        return loop
 
-    def _check(self, args: tuple[Any, ...]) -> None:
+    def _check(self, args: tuple[Any, ...]) -> int:
+        """The number of runs, once every batched argument is checked to have it on its leading axis."""
         if len(args) != len(self.names):
             raise TypeError(f"{self.__name__}() takes {len(self.names)} arguments, got {len(args)}")
         n_runs = None
@@ -181,10 +222,12 @@ class RunMap:
                     f"{self.__name__}: batched argument '{name}' has {shape[0]} runs on its leading axis, "
                     f"'{first}' has {n_runs}"
                 )
+        return int(n_runs or 0)
 
     def __call__(self, *args: Any) -> None:
-        self._check(args)
-        self.loop(*args)
+        n_runs = self._check(args)
+        # one run goes through the serial loop: its kernel may still spread its own work over threads
+        self.loop_for(self.parallel and n_runs > 1)(*args)
 
     def python_loop(self, *args: Any) -> None:
         """The same map as a Python loop over runs calling the compiled kernel (a reference for tests)."""

@@ -161,8 +161,9 @@ def demand_kernel(
     Non-finite inputs (a run without the strict check): ±∞ logits clip to ±40 like any other; an agent with
     a NaN logit, wallet or coefficient spends NaN on every good, so the NaN reaches its region's demand.
 
-    Regions are spread over numba's threads (``NUMBA_NUM_THREADS``): each region's sums are taken by one
-    thread over its agents in order, so the results are the same bits on any thread count.
+    Regions are spread over numba's threads (``NUMBA_NUM_THREADS``) when the batch is one run (several
+    runs are spread over them instead, by ``demand_pass``): each region's sums are taken by one thread over
+    its agents in order, so the results are the same bits on any thread count.
     """
     n_g = theta_ng.shape[1]
     for r in prange(bounds_r.shape[0] - 1):
@@ -211,8 +212,9 @@ def demand_kernel(
         store_r[r] += store
 
 
-#: ``demand_kernel`` over the batch: every argument has the run axis first (x_bn, …, store_br)
-demand_pass = per_run(demand_kernel)
+#: ``demand_kernel`` over the batch: every argument has the run axis first (x_bn, …, store_br). Several
+#: runs go to numba's threads one run each; a single run spreads its regions over them.
+demand_pass = per_run(demand_kernel, parallel=True)
 
 
 @njit(fastmath=_FAST, error_model="numpy", parallel=True)  # vectorised sums per region; NaN stays NaN
@@ -276,5 +278,6 @@ def closing_kernel(
         fx_want_r[r] += fx_want
 
 
-#: ``closing_kernel`` over the batch: every argument has the run axis first (the FX spreads are (B,))
-closing_pass = per_run(closing_kernel)
+#: ``closing_kernel`` over the batch: every argument has the run axis first (the FX spreads are (B,));
+#: threads as in ``demand_pass``
+closing_pass = per_run(closing_kernel, parallel=True)
