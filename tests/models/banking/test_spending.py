@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("sklearn")
-
 from typer.testing import CliRunner
 
 from econsim.cli import app
