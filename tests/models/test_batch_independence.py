@@ -31,6 +31,7 @@ CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "atp": ({"N": 300, "R": 3, "G": 6, "J": 4, "k_neighbors": 2, "n_resources": 2}, 1, 3),
     "tokens": ({"N": 24}, 2, 6),
     "banking": ({"n_households": 60, "n_firms": 10, "n_banks": 2}, 2, 4),
+    "network": ({"n_agents": 60, "mean_degree": 6, "cluster_every": 2}, 2, 4),
 }
 
 #: (model, context) → fixed parameters under which the listed parameters act
@@ -197,6 +198,7 @@ SWEEPS: dict[str, dict[str, list[Any]]] = {
     "atp": {"working_age": [18, 30], "tau": [0.15, 0.3]},
     "tokens": {"group_size": [1, 10], "venue": ["bonding_curve", "call_auction"]},
     "banking": {"visits_goods": [2, 3], "tax_low": [0.1, 0.15]},
+    "network": {"bridge_delay": [1, 2], "pay_rate": [0.02, 0.05]},
 }
 
 

@@ -12,6 +12,7 @@ _BUILTIN: dict[str, str] = {
     "atp": "econsim.models.atp:model",
     "tokens": "econsim.models.tokens:model",
     "banking": "econsim.models.banking:model",
+    "network": "econsim.models.network:model",
 }
 
 

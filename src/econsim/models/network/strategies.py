@@ -1,0 +1,53 @@
+"""Strategies μ_i = (activity, risk target) imitate the neighbourhood (Euler–Maruyama, dt = one day):
+
+    μ_i' = clip(μ_i + κ_μ·(m̄_i − μ_i) + σ_μ·z_i, 0, 1),     m̄_i = Σ_active η_e μ_{j_e} / Σ_active η_e
+
+(m̄_i = μ_i for an agent without active links). Linked agents converge, so trading within clusters
+correlates (herding); the noise keeps strategies moving, and clusters re-form as they move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.models.network.draws import normal, stream_word
+
+
+def _imitate_one(indptr, target, eta, mu, word, eta_min, pull, sigma, mu_new):
+    N = mu.shape[0]
+    for i in range(N):
+        total, m0, m1 = 0.0, 0.0, 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            if eta[e] >= eta_min:
+                j = target[e]
+                total += eta[e]
+                m0 += eta[e] * mu[j, 0]
+                m1 += eta[e] * mu[j, 1]
+        if total > 0.0:
+            m0, m1 = m0 / total, m1 / total
+        else:
+            m0, m1 = mu[i, 0], mu[i, 1]
+        a = mu[i, 0] + pull * (m0 - mu[i, 0]) + sigma * normal(word, 2 * i)
+        b = mu[i, 1] + pull * (m1 - mu[i, 1]) + sigma * normal(word, 2 * i + 1)
+        mu_new[i, 0] = min(max(a, 0.0), 1.0)
+        mu_new[i, 1] = min(max(b, 0.0), 1.0)
+
+
+_imitate = per_run(_imitate_one, shared=("indptr",), cache=True)
+
+
+def imitate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    mu = np.empty_like(s.agents.mu)
+    _imitate(
+        p.graph_indptr,
+        s.edges.target,
+        s.edges.eta,
+        s.agents.mu,
+        stream_word(rng, "strategies"),
+        np.asarray(p.eta_min, float),
+        np.asarray(p.imitation, float),
+        np.asarray(p.strategy_vol, float),
+        mu,
+    )
+    return {"agents.mu": mu}

@@ -1,0 +1,156 @@
+"""Agents rebalance against each chain's constant-product pools (§4.2), in integer base units.
+
+Agent i's risk target on chain c for asset a is w_ica = clip(μ_i1 · exp(s_ca), 0, 1), with the chain's
+sentiment s_ca an Ornstein–Uhlenbeck walk (s' = (1 − κ_s)·s + σ_s·z). With V_ic the agent's value on the
+chain and the risk measure Λ(H + r) = ½λ·(value_a + r − w·V/A)² and cost C(r) = ½κ·r², the rebalancing
+
+    r_ica = argmin_r Λ + C = φ · (w_ica·V_ic/A − H_ica·P_ca),      φ = λ / (λ + κ)
+
+is a buy (numeraire in) when positive, a sale (tokens in) when negative; buys are scaled to the cash
+the agent holds, sales to the tokens. Orders below ``min_trade`` are dropped. Each pool executes the
+chain's sales then its buys as two batched swaps — the project's AMM closed form
+dy = y·a(1 − f)/(x + a(1 − f)) (``mechanisms.amm.swap_output``), floored — and every trader gets its
+pro-rata share, floored; the undistributed units stay in the pool, so no unit is created or lost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.models.network.state import UNIT
+
+
+def rebalance_fraction(risk_aversion, trade_cost):
+    """φ = λ/(λ + κ): the share of the gap to target closed in one step."""
+    return np.asarray(risk_aversion, float) / (
+        np.asarray(risk_aversion, float) + np.asarray(trade_cost, float)
+    )
+
+
+def _rebalance_one(
+    holdings, mu, sentiment, pool_cash, pool_asset, phi, pool_fee, min_trade, orders, traded, out
+):
+    N, C, K = holdings.shape
+    A = K - 1
+    price = np.empty((C, A))
+    for c in range(C):
+        for a in range(A):
+            price[c, a] = pool_cash[c, a] / pool_asset[c, a]
+    tilt = np.exp(sentiment)
+    sells = np.zeros((C, A), np.int64)
+    buys = np.zeros((C, A), np.int64)
+    floor_units = int(min_trade * UNIT)
+    for i in range(N):
+        traded[i] = 0.0
+        for c in range(C):
+            value = float(holdings[i, c, 0])
+            for a in range(A):
+                value += holdings[i, c, a + 1] * price[c, a]
+            wanted = 0.0
+            for a in range(A):
+                w = min(max(mu[i, 1] * tilt[c, a], 0.0), 1.0)
+                r = phi * (w * value / A - holdings[i, c, a + 1] * price[c, a])
+                if r > 0.0:
+                    orders[i, c, a] = int(r)
+                    wanted += orders[i, c, a]
+                else:
+                    orders[i, c, a] = -min(int(-r / price[c, a]), holdings[i, c, a + 1])
+            cash = holdings[i, c, 0]
+            scale = cash / wanted if wanted > cash else 1.0
+            for a in range(A):
+                o = orders[i, c, a]
+                if o > 0:
+                    o = int(o * scale)
+                    if o < floor_units:
+                        o = 0
+                    buys[c, a] += o
+                elif -o * price[c, a] < floor_units:
+                    o = 0
+                else:
+                    sells[c, a] -= o
+                orders[i, c, a] = o
+    cash_out = np.zeros((C, A), np.int64)
+    asset_out = np.zeros((C, A), np.int64)
+    volume = 0.0
+    for c in range(C):
+        for a in range(A):
+            x, y = pool_asset[c, a], pool_cash[c, a]
+            if sells[c, a] > 0:
+                net = sells[c, a] * (1.0 - pool_fee)
+                cash_out[c, a] = max(0, min(int(net * y / (x + net)), y - 1))
+                x += sells[c, a]
+                y -= cash_out[c, a]
+            if buys[c, a] > 0:
+                net = buys[c, a] * (1.0 - pool_fee)
+                asset_out[c, a] = max(0, min(int(net * x / (y + net)), x - 1))
+                y += buys[c, a]
+                x -= asset_out[c, a]
+            pool_asset[c, a], pool_cash[c, a] = x, y
+            volume += (sells[c, a] * price[c, a] + buys[c, a]) / UNIT
+    # pro-rata shares, floored; (1 − 1e-12) keeps float rounding from handing out more than there is
+    sell_rate = np.zeros((C, A))
+    buy_rate = np.zeros((C, A))
+    for c in range(C):
+        for a in range(A):
+            if sells[c, a] > 0:
+                sell_rate[c, a] = cash_out[c, a] / sells[c, a] * (1.0 - 1e-12)
+            if buys[c, a] > 0:
+                buy_rate[c, a] = asset_out[c, a] / buys[c, a] * (1.0 - 1e-12)
+    for i in range(N):
+        for c in range(C):
+            for a in range(A):
+                o = orders[i, c, a]
+                if o < 0:
+                    got = min(int(-o * sell_rate[c, a]), cash_out[c, a])
+                    cash_out[c, a] -= got
+                    holdings[i, c, a + 1] += o
+                    holdings[i, c, 0] += got
+                    traded[i] += got / UNIT
+                elif o > 0:
+                    got = min(int(o * buy_rate[c, a]), asset_out[c, a])
+                    asset_out[c, a] -= got
+                    holdings[i, c, 0] -= o
+                    holdings[i, c, a + 1] += got
+                    traded[i] += o / UNIT
+    for c in range(C):
+        for a in range(A):
+            pool_cash[c, a] += cash_out[c, a]
+            pool_asset[c, a] += asset_out[c, a]
+    out[0] = volume
+
+
+_rebalance = per_run(_rebalance_one, cache=True)
+
+
+def rebalance(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Sentiment moves, then every agent rebalances on every chain against the pools."""
+    z = rng("sentiment").standard_normal(s.sentiment.shape[1:])
+    kappa = np.asarray(p.sentiment_reversion, float).reshape(-1, 1, 1)
+    sigma = np.asarray(p.sentiment_vol, float).reshape(-1, 1, 1)
+    sentiment = (1.0 - kappa) * s.sentiment + sigma * z
+    holdings, pool_cash, pool_asset = s.agents.holdings.copy(), s.pool_cash.copy(), s.pool_asset.copy()
+    orders = np.empty((*holdings.shape[:3], holdings.shape[3] - 1), np.int64)
+    traded = np.empty(holdings.shape[:2])
+    out = np.zeros((p.n_runs, 1))
+    _rebalance(
+        holdings,
+        s.agents.mu,
+        sentiment,
+        pool_cash,
+        pool_asset,
+        rebalance_fraction(p.risk_aversion, p.trade_cost),
+        np.asarray(p.pool_fee, float),
+        np.asarray(p.min_trade, float),
+        orders,
+        traded,
+        out,
+    )
+    return {
+        "sentiment": sentiment,
+        "agents.holdings": holdings,
+        "pool_cash": pool_cash,
+        "pool_asset": pool_asset,
+        "agents.traded": traded,
+        "amm_volume": out[:, 0],
+    }
