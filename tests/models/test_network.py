@@ -189,3 +189,22 @@ def test_a_small_run_through_econsim_run():
         assert col in df and np.isfinite(df[col]).all()
     totals = df.groupby("run")["token_total_a1"].nunique()
     assert (totals == 1).all()
+
+
+@pytest.mark.parametrize("name", ["defi", "retail_payments", "remittances"])
+def test_case_study_configs_run(name):
+    import pathlib
+
+    import yaml
+
+    path = pathlib.Path(__file__).parents[2] / "configs" / "network" / f"{name}.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    model = get_model("network")
+    columns = set(model.recorded) | {"price_0", "price_1", "price_2", "price_3"}
+    columns |= {f"price_c{c}_a{a}" for c in range(3) for a in (1, 2)}
+    for fig in cfg.pop("figures"):
+        assert set(fig["vars"]) <= columns, fig
+    cfg.update(steps=3, runs=1)
+    cfg["params"]["n_agents"] = 300
+    df = econsim.run(cfg).to_pandas()
+    assert len(df) == 4 and np.isfinite(df["systemic_risk"]).all()

@@ -26,7 +26,6 @@ from econsim.models.network.strategies import imitate
 from econsim.models.network.trading import rebalance
 
 FIGURES = [
-    {"kind": "timeseries", "vars": ["price"], "file": "prices.png"},
     {"kind": "timeseries", "vars": ["price_spread", "systemic_risk"], "file": "risk.png"},
     {"kind": "timeseries", "vars": ["amm_volume", "p2p_volume", "arb_volume"], "file": "volumes.png"},
     {"kind": "timeseries", "vars": ["gini", "active_edges", "cluster_edge_share"], "file": "network.png"},
