@@ -114,6 +114,7 @@ _F = np.float32
 _LOG2E, _LN2_HI, _LN2_LO = _F(1.4426950408889634), _F(0.693359375), _F(-2.12194440e-4)
 _C2, _C3, _C4, _C5, _C6, _C7 = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720), _F(1 / 5040)
 _ONE, _HALF, _CLIP = _F(1.0), _F(0.5), _F(40.0)
+_LANES = 16  # float32 lanes of a 512-bit vector: the loops over goods run over whole vectors
 
 
 def region_bounds(agents_r: np.ndarray) -> np.ndarray:
@@ -164,18 +165,26 @@ def demand_kernel(
     Regions are spread over numba's threads (``NUMBA_NUM_THREADS``) when the batch is one run (several
     runs are spread over them instead, by ``demand_pass``): each region's sums are taken by one thread over
     its agents in order, so the results are the same bits on any thread count.
+
+    The loops over goods run over G rounded up to a multiple of 16 (``_LANES``; padding goods have θ = 0,
+    p = 1 and weight 0): the compiler splits a loop into whole vectors and a scalar remainder, and with G = 24
+    the remainder's 8 scalar exponentials cost more than the 16 in one vector (1.4× faster pass).
     """
     n_g = theta_ng.shape[1]
+    n_pad = (n_g + _LANES - 1) // _LANES * _LANES
     for r in prange(bounds_r.shape[0] - 1):
-        e = np.empty(n_g, np.float32)
-        bits = np.empty(n_g, np.int32)
+        e = np.zeros(n_pad, np.float32)
+        bits = np.zeros(n_pad, np.int32)
         two_k = bits.view(np.float32)
-        price = np.empty(n_g, np.float32)
+        price = np.ones(n_pad, np.float32)  # padding: θ − p = −1, so an infinite 1/τ gives −∞, not NaN
+        theta = np.zeros(n_pad, np.float32)
+        weight = np.zeros(n_pad, np.float32)  # 1 for the goods, 0 for the padding
+        spend = np.zeros(n_pad)
         m = map_r33[r]
         for g in range(n_g):
             price[g] = price_rg[r, g]
+            weight[g] = 1.0
         scale = scale_r[r]
-        spend = spend_rg[r]
         innov = store = 0.0
         for i in range(bounds_r[r], bounds_r[r + 1]):
             x, y, w = x_n[i], y_n[i], w_n[i]
@@ -186,10 +195,12 @@ def demand_kernel(
             )
             x_n[i] = x
             u = _F(inv_tau_n[i])
-            theta = theta_ng[i]
-            nan = False
+            row = theta_ng[i]
             for g in range(n_g):
-                z = (_F(theta[g]) - price[g]) * u
+                theta[g] = row[g]
+            nan = False
+            for g in range(n_pad):
+                z = (theta[g] - price[g]) * u
                 nan |= z != z
                 z = z if z > -_CLIP else -_CLIP  # NaN lands here, flagged above: k stays finite
                 z = z if z < _CLIP else _CLIP
@@ -198,16 +209,18 @@ def demand_kernel(
                 e[g] = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
                 bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
             total = OUTSIDE
-            for g in range(n_g):
-                v = e[g] * two_k[g]
+            for g in range(n_pad):
+                v = e[g] * two_k[g] * weight[g]
                 e[g] = v
                 total += v
             budget = x * scale
             f = np.nan if nan else cons_n[i] * budget / total
-            for g in range(n_g):
+            for g in range(n_pad):
                 spend[g] += f * e[g]
             innov += innov_n[i] * budget
             store += store_n[i] * budget
+        for g in range(n_g):
+            spend_rg[r, g] += spend[g]
         innov_r[r] += innov
         store_r[r] += store
 
