@@ -44,7 +44,10 @@ catches a stock changed outside ``book``; the TFM of the step — rows: the flow
 financial instruments, −Δstock (an asset acquired is a use of funds) — has every row and every column
 summing to zero (column: saving = net acquisition of financial assets + real assets bought at cost).
 Revaluations of real assets (``revalue``, e.g. depreciation or a price change) change NW but not the
-TFM, as in Godley–Lavoie's revaluation matrix.
+TFM, as in Godley–Lavoie's revaluation matrix. Over a long run the tie-out drifts by rounding wherever
+one transaction's legs differ in amount (a deposit debit x + y against flows x and y): the drift grows
+with the volume booked, so ``track_volume=True`` keeps each holder's cumulative Σ|d| and measures the
+tie-out against it (``residuals``).
 
 Vectorized booking: amounts are (B,) — one transaction per run — or (B, n), n transactions per run at
 once, and members are ints, (n,) arrays shared by every run, or (B, n) arrays; one ``book`` call applies
@@ -125,8 +128,9 @@ class Ledger:
     ``Ledger(sectors={"households": 2, "banks": 2}, instruments=("deposits", "loans"),
     flows=("interest",), n_runs=B)``; ``real={"capital": "investment"}`` names the real assets and the
     flow row a purchase at cost appears in. Arrays: ``stock`` (B, H, I), ``net_worth`` (B, H), ``flow``
-    (B, F, K) — the TFM's flow rows of the current step by sector — and ``opening`` (B, K, I), the
-    sectors' stocks when the step began.
+    (B, F, K) — the TFM's flow rows of the current step by sector —, ``opening`` (B, K, I), the
+    sectors' stocks when the step began, ``turnover`` (B, F + I_financial, K), the step's gross amounts,
+    and with ``track_volume`` ``volume`` (B, H), each holder's gross amount booked since the start.
     """
 
     def __init__(
@@ -136,6 +140,7 @@ class Ledger:
         flows: Sequence[str] = (),
         real: Mapping[str, str] | None = None,
         n_runs: int = 1,
+        track_volume: bool = False,
     ) -> None:
         sizes = dict(sectors) if isinstance(sectors, Mapping) else dict.fromkeys(sectors, 1)
         if not sizes:
@@ -171,6 +176,8 @@ class Ledger:
         self.flow = np.zeros((B, F, K))
         self.opening = np.zeros((B, K, n_inst))
         self.turnover = np.zeros((B, F + int(self.financial.sum()), K))
+        #: Σ|d| booked by each holder since the start (B, H), or None when not tracked
+        self.volume: np.ndarray | None = np.zeros((B, H)) if track_volume else None
 
     # --- shape and names ---------------------------------------------------------------------------
     @property
@@ -315,9 +322,13 @@ class Ledger:
         if status:
             raise self._unbalanced(legs, status, b, t, leg_n)
         _apply_kernel(
-            self.stock, self.net_worth, self.flow, self.turnover, n_tx,
+            self.stock, self.net_worth, self.flow, self.turnover, self._volume(), n_tx,
             holders, amounts, sign, sector, account, kind, row,
         )  # fmt: skip
+
+    def _volume(self) -> np.ndarray:
+        """The volume array for the kernel: (B, H), or an empty one when volume is not tracked."""
+        return self.volume if self.volume is not None else np.zeros((0, 0))
 
     def _unbalanced(
         self, legs: list[_Leg], status: int, b: int, t: int, n: int
@@ -393,7 +404,7 @@ class Ledger:
         leg = self._leg((sector, instrument, member), 1.0, amount)
         n_tx = np.broadcast_shapes(leg.amount.shape, leg.holder.shape)[1]
         _apply_kernel(
-            self.stock, self.net_worth, self.flow, self.turnover, n_tx, (leg.holder,), (leg.amount,),
+            self.stock, self.net_worth, self.flow, self.turnover, self._volume(), n_tx, (leg.holder,), (leg.amount,),
             np.ones(1), np.array([leg.sector]), np.array([leg.account]), np.array([_REVALUE]), np.array([0]),
         )  # fmt: skip
 
@@ -427,19 +438,46 @@ class Ledger:
         self.turnover = np.zeros_like(self.turnover)
         return tfm
 
+    def residuals(self) -> dict[str, np.ndarray]:
+        """Relative residuals of the ledger's identities, each |sum| / scale (``check`` compares them with
+        rtol): ``balance_rows`` (B, I_financial), ``net_worth`` (B, H), ``tfm_rows`` (B, rows),
+        ``tfm_columns`` (B, K).
+
+        Scales: a balance-sheet row, Σ_h |stock_hi|; a net worth, Σ_i |stock_hi| + |NW_h|; a TFM row or
+        column, the step's turnover Σ|d| in it, plus for the Δ rows, which are differences of sums over a
+        sector's members, the rounding bound (members + 2)·ε/10⁻⁹ of their stocks. With
+        ``track_volume`` the cumulative volume booked joins the balance-sheet scales: over a long run,
+        legs of different amounts (a payment split into consumption and tax) round differently in the
+        stocks and in the booked net worth, a drift ∝ the volume, not the current stock."""
+        fin = self.stock[:, :, self.financial]
+        extra_h = self.volume if self.volume is not None else np.zeros(self.net_worth.shape)
+        rows = np.abs(fin.sum(axis=1)) / _positive(np.abs(fin).sum(axis=1) + extra_h.sum(axis=1)[:, None])
+        worth = np.abs(self.stock.sum(axis=2) - self.net_worth) / _positive(
+            np.abs(self.stock).sum(axis=2) + np.abs(self.net_worth) + extra_h
+        )
+        tfm = self.transactions_flow()
+        held = np.add.reduceat(np.abs(self.stock), self.offsets[:-1], axis=1)[:, :, self.financial]
+        slack = (
+            (self.sizes[None, :, None] + 2) * _EPS * (2 * held + np.abs(self.opening[:, :, self.financial]))
+        )
+        slack = np.concatenate([np.zeros_like(self.flow), slack.transpose(0, 2, 1)], axis=1) / RTOL
+        scale = self.turnover + slack
+        return {
+            "balance_rows": rows,
+            "net_worth": worth,
+            "tfm_rows": np.abs(tfm.row_sums()) / _positive(scale.sum(axis=2)),
+            "tfm_columns": np.abs(tfm.column_sums()) / _positive(scale.sum(axis=1)),
+        }
+
     def check(self, rtol: float = RTOL) -> None:
         """Raise ``LedgerImbalanceError`` unless every financial row of the balance sheet sums to zero,
-        every holder's net worth ties out, and every row and column of the step's TFM sums to zero.
-
-        Tolerances: ``rtol`` of the gross amounts involved — Σ|stock| for a balance-sheet row and a net
-        worth, the step's turnover Σ|d| for the TFM — plus, for the Δ rows, which are differences of sums
-        over a sector's members, the bound (members + 2)·ε of those sums' rounding."""
-        fin = self.stock[:, :, self.financial]
-        _zero(fin.sum(axis=1), rtol * np.abs(fin).sum(axis=1), "balance-sheet row",
-              [n for n, f in zip(self.instruments, self.financial, strict=True) if f])  # fmt: skip
-        gross = np.abs(self.stock).sum(axis=2) + np.abs(self.net_worth)
-        residual = self.stock.sum(axis=2) - self.net_worth
-        bad = np.abs(residual) > rtol * gross
+        every holder's net worth ties out, and every row and column of the step's TFM sums to zero, each
+        within ``rtol`` of its scale (``residuals``)."""
+        res = self.residuals()
+        fin_names = [n for n, f in zip(self.instruments, self.financial, strict=True) if f]
+        fin = self.stock[:, :, self.financial].sum(axis=1)
+        _zero(res["balance_rows"], rtol, fin, "balance-sheet row", fin_names)
+        bad = res["net_worth"] > rtol
         if bad.any():
             b, h = (int(v) for v in np.argwhere(bad)[0])
             k = int(np.searchsorted(self.offsets, h, side="right") - 1)
@@ -449,22 +487,20 @@ class Ledger:
                 f"{self.net_worth[b, h]:.12g}"
             )
         tfm = self.transactions_flow()
-        held = np.add.reduceat(np.abs(self.stock), self.offsets[:-1], axis=1)[:, :, self.financial]
-        slack = (
-            (self.sizes[None, :, None] + 2) * _EPS * (2 * held + np.abs(self.opening[:, :, self.financial]))
-        )
-        slack = np.concatenate([np.zeros_like(self.flow), slack.transpose(0, 2, 1)], axis=1)
-        tol = rtol * self.turnover + slack
-        _zero(tfm.row_sums(), tol.sum(axis=2), "transactions-flow row", tfm.rows)
-        _zero(tfm.column_sums(), tol.sum(axis=1), "transactions-flow column", tfm.columns)
+        _zero(res["tfm_rows"], rtol, tfm.row_sums(), "transactions-flow row", tfm.rows)
+        _zero(res["tfm_columns"], rtol, tfm.column_sums(), "transactions-flow column", tfm.columns)
 
     # --- carrying the ledger in a model's state ----------------------------------------------------
     _ARRAYS = ("stock", "net_worth", "flow", "opening", "turnover")
 
+    def _names(self) -> tuple[str, ...]:
+        return (*self._ARRAYS, "volume") if self.volume is not None else self._ARRAYS
+
     def arrays(self, prefix: str = "ledger") -> dict[str, np.ndarray]:
         """The ledger's arrays under state names: ``{prefix}_stock`` (B, H, I), ``_net_worth`` (B, H),
-        ``_flow`` (B, F, K), ``_opening`` (B, K, I), ``_turnover`` (B, F + I_financial, K)."""
-        return {f"{prefix}_{name}": getattr(self, name) for name in self._ARRAYS}
+        ``_flow`` (B, F, K), ``_opening`` (B, K, I), ``_turnover`` (B, F + I_financial, K), and with
+        ``track_volume`` ``_volume`` (B, H)."""
+        return {f"{prefix}_{name}": getattr(self, name) for name in self._names()}
 
     def variables(self, prefix: str = "ledger") -> list[Any]:
         """Engine ``Var`` declarations of the arrays of ``arrays(prefix)``."""
@@ -477,15 +513,21 @@ class Ledger:
             "flow": ("this step's transactions-flow rows by sector (sources +, uses −)", (F, K)),
             "opening": ("sector stocks at the start of the step", (K, n_inst)),
             "turnover": ("this step's gross amounts booked, by TFM row and sector", self.turnover.shape[1:]),
+            "volume": ("gross amount booked by each holder since the start", (H,)),
         }
-        return [Var(f"{prefix}_{name}", 0.0, doc[name][0], doc[name][1]) for name in self._ARRAYS]
+        return [Var(f"{prefix}_{name}", 0.0, doc[name][0], doc[name][1]) for name in self._names()]
 
     def load(self, state: Mapping[str, np.ndarray], prefix: str = "ledger", copy: bool = True) -> Ledger:
         """A ledger of the same structure holding the arrays ``state[prefix_*]`` (copied unless told)."""
         out = Ledger.__new__(Ledger)
         out.__dict__.update(self.__dict__)
-        for name in self._ARRAYS:
-            value = state[f"{prefix}_{name}"]
+        for name in self._names():
+            key = f"{prefix}_{name}"
+            if key not in state:
+                raise ConfigError(
+                    f"the state has no '{key}' for the ledger (it tracks: {list(self._names())})"
+                )
+            value = state[key]
             setattr(out, name, np.array(value, dtype=np.float64) if copy else value)
         return out
 
@@ -501,8 +543,13 @@ def _holder_spec(spec: str | tuple[str, Any]) -> tuple[str, Any]:
     return (spec, None) if isinstance(spec, str) else (spec[0], spec[1])
 
 
-def _zero(sums: np.ndarray, tol: np.ndarray, what: str, names: Sequence[str]) -> None:
-    bad = np.abs(sums) > tol
+def _positive(scale: np.ndarray) -> np.ndarray:
+    """A scale to divide by: where it is 0 every residual is 0 too, so 1 gives 0."""
+    return np.where(scale > 0, scale, 1.0)
+
+
+def _zero(residual: np.ndarray, rtol: float, sums: np.ndarray, what: str, names: Sequence[str]) -> None:
+    bad = residual > rtol
     if bad.any():
         b, j = (int(v) for v in np.argwhere(bad)[0])
         raise LedgerImbalanceError(f"{what} '{names[j]}' sums to {sums[b, j]:.12g}, not zero (run {b})")
@@ -548,8 +595,12 @@ def _balance_kernel(n_runs, n_tx, holders, amounts, sign, sector, row, n_rows, r
 
 
 @jit(cache=True)
-def _apply_kernel(stock, net_worth, flow, turnover, n_tx, holders, amounts, sign, sector, account, kind, row):
-    """stock += d (instruments), NW −= d (flow legs), TFM row −= d (flows and real assets at cost)."""
+def _apply_kernel(
+    stock, net_worth, flow, turnover, volume, n_tx, holders, amounts, sign, sector, account, kind, row
+):
+    """stock += d (instruments), NW −= d (flow legs), TFM row −= d (flows and real assets at cost);
+    volume += |d| where tracked."""
+    track = volume.shape[0] > 0
     for b in range(stock.shape[0]):
         for t in range(n_tx):
             for k in range(len(amounts)):
@@ -558,6 +609,8 @@ def _apply_kernel(stock, net_worth, flow, turnover, n_tx, holders, amounts, sign
                 m = holders[k]
                 h = m[b if m.shape[0] > 1 else 0, t if m.shape[1] > 1 else 0]
                 c = kind[k]
+                if track:
+                    volume[b, h] += abs(d)
                 if c == _FLOW:
                     net_worth[b, h] -= d
                 else:
