@@ -182,7 +182,8 @@ def test_cli_train_predict_validate_on_user_files(tmp_path, fixture_df):
     model = tmp_path / "model.joblib"
     runner = CliRunner()
     trained = runner.invoke(
-        app, ["banking", "train", "--data", str(data), "--out", str(model), "--folds", "3"]
+        app,
+        ["banking", "train", "--data", str(data), "--out", str(model), "--folds", "2", "--max-iter", "20"],
     )
     assert trained.exit_code == 0, trained.output
     assert "out-of-sample R²" in trained.output and model.is_file()

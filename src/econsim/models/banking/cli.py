@@ -30,12 +30,13 @@ def train(
     out: Annotated[Path, typer.Option(help="where to save the fitted model")] = Path("spending_model.joblib"),
     folds: Annotated[int, typer.Option(min=2, help="household-grouped cross-validation folds")] = 5,
     seed: Annotated[int, typer.Option(help="seed of the boosting")] = 0,
+    max_iter: Annotated[int, typer.Option(min=1, help="boosting iterations (trees) per fit")] = 200,
 ) -> None:
     """Fit the spending model on survey rows, with household-grouped cross-validation."""
     from econsim.models.banking.spending import train as fit
 
     console = _console()
-    model, validation = fit(data, out, folds=folds, seed=seed)
+    model, validation = fit(data, out, folds=folds, seed=seed, max_iter=max_iter)
     source = model.info["source"]
     console.print(f"trained on {model.info['rows']} rows ({model.info['households']} households) of {source}")
     console.print(

@@ -95,7 +95,12 @@ class SpendingModel:
             )
         df = df[usable]
         x, y, w = features_matrix(df), y[usable], df[survey.WEIGHT].to_numpy(float)
-        est = cls._estimator(seed, max_iter).fit(x, np.log(y), sample_weight=w)
+        from threadpoolctl import threadpool_limits
+
+        # survey files hold thousands of rows: one thread fits them in seconds, while OpenMP threads
+        # contending for a busy machine's cores can take minutes
+        with threadpool_limits(limits=1, user_api="openmp"):
+            est = cls._estimator(seed, max_iter).fit(x, np.log(y), sample_weight=w)
         residual = np.log(y) - est.predict(x)
         smearing = float(np.average(np.exp(residual), weights=w))
         sklearn = _sklearn()
