@@ -369,6 +369,79 @@ def optimize(
 
 
 @app.command()
+def sensitivity(
+    config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
+    metric: Annotated[str, typer.Option(help="recorded column whose mean over runs is analysed")],
+    param: Annotated[list[str], typer.Option("--param", help="NAME=LOW:HIGH to vary")],
+    method: Annotated[str, typer.Option(help="sobol | morris | fast")] = "sobol",
+    at: Annotated[str, typer.Option(help="final | mean (over steps) | a step number")] = "final",
+    samples: Annotated[
+        int, typer.Option(min=1, help="base samples (sobol: a power of two; morris: trajectories)")
+    ] = 1024,
+    runs: Annotated[int | None, typer.Option(min=1, help="Monte Carlo runs per sample row")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="number of steps")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="seed of the sample and the experiment")] = None,
+    executor: Annotated[str | None, typer.Option(help="inprocess | process | ray")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for runs and evidence (default: results/sensitivity-<name>)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter or initial state")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Sobol', Morris or FAST sensitivity indices of a metric, all sample rows run as one experiment."""
+    from econsim.experiment.config import load_config
+    from econsim.experiment.sensitivity import sensitivity as run_sensitivity
+
+    raw, model_name = _read_config(config, None)
+    params, initial = _split_sets(model_name, set_ or [])
+    cfg = load_config(
+        raw,
+        source=f"'{config}'",
+        flags=FLAGS,
+        steps=steps,
+        executor=executor,
+        workers=workers,
+        params=params or None,
+        initial_state=initial or None,
+    )
+    folder = out or Path("results") / f"sensitivity-{cfg.name or cfg.model}"
+    result = run_sensitivity(
+        cfg,
+        method,
+        param,
+        metric,
+        at=at,
+        samples=samples,
+        runs=runs,
+        seed=seed,
+        out=folder,
+        progress=not quiet and None,
+    )
+    for note in result.notes:
+        err_console.print(f"[yellow]note[/]: {note}", highlight=False)
+    table = Table(
+        "parameter",
+        *result.table.columns,
+        title=f"{method} indices of {metric} at {result.at}: {len(result.Y)} rows × {result.runs} run(s)",
+        box=None,
+    )
+    for name, row in result.table.iterrows():
+        table.add_row(str(name), *(f"{v:.4f}" for v in row))
+    out_console.print(table)
+    if result.S2 is not None:
+        pairs = Table("pair", "S2", "S2_conf", title="second order", box=None)
+        for i, a in enumerate(result.names):
+            for b in result.names[i + 1 :]:
+                pairs.add_row(f"{a} × {b}", f"{result.S2.at[a, b]:.4f}", f"{result.S2_conf.at[a, b]:.4f}")
+        out_console.print(pairs)
+    shown = [str(result.files[k]) for k in result.files if k not in ("sample",)]
+    out_console.print("evidence: " + ", ".join(shown), highlight=False)
+
+
+@app.command()
 def models() -> None:
     """List the built-in models."""
     from econsim.models.registry import get_model, model_names
