@@ -442,6 +442,30 @@ def sensitivity(
 
 
 @app.command()
+def calibrate(
+    config: Annotated[Path, typer.Argument(help="experiment configuration (YAML)")],
+    data: Annotated[Path, typer.Option(help="observed series (CSV, one column per recorded name)")],
+    moments: Annotated[list[str], typer.Option("--moments", help="COLUMN:STAT[,COLUMN:STAT...]")],
+    param: Annotated[list[str], typer.Option("--param", help="NAME=LOW:HIGH to fit")],
+    trials: Annotated[int, typer.Option(min=1, help="parameter settings to try")] = 32,
+    runs: Annotated[int | None, typer.Option(min=2, help="Monte Carlo runs (seeds) per trial")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="experiment and search seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder (default: results/calibrate-<name>)")] = None,
+) -> None:
+    """Fit parameters to observed series by the method of simulated moments."""
+    from econsim.experiment.calibrate import calibrate as run_calibration
+
+    raw, _ = _read_config(config, None)
+    folder = out or Path("results") / f"calibrate-{raw.get('name')}"
+    result = run_calibration(raw, data, moments, param, trials=trials, runs=runs, seed=seed, out=folder)
+    table = Table("parameter", "value", "std. error", title=f"objective {result.objective:.4g}", box=None)
+    for name in result.names:
+        table.add_row(name, f"{result.values[name]:.6g}", f"{result.se[name]:.3g}")
+    out_console.print(table)
+    out_console.print(f"calibrated config: {result.files['config']}; figure: {result.files['figure']}")
+
+
+@app.command()
 def models() -> None:
     """List the built-in models."""
     from econsim.models.registry import get_model, model_names
