@@ -145,7 +145,8 @@ def calibrate(
         )
         return out_prk, res
 
-    centre = {sp.name: 0.5 * (sp.low + sp.high) for sp in spaces}  # type: ignore[operator]
+    ranges = {sp.name: (float(sp.low or 0.0), float(sp.high or 0.0)) for sp in spaces}
+    centre = {n: 0.5 * (lo + hi) for n, (lo, hi) in ranges.items()}
     pilot, _ = simulate([centre])
     var_k = pilot[0].var(axis=0, ddof=1) if cfg.runs > 1 else np.zeros(len(specs))
     scale_k = np.where(var_k > 0, var_k, np.maximum(m_data**2, 1e-12))
@@ -159,19 +160,17 @@ def calibrate(
     done = 0
     while done < trials:
         asked = [study.ask() for _ in range(min(batch, trials - done))]
-        points = [{sp.name: t.suggest_float(sp.name, sp.low, sp.high) for sp in spaces} for t in asked]
+        points = [{n: t.suggest_float(n, lo, hi) for n, (lo, hi) in ranges.items()} for t in asked]
         sims, _ = simulate(points)
         for t, sim in zip(asked, sims, strict=True):
             study.tell(t, loss(np.nanmean(sim, axis=0)))
         done += len(asked)
     best = dict(study.best_params)
     # the Jacobian by central differences (under common random numbers) and the moments' spread at θ̂
-    steps_h = {sp.name: 0.05 * (sp.high - sp.low) for sp in spaces}  # type: ignore[operator]
     points = [best]
-    for sp in spaces:
-        h = steps_h[sp.name]
-        lo, hi = max(sp.low, best[sp.name] - h), min(sp.high, best[sp.name] + h)  # type: ignore[type-var]
-        points += [{**best, sp.name: lo}, {**best, sp.name: hi}]
+    for n, (low, high) in ranges.items():
+        h = 0.05 * (high - low)
+        points += [{**best, n: max(low, best[n] - h)}, {**best, n: min(high, best[n] + h)}]
     sims, res = simulate(points)
     means = sims.mean(axis=1)
     G = np.column_stack(
