@@ -549,6 +549,40 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="address to bind (another than 127.0.0.1 exposes the server)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port")] = 8070,
+    data_dir: Annotated[Path, typer.Option(help="folder of the jobs' results folders")] = Path("serve-data"),
+    token: Annotated[
+        str | None, typer.Option(help="require `Authorization: Bearer TOKEN` on the API")
+    ] = None,
+    max_work: Annotated[
+        int, typer.Option(min=1, help="agents × steps × runs one request may ask for")
+    ] = 200_000_000,
+    max_jobs: Annotated[int, typer.Option(min=1, help="jobs running at once")] = 2,
+    max_job_seconds: Annotated[
+        float, typer.Option(min=0.001, help="wall-clock seconds one job may run")
+    ] = 600.0,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the dashboard (at /); needs the 'server' extra."""
+    try:
+        import uvicorn
+
+        from econsim.server.app import Settings, create_app
+        from econsim.server.jobs import Limits
+    except ImportError as exc:
+        raise ConfigError(
+            f"econsim serve needs the 'server' extra: pip install 'econsim[server]' ({exc})"
+        ) from None
+    limits = Limits(max_work=max_work, max_jobs=max_jobs, max_job_seconds=max_job_seconds)
+    app_ = create_app(Settings(data_dir=data_dir, token=token, limits=limits))
+    out_console.print(f"econsim serve: dashboard http://{host}:{port}/  API docs http://{host}:{port}/docs")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """econsim's own warnings as one line on stderr; others as Python shows them."""
     if issubclass(category, EconsimWarning):

@@ -19,10 +19,22 @@ from rich.progress import (
 
 @contextmanager
 def progress_bar(
-    total: int, description: str, enabled: bool | None = None
+    total: int, description: str, enabled: bool | Callable[[int], object] | None = None
 ) -> Iterator[Callable[[int], None]]:
     """Yields ``advance(n)``; ``advance.fields({label: value})`` shows a model's summary numbers beside
-    the bar. ``enabled=None`` shows the bar only when stderr is a terminal."""
+    the bar. ``enabled=None`` shows the bar only when stderr is a terminal. A callable ``enabled`` is
+    a hook instead of a bar: it is told each advance in run-steps (the server's jobs count progress and
+    stop a cancelled job by raising from it)."""
+    if callable(enabled):
+        hook = enabled
+
+        def forward(n: int) -> None:
+            hook(n)
+
+        forward.fields = getattr(hook, "fields", lambda values: None)  # type: ignore[attr-defined]
+        forward.live = True  # type: ignore[attr-defined]
+        yield forward
+        return
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:

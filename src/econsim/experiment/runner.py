@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def make_reports(results: Results, names: list[str], folder: Path | None) -> dic
 def run(
     config: str | Path | dict[str, Any] | ExperimentConfig,
     *,
-    progress: bool | None = None,
+    progress: bool | Callable[[int], object] | None = None,
     overwrite: bool = False,
     **overrides: Any,
 ) -> Results:
@@ -81,7 +82,8 @@ def run(
     ``config`` is a YAML path, a dict or an ExperimentConfig; ``overrides`` replace top-level keys
     (``runs=``, ``steps=``, ``seed=``, ``out=``, ``executor=``, ``workers=``, ``params={...}``, ...).
     With an ``out`` folder the results stream to Parquet there and an interrupted run resumes when run
-    again; without one they are kept in memory. A relative ``save_fig`` or ``save_metrics`` is inside
+    again; without one they are kept in memory. ``progress`` is a bar (True, False, None: when stderr is
+    a terminal) or a hook told each advance in run-steps. A relative ``save_fig`` or ``save_metrics`` is inside
     the ``out`` folder when there is one.
     """
     cfg = outputs_in_results_folder(load_config(config, **overrides))
@@ -125,7 +127,9 @@ def run(
     return results
 
 
-def _run_in_memory(cfg: ExperimentConfig, plan: Plan, executor, progress: bool | None) -> Results:
+def _run_in_memory(
+    cfg: ExperimentConfig, plan: Plan, executor, progress: bool | Callable[[int], object] | None
+) -> Results:
     tasks = [batch_task(plan, i, None) for i in range(len(plan.batches))]
     tables = []
     finals: list[dict[str, np.ndarray]] = []
