@@ -217,7 +217,8 @@ def test_token(tmp_path):
     assert client.get("/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.post("/runs", json=TINY).status_code == 401
-    page = client.get("/", follow_redirects=False)  # the dashboard's page holds no data
+    assert client.get("/ui/index.html").status_code == 200  # the dashboard holds no data
+    page = client.get("/", follow_redirects=False)
     assert page.status_code == 307 and page.headers["location"] == "/ui/index.html"
 
 
