@@ -118,7 +118,7 @@ class Graph:
 
     def adjacency(self, run: int = 0) -> Any:
         """Run ``run`` as a ``scipy.sparse.csr_array`` (weights, or ones)."""
-        from scipy import sparse  # type: ignore[import-untyped]
+        from scipy import sparse
 
         used = self.indptr[run, -1]
         data = np.ones(used) if self.weights is None else self.weights[run, :used]

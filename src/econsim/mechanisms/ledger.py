@@ -100,7 +100,7 @@ class SectorMatrix(NamedTuple):
 
     def frame(self, run: int = 0) -> Any:
         """Run ``run`` as a pandas DataFrame with a Σ column and a Σ row (for printing)."""
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd
 
         table = pd.DataFrame(self.values[run], index=list(self.rows), columns=list(self.columns))
         table["Σ"] = table.sum(axis=1)
