@@ -61,6 +61,7 @@ def test_bad_configuration_file(tmp_path, text, fragments):
     assert not (tmp_path / "out").exists()  # stopped before any work
 
 
+@pytest.mark.slow  # tens of seconds of subprocesses or training; runs in CI with -m slow
 def test_bad_command_line_values(tmp_path):
     cfg = write(tmp_path, "model: honey\nsteps: 3\n")
     assert_clean_error(econsim("run", cfg, "--steps", "-2"), "--steps", "greater than or equal to 1")

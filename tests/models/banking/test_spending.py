@@ -165,6 +165,7 @@ def test_households_are_sampled_in_proportion_to_survey_weights():
         survey.sample_rows(np.array([-1.0, 2.0]), u)
 
 
+@pytest.mark.slow  # tens of seconds of subprocesses or training; runs in CI with -m slow
 def test_default_model_is_cached(tmp_path):
     first = spending.default_model(tmp_path)
     cached = list(tmp_path.glob("spending-fixture-*.joblib"))
