@@ -42,7 +42,7 @@ def test_decorating_leaves_numbas_configuration_alone():
 
 @pytest.mark.slow  # tens of seconds of subprocesses or training; runs in CI with -m slow
 def test_numba_cache_dir_and_xdg_cache_home_are_honoured(tmp_path):
-    code = "from econsim.models.atp import wallets; print(wallets.demand_kernel.stats.cache_path)"
+    code = "from econsim.mechanisms import amm; print(amm._swap_across_ticks.stats.cache_path)"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC), "HOME": str(tmp_path / "home")}
     mine = subprocess.run(
         [sys.executable, "-c", code],
