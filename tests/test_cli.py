@@ -116,3 +116,22 @@ def test_run_models_params_plot(tmp_path):
     assert "target_reserve_ratio" in params.stdout and "0.008" in params.stdout
     plot = econsim("plot", tmp_path / "r", "--save-fig", tmp_path / "figs")
     assert plot.returncode == 0 and (tmp_path / "figs" / "h.png").exists()
+
+
+def test_a_blow_up_under_the_process_executor_is_the_same_clean_error(tmp_path):
+    cfg = write(tmp_path, "model: honey\nsteps: 5\nruns: 4\ninitial_state:\n  size: 0\n  production: 0\n")
+    proc = econsim("run", cfg, "--out", tmp_path / "o", "--quiet", "--executor", "process", "--workers", "2")
+    # which run's batch fails first depends on the workers' timing; every run fails at step 2
+    assert_clean_error(proc, "state variable 'reserve' became nan at step 2 (subset 0, run ", "--no-strict")
+    assert "BrokenProcessPool" not in proc.stderr and "TypeError" not in proc.stderr
+
+
+def test_a_rerun_of_a_finished_experiment_says_it_computed_nothing(tmp_path):
+    cfg = write(tmp_path, "model: honey\nruns: 3\nsteps: 4\nseed: 2\nmemory_budget_mb: 0.002\n")
+    first = econsim("run", cfg, "--out", tmp_path / "r", "--quiet")
+    assert first.returncode == 0 and "done" in first.stdout, first.stderr
+    again = econsim("run", cfg, "--out", tmp_path / "r", "--quiet", "--executor", "ray")
+    assert again.returncode == 0, again.stderr
+    n = len(__import__("econsim").load(tmp_path / "r").manifest["batches"])
+    assert n > 1 and f"all {n} batches already in {tmp_path / 'r'}; nothing to compute" in again.stdout
+    assert "done" not in again.stdout

@@ -143,8 +143,8 @@ def run(
     A relative save_fig or save_metrics in the configuration file is inside the results folder; the
     --save-fig and --save-metrics flags are relative to the working directory.
     """
+    from econsim.analysis.divergence import DivergedRunsWarning
     from econsim.experiment.config import load_config
-    from econsim.experiment.divergence import DivergedRunsWarning
     from econsim.experiment.runner import run as run_experiment
 
     raw, model_name = _read_config(config, model)
@@ -185,10 +185,17 @@ def run(
         )
         raise typer.Exit(130) from None
     m = results.manifest
-    out_console.print(
-        f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
-        f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}"
-    )
+    if results.batches_computed == 0:
+        n = len(m.get("batches", []))
+        out_console.print(
+            f"all {n} batch{'es' * (n != 1)} already in {out_folder}; nothing to compute "
+            "(pass --overwrite to compute them again)"
+        )
+    else:
+        out_console.print(
+            f"[green]done[/]: model {m['model']}, {len(m['subsets'])} sweep point(s) × {m['runs']} run(s) "
+            f"× {m['steps']} steps in {m['wall_time_s']:.2f} s → {out_folder}"
+        )
     written = results.manifest["config"]
     out_console.print(f"figures: {save_fig or written['save_fig']}")
     if written.get("save_metrics"):
@@ -244,7 +251,8 @@ def profile(
     )
     plan = make_plan(cfg)
     started = time.perf_counter()
-    sim = Simulation.from_task(batch_task(plan, 0, None))  # the first batch, exactly as `run` builds it
+    # the first batch, exactly as `run` builds it
+    sim = Simulation.from_task(batch_task(plan, 0, None), plan.model)
     init_s = time.perf_counter() - started
     m = sim.model
     seconds = sim.profile(steps, warmup)
@@ -507,14 +515,14 @@ def plot(
 ) -> None:
     """Draw a results folder's figures (those of its configuration, else the model's defaults)."""
     from econsim.experiment.checks import IMAGE_SUFFIXES, check_writable
+    from econsim.experiment.figures import save_figures
     from econsim.experiment.results import load
-    from econsim.plotting import draw_figures
 
     res = load(results)
     dest = save_fig or results / "figures"
     check_writable(dest, "figure destination (--save-fig)", folder=dest.suffix.lower() not in IMAGE_SUFFIXES)
     specs = res.manifest["config"].get("figures")
-    written = draw_figures(res, specs, dest)
+    written = save_figures(res, specs, dest)
     for path in written:
         out_console.print(str(path))
 

@@ -220,9 +220,9 @@ def test_results_folder_is_read_by_econsim_load_and_back_as_cadcads_table(tmp_pa
 
 def test_figures_draw_from_a_cadcad_results_folder(tmp_path):
     import econsim
-    from econsim.plotting import draw_figures
+    from econsim.experiment.figures import save_figures
 
     cadcad.run(**economy(), seed=3, out=tmp_path / "res")
     res = econsim.load(tmp_path / "res")
-    written = draw_figures(res, res.manifest["config"]["figures"], tmp_path / "fig")
+    written = save_figures(res, res.manifest["config"]["figures"], tmp_path / "fig")
     assert written and all(p.stat().st_size > 0 for p in written)

@@ -332,7 +332,7 @@ def test_simulation_from_a_planned_task_is_what_the_runner_computes():
     plan = make_plan(cfg)
     df = econsim.run(cfg).to_pandas()
     for index, (start, stop) in enumerate(plan.batches):
-        _times, columns = Simulation.from_task(batch_task(plan, index, None)).run(cfg.steps)
+        _times, columns = Simulation.from_task(batch_task(plan, index, None), plan.model).run(cfg.steps)
         mine = df[(df.subset * 3 + df.run >= start) & (df.subset * 3 + df.run < stop)]
         price = mine.pivot(index="timestep", columns=["subset", "run"], values="price").to_numpy()
         np.testing.assert_array_equal(price, columns["price"])
@@ -356,7 +356,8 @@ def test_profile_times_every_block_and_the_cli_profiles_the_planned_first_batch(
             "sweep": {"grid": {"throttle": [0.01, 0.02]}},
         }
     )
-    task_sim = Simulation.from_task(batch_task(make_plan(cfg), 0, None))
+    plan = make_plan(cfg)
+    task_sim = Simulation.from_task(batch_task(plan, 0, None), plan.model)
     np.testing.assert_array_equal(task_sim.rng.identity_rk, [[0, 0], [0, 1], [1, 0], [1, 1]])
     config = tmp_path / "h.yaml"
     config.write_text("model: honey\nruns: 2\nsteps: 5\nseed: 1\ncommon_random_numbers: false\n")

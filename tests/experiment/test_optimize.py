@@ -14,7 +14,7 @@ from econsim.cli import app
 from econsim.engine import Model, Param, Var
 from econsim.engine.errors import ConfigError
 from econsim.experiment.optimize import metric_value, optimize, parse_space
-from econsim.models.registry import register
+from econsim.models.registry import ModelExtras, register
 
 
 def _bowl(s, p, rng):
@@ -32,9 +32,11 @@ model = Model(
     ],
     state=[Var("loss", 0.0, "loss")],
     step=[_bowl],
-    reports={"stats": lambda results: {"worst": float(results.final()["loss"].max()), "label": "text"}},
 )
-register("bowl_test", f"{__name__}:model")
+extras = ModelExtras(
+    reports={"stats": lambda results: {"worst": float(results.final()["loss"].max()), "label": "text"}}
+)
+register("bowl_test", f"{__name__}:model", extras=f"{__name__}:extras")
 CONFIG = {"model": "bowl_test", "runs": 3, "steps": 2, "seed": 1}
 
 

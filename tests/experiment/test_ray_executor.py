@@ -14,6 +14,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the Ray executor needs the 'ray' extra (pip install 'econsim[ray]')")
 
 import econsim  # noqa: E402
+from econsim.engine.errors import NonFiniteStateError  # noqa: E402
 from econsim.experiment.batch import BatchResult  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -53,7 +54,7 @@ def test_tasks_return_part_paths_not_data(local_ray, tmp_path):
     results = list(ex.run(tasks, done.append))
     assert sorted(r.index for r in results) == [0, 1, 2, 3]
     assert all(r.table is None and Path(r.part_path).read_text() == f"batch {r.index}" for r in results)
-    assert sum(done) == 4 * 3  # n_runs × steps per finished batch
+    assert sum(r.run_steps for r in done) == 4 * 3  # n_runs × steps per finished batch
 
 
 def test_a_lost_workers_batch_is_retried(local_ray, tmp_path):
@@ -120,3 +121,51 @@ class DiesOnceTask(PathTask):
             Path(self.marker).write_text("x")
             os._exit(1)
         return super().execute(on_step)
+
+
+def test_a_model_registered_at_run_time_reaches_ray_workers(local_ray):
+    # defined in another test module, which Ray's workers cannot import by name: the task carries it
+    import test_executors as te
+
+    reference = econsim.run(te.CONFIG, progress=False).to_pandas()
+    res = econsim.run(te.CONFIG, executor="ray", progress=False)
+    pd.testing.assert_frame_equal(res.to_pandas(), reference, check_exact=True)
+    by_path = econsim.run({**te.CONFIG, "model": "test_executors:model"}, executor="ray", progress=False)
+    pd.testing.assert_frame_equal(by_path.to_pandas(), reference, check_exact=True)
+
+
+def test_a_blow_up_on_ray_is_the_same_named_error_as_in_process(local_ray):
+    import test_executors as te
+
+    config = {**te.BLOWUP, "memory_budget_mb": 256}
+    with pytest.raises(NonFiniteStateError) as here:
+        econsim.run(config, progress=False)
+    with pytest.raises(NonFiniteStateError) as there:
+        econsim.run(config, executor="ray", workers=1, progress=False)  # one batch, as in process
+    assert type(there.value) is NonFiniteStateError
+    assert (there.value.variable, there.value.step, there.value.run) == (
+        here.value.variable,
+        here.value.step,
+        here.value.run,
+    )
+    assert str(there.value) == str(here.value)
+
+
+def test_ray_reports_step_progress_while_batches_run(local_ray):
+    import test_executors as te
+
+    from econsim.experiment.executors import make_executor
+
+    config = {**te.CONFIG, "model": "walk_fields_test", "steps": 100, "params": {"pause": 0.01}}
+    ex = make_executor("ray")
+    tasks = te._tasks(config, ex)
+    reports = []
+    finished_at = {}
+    for result in ex.run(tasks, reports.append):
+        finished_at[result.index] = len(reports)
+    for task in tasks:
+        mine = [i for i, r in enumerate(reports) if r.batch == task.index and r.run_steps]
+        # reports arrive while the batch runs (before its result), and add up to its work
+        assert sum(reports[i].run_steps for i in mine) == task.n_runs * 100
+        assert sum(1 for i in mine if i < finished_at[task.index]) > 3
+    assert any(r.fields and "mean_x" in r.fields for r in reports)

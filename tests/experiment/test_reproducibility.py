@@ -92,14 +92,8 @@ def test_process_pool_with_a_live_progress_bar(reference, capsys):
     plan = make_plan(load_config(CONFIG, memory_budget_mb=0.05))
     tasks = [batch_task(plan, i, None) for i in range(len(plan.batches))]
     seen = []
-
-    def progress(n):
-        seen.append(n)
-
-    progress.live = True
-    progress.fields = lambda values: None
-    results = list(ProcessExecutor(workers=2).run(tasks, progress))
-    assert sum(seen) == plan.n_runs_total * CONFIG["steps"]
+    results = list(ProcessExecutor(workers=2).run(tasks, seen.append))
+    assert sum(r.run_steps for r in seen) == plan.n_runs_total * CONFIG["steps"]
     assert len(seen) > len(tasks)  # step reports, not only one per batch
     assert sorted(r.index for r in results) == list(range(len(tasks)))
     shown = econsim.run(CONFIG, executor="process", workers=2, progress=True).to_pandas()

@@ -259,5 +259,5 @@ def test_every_built_in_model_has_a_case_here():
     from econsim.models import registry
 
     # the package's own models (tests may register others)
-    built_in = {n for n in registry.model_names() if registry._BUILTIN[n].startswith("econsim.models.")}
+    built_in = set(registry.builtin_model_names())
     assert set(CASES) == built_in

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import econsim
+from econsim.analysis.divergence import DivergedRunsWarning, diverged_runs
 from econsim.engine.errors import ConfigError
-from econsim.experiment.divergence import DivergedRunsWarning, diverged_runs
-from econsim.plotting import draw_figures
+from econsim.experiment.figures import save_figures
+from econsim.models.registry import divergence_of
 from econsim.plotting.aggregate import RunIndex, band, centre
 from econsim.plotting.heatmap import final_grid
 
@@ -71,7 +72,7 @@ def test_diverged_runs_are_the_runs_whose_price_went_negative(wild):
     df = wild.to_pandas()
     lowest = df.groupby(["subset", "run"])["price"].min()
     expected = sorted(lowest[lowest <= 0].index.tolist())
-    summary = diverged_runs(wild)
+    summary = diverged_runs(wild, divergence_of("honey"))
     assert summary["keys"] == expected and summary["diverged"] == len(expected) > 0
     assert summary["runs"] == 150 and summary["share"] == pytest.approx(len(expected) / 150)
     report = json.loads((wild.folder / "report.json").read_text())["diverged_runs"]
@@ -91,7 +92,7 @@ def test_figures_say_how_many_runs_diverged_and_follow_the_sweep_order(wild, tmp
 
     fig = draw_figure(wild, Figure(kind="timeseries", vars=["price"], facet="target_reserve_ratio"))
     text = fig.texts[0].get_text()
-    n = diverged_runs(wild)["diverged"]
+    n = diverged_runs(wild, divergence_of("honey"))["diverged"]
     assert f"{n} of 150 runs diverged" in text and "excluded" in text and "median" in text
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     # the sweep lists 0.3 before 0.1: panels keep that order
@@ -109,7 +110,7 @@ def test_figures_say_how_many_runs_diverged_and_follow_the_sweep_order(wild, tmp
         ),
     )
     assert "median" in both.axes[0].get_title() and "included" in both.axes[0].get_title()
-    written = draw_figures(
+    written = save_figures(
         wild, [{"kind": "timeseries", "vars": ["saturation"], "facet": "throttle"}], tmp_path
     )
     assert written[0].stat().st_size > 0
@@ -181,7 +182,7 @@ def test_figures_of_a_sweep_with_many_runs_stay_within_a_memory_bound(tmp_path):
     script = textwrap.dedent(
         f"""
         import resource, econsim
-        from econsim.plotting import draw_figures
+        from econsim.experiment.figures import save_figures
         import matplotlib.figure, pyarrow.parquet  # imported before the baseline is taken
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         res = econsim.load({str(out)!r})
@@ -189,7 +190,7 @@ def test_figures_of_a_sweep_with_many_runs_stay_within_a_memory_bound(tmp_path):
             {{"kind": "timeseries", "vars": ["saturation", "price"], "facet": "target_reserve_ratio"}},
             {{"kind": "heatmap", "x": "throttle", "y": "target_reserve_ratio", "value": "price"}},
         ]
-        written = draw_figures(res, figures, {str(tmp_path / "figs")!r})
+        written = save_figures(res, figures, {str(tmp_path / "figs")!r})
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(len(written), base // 1024, (peak - base) // 1024)
         """

@@ -169,9 +169,11 @@ def run(
         frames: dict[int, pd.DataFrame] = {}
         status = "interrupted"
         try:
-            with progress_bar(len(spec.runs) * steps, name or "cadCAD model", progress) as advance:
-                advance(sum(batches[i][1] - batches[i][0] for i in done) * steps)
-                for result in ex.run(tasks, advance):
+            finished = sum(batches[i][1] - batches[i][0] for i in done) * steps
+            with progress_bar(
+                len(spec.runs) * steps, name or "cadCAD model", progress, done=finished
+            ) as report:
+                for result in ex.run(tasks, report):
                     if result.table is not None:
                         frames[result.index] = result.table
             status = "complete"

@@ -279,7 +279,10 @@ def from_radcad(experiment: Any) -> Spec:
     from radcad.utils import generate_parameter_sweep
 
     simulations = experiment.get_simulations() if hasattr(experiment, "get_simulations") else [experiment]
-    models, points, point_ids, runs = [], [], [], []
+    models: list[Any] = []
+    points: list[Any] = []
+    point_ids: list[Any] = []
+    runs: list[Any] = []
     for sim, simulation in enumerate(simulations):
         m = simulation.model
         models.append(make_model(m.initial_state, m.state_update_blocks))

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class EconsimError(Exception):
-    """Base class of the errors econsim reports to users without a traceback."""
+    """Base class of the errors econsim reports to users without a traceback.
+
+    Every subclass pickles with its fields, whatever its ``__init__`` takes, so an error raised in a
+    worker process or a Ray task reaches the caller as the same error (``Exception`` would pickle only
+    the message and call ``__init__(message)`` again on the other side).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
 
 
 class EconsimWarning(UserWarning):
@@ -19,15 +28,26 @@ class ConfigError(EconsimError, ValueError):
 
 
 class NonFiniteStateError(EconsimError, FloatingPointError):
-    """A state array took a NaN or infinite value (strict mode)."""
+    """A state array took a NaN or infinite value, or a recorded observable (``kind``) an infinite one
+    (strict mode)."""
 
-    def __init__(self, variable: str, step: int, subset: int, run: int, value: float) -> None:
+    def __init__(
+        self, variable: str, step: int, subset: int, run: int, value: float, kind: str = "state variable"
+    ) -> None:
         self.variable, self.step, self.subset, self.run, self.value = variable, step, subset, run, value
+        self.kind = kind
         super().__init__(
-            f"state variable '{variable}' became {value} at step {step} (subset {subset}, run {run}); "
+            f"{kind} '{variable}' became {value} at step {step} (subset {subset}, run {run}); "
             "the run was stopped. Turn strict mode off (strict: false, or --no-strict) to let "
             "non-finite values through."
         )
+
+
+def _rebuild_error(cls: type[EconsimError], args: tuple[Any, ...], fields: dict[str, Any]) -> EconsimError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 def suggest(name: str, valid: Iterable[str]) -> str:

@@ -18,6 +18,9 @@ A model is data plus pure functions, written once for a batch of B runs:
 - A stage is ``stage(s, p, rng) -> dict[str, array]``: state ``s`` and parameters ``p`` are
   ``Arrays``; ``rng`` is the batch's ``RandomStreams``.
 - ``observables``: derived quantities recorded next to the scalar state variables.
+
+Figures, reports, progress fields and configuration adapters are not part of a model: they are
+registered beside it (``econsim.models.registry.ModelExtras``).
 """
 
 from __future__ import annotations
@@ -205,7 +208,7 @@ class Block:
 
 @dataclass
 class Model:
-    """A model: parameters, state, the ordered step, and what is recorded."""
+    """A model: parameters, state, the ordered step, and what is recorded (the economics only)."""
 
     name: str
     doc: str
@@ -215,18 +218,8 @@ class Model:
     observables: Mapping[str, Observable] = field(default_factory=dict)
     #: builds the initial state for a batch when it is more than each Var's constant initial value
     init: Callable[[Arrays, Arrays, RandomStreams], Mapping[str, np.ndarray]] | None = None
-    #: figures drawn after a run when the configuration names none
-    default_figures: Sequence[Mapping[str, Any]] = ()
-    #: turns a model-specific configuration layout (e.g. sectioned YAML) into the engine's keys
-    adapt_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     #: state kept at the end of every run, by output name: {"pop_age_final": "pop_ra"}
     final_state: Mapping[str, str] = field(default_factory=dict)
-    #: analyses a configuration may ask for by name: fn(results) -> JSON-ready dict
-    reports: Mapping[str, Callable[[Any], dict[str, Any]]] = field(default_factory=dict)
-    #: a few numbers summarising the batch for the progress bar: fn(s, p) -> {label: value}
-    progress_fields: Callable[[Arrays, Arrays], dict[str, float]] | None = None
-    #: figures a configuration may ask for with ``kind: model, name: <key>``: fn(results, df, options) -> Figure
-    figures: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # --- declarations of the engine (populations, static data, invariants) -------------------------
     #: named groups of per-agent state: arrays "<population>.<var>" (B, size, ...) and "<population>.alive"
     populations: Sequence[Population] = ()

@@ -1,7 +1,7 @@
 """A batch of runs that steps: the one place where a batch is built and where the step loop lives.
 
     sim = Simulation(model, {"throttle": [0.01, 0.02]}, runs=2, seed=7)    # from plain arguments
-    sim = Simulation.from_task(task)                                       # from a planned batch
+    sim = Simulation.from_task(task, model)                                # from a planned batch
     sim.step()            # one step: t → t + 1
     records = sim.run(60) # 60 more steps, recorded; records.times (T,), records.columns[name] (T, B[, k])
     sim.state.price, sim.t, sim.params.throttle
@@ -111,13 +111,11 @@ class Simulation:
         self._chunks.append((np.array([0]), {k: np.asarray(v)[None].copy() for k, v in first.items()}))
 
     @classmethod
-    def from_task(cls, task: Any) -> Simulation:
-        """The batch of a planned task (``experiment.batch.BatchTask``)."""
-        from econsim.models.registry import get_model
-
+    def from_task(cls, task: Any, model: Model) -> Simulation:
+        """The batch of a planned task (``experiment.batch.BatchTask``) of ``model``."""
         params, initial_state = task.inputs()
         return cls(
-            get_model(task.model_name),
+            model,
             params,
             seed=task.seed,
             initial_state=initial_state,
@@ -138,6 +136,7 @@ class Simulation:
         """Advance ``n`` steps, recording at multiples of ``record_every``."""
         if self.strict and self.t == 0:
             check_finite(self.state, 0, self.run_labels)
+            self._check_first_record()
         with np.errstate(all="ignore"):
             for _ in range(n):
                 self._advance(None)
@@ -150,14 +149,18 @@ class Simulation:
         steps: int,
         on_step: Callable[[int], Any] | None = None,
         on_fields: Callable[[dict[str, float]], Any] | None = None,
+        progress_fields: Callable[[Arrays, Arrays], dict[str, float]] | None = None,
     ) -> Records:
         """Advance ``steps`` steps, recording at multiples of ``record_every`` and at the last one;
         returns all records so far. ``on_step(n)`` is told the steps just completed (for progress
-        bars); ``on_fields`` then receives the model's ``progress_fields`` of the current state."""
+        bars); ``on_fields`` then receives ``progress_fields(s, p)`` of the current state (a few
+        summary numbers, e.g. the model's ``ModelExtras.progress_fields``)."""
         if steps < 0:
             raise ConfigError(f"steps = {steps} must be zero or more")
         if self.strict:  # the state handed in (or changed by the caller since) is checked too
             check_finite(self.state, self.t, self.run_labels)
+            if self.t == 0:
+                self._check_first_record()
         start, every = self.t, self.record_every
         times = np.arange((start // every + 1) * every, start + steps + 1, every)
         if steps and (not len(times) or times[-1] != start + steps):
@@ -166,14 +169,18 @@ class Simulation:
         row = 0
         report_every = max(1, min(100, steps // 100 or 1))
         pending = 0
-        fields = getattr(self.model, "progress_fields", None) if on_fields is not None else None
+        fields = progress_fields if on_fields is not None else None
+        strict = self.strict
         # invalid operations are caught by the strict checks, by array and step; numpy's warnings
         # would only repeat them without saying where
         with np.errstate(all="ignore"):
             for _ in range(steps):
                 self._advance(None)
                 if row < len(times) and times[row] == self.t:
-                    for k, v in self.model.observe(self.state, self.params).items():
+                    observed = self.model.observe(self.state, self.params)
+                    if strict:
+                        self._check_observables(observed)
+                    for k, v in observed.items():
                         columns[k][row] = v
                     row += 1
                 if on_step is not None:
@@ -279,8 +286,24 @@ class Simulation:
         self._chunks.append((times, columns))
         return columns
 
+    def _check_observables(self, observed: Mapping[str, np.ndarray]) -> None:
+        """Strict mode: a recorded observable must not be infinite either (the state can be finite
+        while, say, a market cap overflows to inf). NaN is an observable's "undefined" (a mean over
+        an empty group: no learners among the agents) and is recorded as such."""
+        names = self.model.observables
+        observables = {k: v for k, v in observed.items() if k in names}
+        check_finite(observables, self.t, self.run_labels, "recorded observable", allow_nan=True)
+
+    def _check_first_record(self) -> None:
+        """Strict mode: the observables recorded at t = 0, when the simulation was built."""
+        times, first = self._chunks[0]
+        if len(times) and times[0] == 0:
+            self._check_observables({k: v[0] for k, v in first.items()})
+
     def _record_row(self) -> None:
         obs = self.model.observe(self.state, self.params)
+        if self.strict:
+            self._check_observables(obs)
         self._chunks.append((np.array([self.t]), {k: np.asarray(v)[None].copy() for k, v in obs.items()}))
 
 

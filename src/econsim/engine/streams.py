@@ -23,7 +23,6 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtri
 
 __all__ = ["RandomStreams", "derive_keys", "run_generator", "stream_id"]
 
@@ -86,7 +85,7 @@ def derive_keys(seed: int, identity_rk: np.ndarray) -> np.ndarray:
             return value_r ^ (value_r >> np.uint32(16))
 
         def mix(x_r: np.ndarray, y_r: np.ndarray) -> np.ndarray:
-            result_r = np.uint32(_MIX_MULT_L) * x_r - np.uint32(_MIX_MULT_R) * y_r
+            result_r: np.ndarray = np.uint32(_MIX_MULT_L) * x_r - np.uint32(_MIX_MULT_R) * y_r
             return result_r ^ (result_r >> np.uint32(16))
 
         zeros_r = np.zeros(n_runs, dtype=np.uint32)
@@ -165,6 +164,7 @@ class Stream:
         if self.n_runs == 0:
             return out_rw
         bitgen = self._bitgen
+        assert bitgen is not None  # there is one whenever there are runs
         state = bitgen.state
         # After 4m words from a fresh Philox the counter is m and its 4-word buffer is spent.
         state["state"]["counter"] = np.array([self._words_used // 4, 0, 0, 0], dtype=np.uint64)
@@ -199,6 +199,9 @@ class Stream:
 
     def standard_normal(self, shape: Sequence[int] = ()) -> np.ndarray:
         """Standard normal draws by the inverse CDF: shape (B, *shape)."""
+        # scipy.special is imported on first use: it takes longer to import than the rest of the engine
+        from scipy.special import ndtri
+
         u = ((self._take(shape) >> np.uint64(12)) + 0.5) * _TWO_M52
         return ndtri(u)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from econsim.engine.simulation import Simulation
 from econsim.experiment.checkpoint import run_with_checkpoints
 from econsim.experiment.store import PartTarget, write_part
-from econsim.models.registry import get_model
+from econsim.models.registry import ModelSource, get_extras, get_model
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class BatchTask:
     common_random_numbers: bool
     #: where the batch's part goes (None: the table comes back in memory)
     part: PartTarget | None = None
+    #: how a worker process registers the model (``models.registry.ModelSource``); None in this process
+    model_source: ModelSource | None = None
 
     @property
     def n_runs(self) -> int:
@@ -123,13 +125,15 @@ def execute_batch(
 ) -> BatchResult:
     """Run one batch; write its part atomically if it has a path, else return its table.
 
-    ``on_fields`` receives the model's ``progress_fields`` whenever ``on_step`` is called."""
+    ``on_fields`` receives the model's progress fields (``ModelExtras.progress_fields``) whenever
+    ``on_step`` is called."""
     started = time.perf_counter()
-    sim = Simulation.from_task(task)
+    sim = Simulation.from_task(task, get_model(task.model_name))
+    fields = get_extras(task.model_name).progress_fields if on_fields is not None else None
     if task.part is not None and task.part.checkpoints:
-        times, columns = run_with_checkpoints(sim, task.part, task.steps, on_step, on_fields)
+        times, columns = run_with_checkpoints(sim, task.part, task.steps, on_step, on_fields, fields)
     else:
-        times, columns = sim.run(task.steps, on_step=on_step, on_fields=on_fields)
+        times, columns = sim.run(task.steps, on_step=on_step, on_fields=on_fields, progress_fields=fields)
     model, state = sim.model, sim.state
     table = tidy_table(times, columns, task)
     final = None

@@ -216,10 +216,7 @@ def calibrate(
 def _write(
     result: CalibrationResult, folder: Path, data: pd.DataFrame, specs, res, runs: int
 ) -> dict[str, Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # without pyplot: the caller's backend is left alone
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {
@@ -245,7 +242,8 @@ def _write(
     result.moments.to_csv(files["moments"], index=False)
     result.trials.to_csv(files["trials"], index=False)
     columns = list(dict.fromkeys(c for c, _ in specs))
-    fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 4), squeeze=False)
+    fig = Figure(figsize=(5.5 * len(columns), 4))
+    axes = fig.subplots(1, len(columns), squeeze=False)
     for ax, column in zip(axes[0], columns, strict=True):
         sim = res.stacked(column)[:runs, 1:]  # the runs at θ̂ (the first sweep point)
         t = np.arange(1, sim.shape[1] + 1)
@@ -263,5 +261,4 @@ def _write(
     )
     fig.tight_layout()
     fig.savefig(files["figure"], dpi=110)
-    plt.close(fig)
     return files

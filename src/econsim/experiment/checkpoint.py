@@ -126,9 +126,11 @@ def run_with_checkpoints(
     steps: int,
     on_step: Callable[[int], Any] | None = None,
     on_fields: Callable[[dict[str, float]], Any] | None = None,
+    progress_fields: Callable[[Any, Any], dict[str, float]] | None = None,
 ) -> Records:
     """Step the batch to ``steps`` as ``sim.run(steps)`` would — same records, bit for bit — resuming
-    from its checkpoint and writing checkpoints at the target's cadence."""
+    from its checkpoint and writing checkpoints at the target's cadence (``on_step``, ``on_fields`` and
+    ``progress_fields`` as for ``Simulation.run``)."""
     every_n, every_s = target.checkpoint_every_steps, target.checkpoint_every_s
     if resume_from_checkpoint(sim, target) and on_step is not None:
         on_step(sim.t)  # the progress bar counts the steps the checkpoint saved
@@ -145,7 +147,7 @@ def run_with_checkpoints(
                 left = every_s - (time.monotonic() - last_saved)
                 n = min(n, max(1, int(left / max(seconds_per_step, 1e-9)) + 1))
         started = time.monotonic()
-        sim.run(n, on_step=on_step, on_fields=on_fields)
+        sim.run(n, on_step=on_step, on_fields=on_fields, progress_fields=progress_fields)
         seconds_per_step = (time.monotonic() - started) / n
         if sim.t >= steps:
             break

@@ -16,24 +16,27 @@ from econsim.engine.errors import ConfigError, unknown
 from econsim.engine.model import Model
 from econsim.engine.report import Report
 from econsim.experiment.config import ExperimentConfig, Figure
+from econsim.models.registry import get_extras
 
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
 _VECTOR_COLUMN = re.compile(r"^(?P<name>.+)_(?P<k>\d+)$")
 
 
 def preflight(cfg: ExperimentConfig, model: Model) -> None:
-    """Every check below, in the order a user would fix them."""
+    """Every check below, in the order a user would fix them (``model``: the one ``cfg.model`` names)."""
     swept = list(cfg.sweep.where())
-    check_reports(cfg.reports, model, swept)
-    check_figures(cfg.figures or [], model, swept)
+    check_reports(cfg.reports, cfg.model, swept)
+    check_figures(cfg.figures or [], cfg.model, model, swept)
     check_outputs(cfg)
 
 
-def check_reports(names: list[str], model: Model, swept: list[str]) -> None:
+def check_reports(names: list[str], model_name: str, swept: list[str]) -> None:
+    """Each report is one the model registered (its ``ModelExtras.reports``), with what it needs swept."""
+    reports = get_extras(model_name).reports
     for name in names:
-        if name not in model.reports:
-            raise unknown("report", name, model.reports, where=f" of model '{model.name}'")
-        report = model.reports[name]
+        if name not in reports:
+            raise unknown("report", name, reports, where=f" of model '{model_name}'")
+        report = reports[name]
         if isinstance(report, Report):
             report.check(name, swept)
 
@@ -52,7 +55,7 @@ def recorded_column(model: Model, name: str, swept: list[str]) -> bool:
     return bool(match and match["name"] in model.observables)
 
 
-def check_figures(figures: list[Figure], model: Model, swept: list[str]) -> None:
+def check_figures(figures: list[Figure], model_name: str, model: Model, swept: list[str]) -> None:
     for i, spec in enumerate(figures):
         where = f"figures.{i}"
         for key, names in (("vars", spec.vars), ("value", [spec.value] if spec.value else [])):
@@ -71,9 +74,10 @@ def check_figures(figures: list[Figure], model: Model, swept: list[str]) -> None
                     f"{where}.{key} = '{name}' is not swept; a figure's {key} must be one of the swept "
                     f"names: {', '.join(swept) or 'nothing is swept'}"
                 )
-        if spec.kind == "model" and spec.name not in model.figures:
+        model_figures = get_extras(model_name).figures
+        if spec.kind == "model" and spec.name not in model_figures:
             raise unknown(
-                f"figure of model '{model.name}'", str(spec.name), model.figures, where=f" in {where}"
+                f"figure of model '{model_name}'", str(spec.name), model_figures, where=f" in {where}"
             )
 
 

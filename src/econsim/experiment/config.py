@@ -31,8 +31,6 @@ from pydantic import (
 
 from econsim.engine.errors import ConfigError, suggest
 
-ExecutorKind = Literal["inprocess", "process", "ray"]
-
 #: sweeps with more points than this are refused before anything is expanded (``max_sweep_points``)
 MAX_SWEEP_POINTS = 100_000
 _INT64_MAX = 2**63 - 1
@@ -209,7 +207,7 @@ class Figure(_Strict):
 
     ``timeseries``: ``vars`` over time, one panel per value of ``facet`` (a swept name), the Monte
     Carlo cloud and its mean. ``heatmap``: mean of ``value`` at the last recorded step over the ``x`` and
-    ``y`` swept names. ``model``: the model's own figure called ``name`` (``Model.figures``), drawn with
+    ``y`` swept names. ``model``: the model's own figure called ``name`` (its ``ModelExtras.figures``), drawn with
     ``options``.
     """
 
@@ -258,7 +256,8 @@ class ExperimentConfig(_Strict):
     seed: Count | None = Field(default=None, ge=0)
     common_random_numbers: bool = True
     strict: bool = True
-    executor: ExecutorKind = "inprocess"
+    #: an executor registered by name (``experiment.executors``): inprocess, process, ray, ...
+    executor: str = "inprocess"
     workers: Count | None = Field(default=None, ge=1)
     address: str | None = None
     memory_budget_mb: Real = Field(default=256.0, gt=0)
@@ -274,6 +273,16 @@ class ExperimentConfig(_Strict):
     #: file (.npz) for every recorded observable as a (steps,) or (steps, k) array (runs stacked first if several)
     save_metrics: str | None = None
     reports: list[str] = Field(default_factory=list)
+
+    @field_validator("executor")
+    @classmethod
+    def _registered_executor(cls, name: str) -> str:
+        from econsim.experiment.executors import executor_names
+
+        valid = executor_names()
+        if name not in valid:
+            raise ValueError(f"unknown executor '{name}'{suggest(name, valid)}; valid: {', '.join(valid)}")
+        return name
 
     @field_validator("address")
     @classmethod
@@ -462,9 +471,9 @@ def load_config(
         source = f"'{config}'"
     model_name = overrides.get("model") or raw.get("model")
     if isinstance(model_name, str):  # another type is reported by validation
-        from econsim.models.registry import get_model
+        from econsim.models.registry import get_extras
 
-        adapt = get_model(model_name).adapt_config
+        adapt = get_extras(model_name).adapt_config
         if adapt is not None:
             raw = adapt({**raw, "model": model_name})
     labels: dict[str, str] = {}

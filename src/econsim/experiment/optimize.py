@@ -27,7 +27,7 @@ import pandas as pd
 from econsim.engine.errors import ConfigError, unknown
 from econsim.experiment.checks import check_reports, check_writable, recorded_column
 from econsim.experiment.config import ExperimentConfig, load_config
-from econsim.models.registry import get_model
+from econsim.models.registry import get_extras, get_model
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _check_objective(model_name: str, objective: str, swept: list[str]) -> None:
     model = get_model(model_name)
     if ":" in objective:
         report = objective.split(":", 1)[0]
-        check_reports([report], model, swept)
+        check_reports([report], model_name, swept)
         return
     base = objective.rsplit("_", 1)[0] if objective.rsplit("_", 1)[-1].isdigit() else objective
     if (
@@ -117,7 +117,7 @@ def metric_value(results, objective: str) -> float:
     """The objective of one experiment: a final-step column averaged over runs, or ``REPORT:KEY``."""
     if ":" in objective:
         report, key = objective.split(":", 1)
-        values = get_model(results.manifest["model"]).reports[report](results)
+        values = get_extras(results.manifest["model"]).reports[report](results)
         if key not in values:
             raise ConfigError(f"report '{report}' has no number '{key}'; it has: {', '.join(values)}")
         return float(values[key])
@@ -240,10 +240,7 @@ def _searched_not_swept(cfg: ExperimentConfig, searched: list[str]) -> tuple[Exp
 
 def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) -> dict[str, Path]:
     """trials.csv, best.json and convergence.png in ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # without pyplot: the caller's backend is left alone
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {
@@ -274,7 +271,8 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
     best = (np.fmax.accumulate if result.direction == "maximize" else np.fmin.accumulate)(
         np.where(np.isfinite(values), values, np.nan)
     )
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
     axes[0].plot(result.trials["number"], values, "o", color="tab:blue", alpha=0.6, label="trial")
     axes[0].plot(result.trials["number"], best, color="tab:orange", linewidth=2, label="best so far")
     axes[0].set_xlabel("trial")
@@ -307,5 +305,4 @@ def write_evidence(result: OptimizeResult, folder: Path, cfg: ExperimentConfig) 
     )
     fig.tight_layout()
     fig.savefig(files["figure"], dpi=110)
-    plt.close(fig)
     return files

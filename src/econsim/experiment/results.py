@@ -45,6 +45,9 @@ class Results:
         self._arrow: pa.Table | None = None
         #: analyses computed after the run (the configuration's ``reports``)
         self.reports: dict[str, Any] = {}
+        #: batches the ``run`` call that returned these results computed (0: all were already in the
+        #: folder); None for results loaded from a folder
+        self.batches_computed: int | None = None
         if folder is not None and (folder / "report.json").is_file():
             import json
 

@@ -14,20 +14,22 @@ from typing import Any
 
 import numpy as np
 
+from econsim.analysis.divergence import DivergedRunsWarning, diverged_runs, divergence_report
 from econsim.engine.errors import unknown
 from econsim.experiment.batch import BatchTask
 from econsim.experiment.checks import preflight
 from econsim.experiment.config import ExperimentConfig, load_config, outputs_in_results_folder
-from econsim.experiment.divergence import DivergedRunsWarning, diverged_runs, divergence_report
-from econsim.experiment.executors import make_executor
+from econsim.experiment.executors import Executor, make_executor
 from econsim.experiment.plan import Plan, make_plan
-from econsim.experiment.progress import progress_bar
+from econsim.experiment.progress import progress_bar, progress_message
 from econsim.experiment.results import Results
-from econsim.experiment.store import PartTarget, ResultStore, fingerprint, plan_manifest
-from econsim.models.registry import get_model
+from econsim.experiment.store import MANIFEST, PartTarget, ResultStore, fingerprint, plan_manifest
+from econsim.models.registry import ModelSource, divergence_of, get_extras, get_model, model_source
 
 
-def batch_task(plan: Plan, index: int, part: PartTarget | None) -> BatchTask:
+def batch_task(
+    plan: Plan, index: int, part: PartTarget | None, source: ModelSource | None = None
+) -> BatchTask:
     start, stop = plan.batches[index]
     cfg = plan.config
     first, last = start // cfg.runs, (stop - 1) // cfg.runs + 1
@@ -48,23 +50,25 @@ def batch_task(plan: Plan, index: int, part: PartTarget | None) -> BatchTask:
         strict=cfg.strict,
         common_random_numbers=cfg.common_random_numbers,
         part=part,
+        model_source=source,
     )
 
 
 def make_reports(results: Results, names: list[str], folder: Path | None) -> dict[str, Any]:
     """Run the model's named analyses on the results; write them to ``report.json`` in the folder, with
     the count of diverged runs (``diverged_runs``) when the model declares when a run diverges."""
-    model = get_model(results.manifest["model"])
+    model_name = results.manifest["model"]
+    available = get_extras(model_name).reports
     reports = {}
-    summary = diverged_runs(results)
+    summary = diverged_runs(results, divergence_of(model_name))
     if summary is not None:
         reports["diverged_runs"] = divergence_report(summary)
         if summary["diverged"]:
             warnings.warn(reports["diverged_runs"]["headline"], DivergedRunsWarning, stacklevel=4)
     for name in names:
-        if name not in model.reports:
-            raise unknown("report", name, model.reports, where=f" of model '{model.name}'")
-        reports[name] = model.reports[name](results)
+        if name not in available:
+            raise unknown("report", name, available, where=f" of model '{model_name}'")
+        reports[name] = available[name](results)
     if folder is not None and reports:
         (Path(folder) / "report.json").write_text(json.dumps(reports, indent=2, default=float))
     return reports
@@ -88,32 +92,38 @@ def run(
     """
     cfg = outputs_in_results_folder(load_config(config, **overrides))
     preflight(cfg, get_model(cfg.model))  # fail before any work, not after it
-    executor = make_executor(cfg.executor, cfg.workers, cfg.address)
-    plan = make_plan(cfg, workers=executor.workers)
+    # the executor is made only when there is work (a finished experiment starts no Ray instance); a
+    # fresh plan needs its worker count to cut batches, a resumed one keeps the folder's batches
+    executor: Executor | None = None
+    if not (cfg.out and not overwrite and (Path(cfg.out) / MANIFEST).is_file()):
+        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+    plan = make_plan(cfg, workers=executor.workers if executor is not None else 1)
     if not cfg.out:
+        assert executor is not None
         return _run_in_memory(cfg, plan, executor, progress)
     # the folder stays locked until the reports and figures written into it are done
     with ResultStore(cfg.out) as store:
         done = store.attach(plan, overwrite=overwrite)
         manifest_before = store.read_manifest() or {}
         fp = fingerprint(plan)
+        todo = [i for i in range(len(plan.batches)) if i not in done]
+        if todo and executor is None:
+            executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+        source = _shipped_source(plan, executor)
+        every_steps, every_s = cfg.checkpoint_every_steps, cfg.checkpoint_every_s
         tasks = [
-            batch_task(
-                plan,
-                i,
-                store.target(i, plan.batches[i], fp, cfg.checkpoint_every_steps, cfg.checkpoint_every_s),
-            )
-            for i in range(len(plan.batches))
-            if i not in done
+            batch_task(plan, i, store.target(i, plan.batches[i], fp, every_steps, every_s), source)
+            for i in todo
         ]
         finished_work = sum(plan.batches[i][1] - plan.batches[i][0] for i in done) * cfg.steps
         started = time.perf_counter()
         status = "interrupted"
         try:
-            with progress_bar(plan.n_runs_total * cfg.steps, f"{cfg.name or cfg.model}", progress) as advance:
-                advance(finished_work)
-                for _ in executor.run(tasks, advance):
-                    pass
+            if executor is not None and tasks:
+                total = plan.n_runs_total * cfg.steps
+                with progress_bar(total, f"{cfg.name or cfg.model}", progress, done=finished_work) as report:
+                    for _ in executor.run(tasks, report):
+                        pass
             status = "complete"
         finally:
             store.write_manifest(
@@ -123,19 +133,26 @@ def run(
                 created=manifest_before.get("created"),
             )
         results = Results(store.read_manifest() or {}, folder=store.folder)
-        _finish(results, cfg, store.folder)
+        results.batches_computed = len(tasks)
+        _finish(results, cfg, store.folder, progress)
     return results
 
 
+def _shipped_source(plan: Plan, executor: Executor | None) -> ModelSource | None:
+    """What tasks that travel to other processes carry to register their model there."""
+    return model_source(plan.model_name) if executor is not None and executor.ships_tasks else None
+
+
 def _run_in_memory(
-    cfg: ExperimentConfig, plan: Plan, executor, progress: bool | Callable[[int], object] | None
+    cfg: ExperimentConfig, plan: Plan, executor: Executor, progress: bool | Callable[[int], object] | None
 ) -> Results:
-    tasks = [batch_task(plan, i, None) for i in range(len(plan.batches))]
+    source = _shipped_source(plan, executor)
+    tasks = [batch_task(plan, i, None, source) for i in range(len(plan.batches))]
     tables = []
     finals: list[dict[str, np.ndarray]] = []
     started = time.perf_counter()
-    with progress_bar(plan.n_runs_total * cfg.steps, f"{cfg.name or cfg.model}", progress) as advance:
-        for result in executor.run(tasks, advance):
+    with progress_bar(plan.n_runs_total * cfg.steps, f"{cfg.name or cfg.model}", progress) as report:
+        for result in executor.run(tasks, report):
             if result.table is not None:
                 tables.append(result.table)
             if result.final is not None:
@@ -155,16 +172,22 @@ def _run_in_memory(
         "wall_time_s": time.perf_counter() - started,
     }
     results = Results(manifest, tables=tables, finals=finals)
-    _finish(results, cfg, None)
+    results.batches_computed = len(tasks)
+    _finish(results, cfg, None, progress)
     return results
 
 
-def _finish(results: Results, cfg: ExperimentConfig, folder: Path | None) -> None:
+def _finish(
+    results: Results, cfg: ExperimentConfig, folder: Path | None, progress: bool | Callable[[int], object] | None
+) -> None:
     """The configuration's reports, metrics file and figures."""
     results.reports = make_reports(results, cfg.reports, folder)
     if cfg.save_metrics:
         results.save_metrics(cfg.save_metrics, list(get_model(cfg.model).observables))
     if cfg.save_fig or (folder is not None and cfg.figures is not None):
-        from econsim.plotting import draw_figures
+        from econsim.experiment.figures import figures, save_figures  # matplotlib only when drawing
 
-        draw_figures(results, cfg.figures, cfg.save_fig or str(Path(folder or ".") / "figures"))
+        specs = figures(results, cfg.figures)
+        if specs:
+            progress_message(f"drawing {len(specs)} figure{'s' * (len(specs) != 1)}…", progress)
+        save_figures(results, specs, cfg.save_fig or str(Path(folder or ".") / "figures"))

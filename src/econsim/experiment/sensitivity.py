@@ -375,16 +375,14 @@ def write_evidence(result: SensitivityResult, folder: Path, figures: bool = True
 def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
     """indices.png (bars with 95 % whiskers), mu_star_sigma.png (Morris), S2.png (Sobol'),
     convergence.png (Sobol', Morris)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # without pyplot: the caller's backend is left alone
 
     files = {}
     t = result.table
     x = np.arange(len(result.names))
     title = f"{result.method}: {result.metric} at {result.at}, {len(result.Y)} rows × {result.runs} run(s)"
-    fig, ax = plt.subplots(figsize=(max(5, 1.0 * len(x) + 2), 4))
+    fig = Figure(figsize=(max(5, 1.0 * len(x) + 2), 4))
+    ax = fig.subplots()
     if result.method == "morris":
         ax.bar(x, t["mu_star"], yerr=t["mu_star_conf"], capsize=4, color="tab:blue", label="μ*")
         ax.set_ylabel("μ* (mean |elementary effect|)")
@@ -401,10 +399,10 @@ def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
     fig.tight_layout()
     files["figure"] = folder / "indices.png"
     fig.savefig(files["figure"], dpi=110)
-    plt.close(fig)
 
     if result.method == "morris":
-        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        fig = Figure(figsize=(5.5, 4.5))
+        ax = fig.subplots()
         ax.errorbar(t["mu_star"], t["sigma"], xerr=t["mu_star_conf"], fmt="o", capsize=3)
         for name in result.names:
             ax.annotate(
@@ -424,11 +422,11 @@ def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
         fig.tight_layout()
         files["mu_star_sigma"] = folder / "mu_star_sigma.png"
         fig.savefig(files["mu_star_sigma"], dpi=110)
-        plt.close(fig)
 
     if result.S2 is not None:
         s2 = result.S2.to_numpy(dtype=float)
-        fig, ax = plt.subplots(figsize=(max(4.5, 0.8 * len(x) + 2.5), max(4, 0.8 * len(x) + 1.5)))
+        fig = Figure(figsize=(max(4.5, 0.8 * len(x) + 2.5), max(4, 0.8 * len(x) + 1.5)))
+        ax = fig.subplots()
         im = ax.imshow(s2, cmap="viridis")
         for i in range(len(x)):
             for j in range(i + 1, len(x)):
@@ -440,12 +438,12 @@ def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
         fig.tight_layout()
         files["S2_figure"] = folder / "S2.png"
         fig.savefig(files["S2_figure"], dpi=110)
-        plt.close(fig)
 
     if result.convergence is not None and len(result.convergence):
         c = result.convergence
         indices = list(dict.fromkeys(c["index"]))
-        fig, axes = plt.subplots(1, len(indices), figsize=(5.5 * len(indices), 4), squeeze=False)
+        fig = Figure(figsize=(5.5 * len(indices), 4))
+        axes = fig.subplots(1, len(indices), squeeze=False)
         for ax, index in zip(axes[0], indices, strict=True):
             for name in result.names:
                 part = c[(c["index"] == index) & (c["param"] == name)]
@@ -461,5 +459,4 @@ def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
         fig.tight_layout()
         files["convergence_figure"] = folder / "convergence.png"
         fig.savefig(files["convergence_figure"], dpi=110)
-        plt.close(fig)
     return files

@@ -1,5 +1,5 @@
-"""Built-in models, found by name through ``registry``."""
+"""Built-in models, found by name through ``registry``; ``register`` adds your own."""
 
-from econsim.models.registry import get_model, model_names
+from econsim.models.registry import ModelExtras, get_extras, get_model, model_names, register
 
-__all__ = ["get_model", "model_names"]
+__all__ = ["ModelExtras", "get_extras", "get_model", "model_names", "register"]

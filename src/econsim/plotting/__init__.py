@@ -13,45 +13,38 @@ Options of ``timeseries`` and ``heatmap`` figures (the ``options:`` mapping of a
 ``max_runs``          time series: individual runs drawn per panel (default 200)
 ``max_panels``        time series: facet values drawn, evenly spaced through the sweep (default 36)
 ``dpi``               resolution of the written file (default 110)
+
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot: drawing and saving them never
+selects, or switches, the matplotlib backend of the program that called econsim. The specifications
+handed in are already validated (``econsim.experiment.figures`` turns a configuration's ``figures``
+entries, or a model's defaults, into them): this package reads only their attributes and depends on
+neither the configuration schema nor the results store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from econsim.analysis.divergence import diverged_runs
 from econsim.engine.errors import ConfigError, unknown
-from econsim.experiment.config import Figure
-from econsim.experiment.results import Results
-from econsim.plotting.aggregate import RunIndex, diverged_runs
+from econsim.models.registry import divergence_of, get_extras
+from econsim.plotting.aggregate import RunIndex
 from econsim.plotting.heatmap import heatmap_figure
 from econsim.plotting.timeseries import timeseries_figure
+
+if TYPE_CHECKING:
+    from econsim.experiment.config import Figure
+    from econsim.experiment.results import Results
+
+__all__ = ["draw_figure", "draw_figures", "figure_file", "heatmap_figure", "timeseries_figure"]
 
 _IMAGE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg"}
 _OPTIONS = {
     "timeseries": {"statistic", "exclude_diverged", "max_runs", "max_panels", "dpi", "title"},
     "heatmap": {"statistic", "exclude_diverged", "dpi", "title"},
 }
-
-
-def _figure_specs(results: Results, specs: Sequence[Figure | dict[str, Any]] | None) -> list[Figure]:
-    if specs is None:
-        from econsim.models.registry import get_model
-
-        defaults: list[Figure | dict[str, Any]] = [
-            dict(s) for s in get_model(results.manifest["model"]).default_figures
-        ]
-        # facet the time series by the first swept name, as the notebook facets by its sweep
-        if results.swept:
-            defaults = [
-                {**s, "facet": s.get("facet") or results.swept[0]}
-                if isinstance(s, dict) and s["kind"] == "timeseries"
-                else s
-                for s in defaults
-            ]
-        specs = defaults
-    return [s if isinstance(s, Figure) else Figure.model_validate(s) for s in specs]
 
 
 class _Drawing:
@@ -67,7 +60,7 @@ class _Drawing:
     @property
     def diverged(self) -> dict[str, Any] | None:
         if self._diverged is False:
-            self._diverged = diverged_runs(self.results)
+            self._diverged = diverged_runs(self.results, divergence_of(self.results.manifest["model"]))
         return self._diverged  # type: ignore[return-value]
 
     def index(self, names: tuple[str, ...]) -> RunIndex:
@@ -114,12 +107,11 @@ def draw_figure(results: Results, spec: Figure, df=None, drawing: _Drawing | Non
                 f"figure uses '{name}', which is not swept; swept: {', '.join(results.swept) or 'nothing'}"
             )
     if spec.kind == "model":
-        from econsim.models.registry import get_model
-
-        model = get_model(results.manifest["model"])
-        if spec.name is None or spec.name not in model.figures:
-            raise unknown(f"figure of model '{model.name}'", str(spec.name), model.figures)
-        return model.figures[spec.name](results, drawing.frame(), spec.options)
+        model_name = results.manifest["model"]
+        model_figures = get_extras(model_name).figures
+        if spec.name is None or spec.name not in model_figures:
+            raise unknown(f"figure of model '{model_name}'", str(spec.name), model_figures)
+        return model_figures[spec.name](results, drawing.frame(), spec.options)
     common = {
         "exclude_diverged": options.get("exclude_diverged", True),
         "diverged": drawing.diverged,
@@ -149,23 +141,26 @@ def draw_figure(results: Results, spec: Figure, df=None, drawing: _Drawing | Non
     )
 
 
-def draw_figures(
-    results: Results, specs: Sequence[Figure | dict[str, Any]] | None, dest: str | Path
-) -> list[Path]:
-    """Draw figures and write them. ``dest`` is a folder, or a file name for the first figure (the rest
-    go beside it as ``<stem>-<n>.<suffix>``). Returns the files written."""
+def figure_file(spec: Figure) -> str:
+    """The file name of a figure: its ``file``, else one made from its kind and contents."""
+    if spec.file:
+        return spec.file
+    if spec.kind == "timeseries":
+        return f"{spec.kind}-{'-'.join(spec.vars)}.png"
+    if spec.kind == "model":
+        return f"{spec.name}.png"
+    return f"heatmap-{spec.value}.png"
+
+
+def draw_figures(results: Results, figures: Sequence[Figure], dest: str | Path) -> list[Path]:
+    """Draw figures (validated specifications: see ``experiment.figures.save_figures`` for
+    configuration entries and a model's defaults) and write them. ``dest`` is a folder, or a file name
+    for the first figure (the rest go beside it as ``<stem>-<n>.<suffix>``). Returns the files written."""
     dest = Path(dest)
-    figures = _figure_specs(results, specs)
     drawing = _Drawing(results)
     written = []
     for i, spec in enumerate(figures):
-        name = spec.file or (
-            f"{spec.kind}-{'-'.join(spec.vars)}.png"
-            if spec.kind == "timeseries"
-            else f"{spec.name}.png"
-            if spec.kind == "model"
-            else f"heatmap-{spec.value}.png"
-        )
+        name = figure_file(spec)
         if dest.suffix.lower() in _IMAGE_SUFFIXES:
             path = dest if i == 0 else dest.with_name(f"{dest.stem}-{Path(name).stem}{dest.suffix}")
         else:

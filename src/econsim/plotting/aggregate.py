@@ -12,7 +12,7 @@ Statistics per timestep over a group of runs, NaN (a run without that record) le
     mean     Σ x / n                          median, q10, q90: linear interpolation between order
                                               statistics (numpy's and pandas' default)
 
-Diverged runs (``experiment.divergence``) are left out of figures unless asked for.
+Diverged runs (``analysis.divergence``) are left out of figures unless asked for.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from econsim.engine.errors import ConfigError
-from econsim.experiment.divergence import diverged_runs
 
-__all__ = ["RunIndex", "band", "centre", "check_statistic", "diverged_runs", "in_sweep_order", "sample_rows"]
+__all__ = ["RunIndex", "band", "centre", "check_statistic", "in_sweep_order", "sample_rows"]
 
 STATISTICS = ("median", "mean")
 BAND = (10.0, 90.0)  # percentiles of the band around the centre line

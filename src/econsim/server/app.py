@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from econsim import __version__
 from econsim.engine.errors import ConfigError, EconsimError
-from econsim.models.registry import get_model, model_names
+from econsim.models.registry import get_extras, get_model, model_names
 from econsim.server import ravelin
 from econsim.server.jobs import Job, JobManager, LimitError, Limits
 from econsim.server.schemas import (
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if name not in model_names():
             raise HTTPException(404, f"no model '{name}'; valid: {', '.join(model_names())}")
         m = get_model(name)
-        return model_detail(m, m.per_batch)
+        return model_detail(m, m.per_batch, get_extras(name))
 
     # --- jobs --------------------------------------------------------------------------------------
     def job_info(job: Job) -> JobInfo:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from econsim.engine.model import Model, Param
+from econsim.models.registry import ModelExtras
 
 JobStatus = Literal["running", "complete", "cancelled", "failed"]
 
@@ -116,7 +117,8 @@ def param_schema(param: Param) -> dict[str, Any]:
     return out
 
 
-def model_detail(model: Model, per_batch: frozenset[str]) -> ModelDetail:
+def model_detail(model: Model, per_batch: frozenset[str], extras: ModelExtras) -> ModelDetail:
+    """The model's description for the API; its figures and reports are those of its ``extras``."""
     params = {
         "type": "object",
         "additionalProperties": False,
@@ -140,6 +142,6 @@ def model_detail(model: Model, per_batch: frozenset[str]) -> ModelDetail:
         initial_state=state,
         recorded=model.recorded,
         populations=[pop.name for pop in model.populations],
-        figures=sorted(model.figures),
-        reports=sorted(model.reports),
+        figures=sorted(extras.figures),
+        reports=sorted(extras.reports),
     )

@@ -23,7 +23,6 @@ from econsim.models.atp.demurrage import demurrage
 from econsim.models.atp.duals import shadow_prices
 from econsim.models.atp.energy import recharge, storage_investment
 from econsim.models.atp.extraction import extraction
-from econsim.models.atp.figure import atp_panels
 from econsim.models.atp.inheritance import inheritance
 from econsim.models.atp.innovation import innovation
 from econsim.models.atp.metrics import METRICS, SUMMARIES, progress_fields, value_added
@@ -34,6 +33,15 @@ from econsim.models.atp.sinks import environment
 from econsim.models.atp.state import STATE
 from econsim.models.atp.trade import trade
 from econsim.models.atp.world import generate_world
+from econsim.models.registry import ModelExtras
+
+
+def atp_panels(results, df, options):
+    """The six-panel figure (``figure.py``; imported on use, as it loads matplotlib)."""
+    from econsim.models.atp.figure import atp_panels as draw
+
+    return draw(results, df, options)
+
 
 STEP = [
     recharge,  # 1  energy bank: mint eATP from generation and storage
@@ -63,9 +71,12 @@ model = Model(
     step=STEP,
     observables={**METRICS, **SUMMARIES},
     init=generate_world,
+    final_state={"pop_age_final": "pop_ra"},  # SPEC.md §7.1: the metrics file carries the final age structure
+)
+
+extras = ModelExtras(
+    figures={"atp_panels": atp_panels},
     default_figures=[{"kind": "model", "name": "atp_panels", "file": "atp_panels.png"}],
     adapt_config=adapt_config,
     progress_fields=progress_fields,
-    figures={"atp_panels": atp_panels},
-    final_state={"pop_age_final": "pop_ra"},  # SPEC.md §7.1: the metrics file carries the final age structure
 )

@@ -32,6 +32,7 @@ from econsim.models.banking.params import PARAMS
 from econsim.models.banking.policy import clock, monetary_policy
 from econsim.models.banking.setup import initial_economy, static
 from econsim.models.banking.state import POPULATIONS, STATE
+from econsim.models.registry import ModelExtras
 
 STEP: list[Any] = [
     clock,
@@ -71,8 +72,6 @@ model = Model(
     step=STEP,
     observables=OBSERVABLES,
     invariants=accounts.INVARIANTS,
-    default_figures=FIGURES,
-    reports={"stylized_facts": Report(stylized_facts_report)},
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={
         "firm_output": "firms.output",
@@ -82,3 +81,5 @@ model = Model(
         "balance_sheets": "ledger_stock",
     },
 )
+
+extras = ModelExtras(default_figures=FIGURES, reports={"stylized_facts": Report(stylized_facts_report)})

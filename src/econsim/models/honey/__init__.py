@@ -8,12 +8,13 @@ single partial state update block)::
 
 from __future__ import annotations
 
+from econsim.analysis.divergence import Divergence
 from econsim.engine import Block, Invariant, Model, Param, Var
 from econsim.engine.report import Report
-from econsim.models.honey.analysis import productivity_range
 from econsim.models.honey.price import price_walk
 from econsim.models.honey.saturation import saturation_process
 from econsim.models.honey.supply_policy import supply_policy
+from econsim.models.registry import ModelExtras
 
 PARAMS = [
     Param(
@@ -86,10 +87,6 @@ INVARIANTS = [
     ),
 ]
 
-#: a run has diverged once its price is at or below zero: with the notebook's walk a move |ε| > 1 away
-#: from the target turns the price negative, and the run then runs away (plotting.aggregate)
-DIVERGENCE = {"var": "price", "at_or_below": 0.0}
-
 FIGURES = [
     {"kind": "timeseries", "vars": ["total_supply", "circulation", "reserve"], "file": "supply.png"},
     {"kind": "timeseries", "vars": ["netflow", "adjustment"], "file": "flows.png"},
@@ -99,6 +96,18 @@ FIGURES = [
     {"kind": "timeseries", "vars": ["utility"], "file": "utility.png"},
 ]
 
+#: a run has diverged once its price is at or below zero: with the notebook's walk a move |ε| > 1 away
+#: from the target turns the price negative, and the run then runs away
+DIVERGENCE = Divergence("price", at_or_below=0.0)
+
+
+def productivity_range(results):
+    """The productivity range report (``analysis.py``; imported on use, as it loads pandas)."""
+    from econsim.models.honey.analysis import productivity_range as report
+
+    return report(results)
+
+
 model = Model(
     name="honey",
     doc="1Hive Honey supply: common pool, mint/burn policy with throttle, saturation, price walk",
@@ -107,6 +116,10 @@ model = Model(
     step=[Block(supply_policy, saturation_process, price_walk)],
     observables=OBSERVABLES,
     invariants=INVARIANTS,
+)
+
+extras = ModelExtras(
     default_figures=FIGURES,
     reports={"productivity_range": Report(productivity_range, needs_swept=("productivity",))},
+    divergence=DIVERGENCE,
 )

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from econsim.experiment.divergence import diverged_runs
+from econsim.analysis.divergence import diverged_runs
+from econsim.models.honey import DIVERGENCE
 
 LOW, HIGH = 0.1, 0.8
 
@@ -32,7 +33,7 @@ def productivity_range(results) -> dict[str, Any]:
     if "productivity" not in results.swept:
         raise ValueError("productivity_range needs productivity to be swept")
     final = _finals(results, ["subset", "run", "productivity", "saturation"])
-    summary = diverged_runs(results)
+    summary = diverged_runs(results, DIVERGENCE)
     bad = set(summary["keys"]) if summary else set()
     diverged = np.array(
         [(s, r) in bad for s, r in zip(final["subset"], final["run"], strict=True)], dtype=bool

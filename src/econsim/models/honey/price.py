@@ -10,7 +10,7 @@ relative amount |ε|, ε ~ Normal(0, p_variance):
 
 The notebook's walk is the seed's own: a move of |ε| > 1 away from zero turns the price negative, after
 which it diverges (≈0.4 % of runs at the notebook's settings, 7.6 % in narrowed.yaml; such runs are
-counted and left out of figures, see ``experiment.divergence``). The positive walk is its log-space
+counted and left out of figures, see ``analysis.divergence``). The positive walk is its log-space
 counterpart — identical to first order in ε — and keeps the price positive.
 """
 

@@ -24,6 +24,7 @@ from econsim.models.network.setup import initial_economy, static
 from econsim.models.network.state import POPULATIONS, STATE
 from econsim.models.network.strategies import imitate
 from econsim.models.network.trading import rebalance
+from econsim.models.registry import ModelExtras
 
 FIGURES = [
     {"kind": "timeseries", "vars": ["price_spread", "systemic_risk"], "file": "risk.png"},
@@ -45,6 +46,7 @@ model = Model(
     observables=OBSERVABLES,
     column_labels=COLUMN_LABELS,
     invariants=INVARIANTS,
-    default_figures=FIGURES,
     final_state={"agent_mu": "agents.mu", "agent_wealth": "agents.wealth", "agent_cluster": "agents.cluster"},
 )
+
+extras = ModelExtras(default_figures=FIGURES)

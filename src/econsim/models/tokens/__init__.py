@@ -14,12 +14,15 @@ Scenarios (seed §7) are in ``configs/tokens/``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from econsim.engine import Model, Param
 from econsim.engine.errors import ConfigError
 from econsim.engine.state import Arrays
 from econsim.engine.streams import RandomStreams
+from econsim.models.registry import ModelExtras
 from econsim.models.tokens import learning, venues
 from econsim.models.tokens.evolution import evolve
 from econsim.models.tokens.market import arbitrage, fundamental, trade
@@ -236,7 +239,7 @@ def economy_figure(results, df, options):
     return draw(results, df, options)
 
 
-FIGURES = [
+FIGURES: list[dict[str, Any]] = [
     {"kind": "model", "name": "economy", "file": "economy.png"},
     {"kind": "timeseries", "vars": ["price", "amm_price", "value"], "file": "prices.png"},
     {"kind": "timeseries", "vars": ["volatility", "gini", "exploitation"], "file": "metrics.png"},
@@ -253,8 +256,17 @@ model = Model(
     # per-strategy observables are recorded as e.g. strategy_share_momentum, not strategy_share_1
     column_labels=dict.fromkeys(("return_by_strategy", "gain_by_strategy", "strategy_share"), STRATEGIES),
     init=init,
+)
+
+
+def progress_fields(s: Arrays, p: Arrays) -> dict[str, float]:
+    """The mean price over runs and tokens, beside the progress bar."""
+    return {"price": float(np.mean(s.price))}
+
+
+extras = ModelExtras(
+    figures={"economy": economy_figure},
     default_figures=FIGURES,
     reports={"summary": summary},
-    progress_fields=lambda s, p: {"price": float(np.mean(s.price))},
-    figures={"economy": economy_figure},
+    progress_fields=progress_fields,
 )

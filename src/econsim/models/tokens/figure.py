@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from econsim.models.tokens.population import STRATEGIES
 
@@ -20,8 +17,9 @@ def _label(results, subset: int) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
 
-def economy_figure(results, df, options: dict[str, Any]) -> plt.Figure:
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+def economy_figure(results, df, options: dict[str, Any]) -> Figure:
+    fig = Figure(figsize=(14, 7.5))
+    axes = fig.subplots(2, 3)
     mean = df.groupby(["subset", "timestep"]).mean(numeric_only=True)
     subsets = sorted(df["subset"].unique())
     final = df[df["timestep"] == df["timestep"].max()].groupby("subset").mean(numeric_only=True)

@@ -1,8 +1,10 @@
 """Runs that diverged: counted after every experiment, left out of figures unless asked for.
 
-A model may declare when one of its runs has diverged, as a module attribute of its package::
+A model may declare when one of its runs has diverged, in the extras registered beside it::
 
-    DIVERGENCE = {"var": "price", "at_or_below": 0.0}      # econsim.models.honey
+    extras = ModelExtras(divergence=Divergence("price", at_or_below=0.0))      # econsim.models.honey
+
+(``models.registry.divergence_of(name)`` finds it by the model's name.)
 
 A run has diverged once that recorded variable is at or below the value, or infinite, at any recorded
 step. (The honey notebook's price walk ``price' = price·(1 ± |ε|)`` turns the price negative on a move
@@ -12,7 +14,6 @@ is found from that one column, part by part, and recorded with the experiment's 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,20 +35,9 @@ class Divergence:
         return f"{self.var} ≤ {self.at_or_below:g}"
 
 
-def divergence_rule(model_name: str) -> Divergence | None:
-    """The model's declared divergence (``DIVERGENCE`` of ``econsim.models.<name>``), or None."""
-    try:
-        module = importlib.import_module(f"econsim.models.{model_name}")
-    except ImportError:
-        return None
-    rule = getattr(module, "DIVERGENCE", None)
-    return Divergence(str(rule["var"]), float(rule["at_or_below"])) if rule else None
-
-
-def diverged_runs(results: Any, rule: Divergence | None = None) -> dict[str, Any] | None:
+def diverged_runs(results: Any, rule: Divergence | None) -> dict[str, Any] | None:
     """``{"rule", "runs", "diverged", "share", "keys"}`` — ``keys`` the (subset, run) pairs of the runs
-    that diverged — or None when the model declares no rule or did not record its variable."""
-    rule = rule or divergence_rule(results.manifest["model"])
+    that diverged under ``rule`` — or None without a rule or when its variable was not recorded."""
     if rule is None:
         return None
     n_runs, bad = 0, []
