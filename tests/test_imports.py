@@ -117,20 +117,26 @@ def test_no_module_level_import_cycle():
 
 # Which package may import which, with function-level imports included: each layer sees only those
 # below it. The root ``econsim`` (the facade: ``run``, ``load``... imported on first use, and
-# ``__version__``) may be imported by anyone and imports nothing at module level.
+# ``__version__``) may be imported by anyone and imports nothing at module level. The model registry
+# (``econsim.models``, ``econsim.models.registry``) is a layer of its own below plotting: it names the
+# model packages by import path only, so a model's extras (its reports, its figures) may draw with
+# ``econsim.plotting`` while plotting finds a model's figures through the registry.
 LAYERS = {
     "engine": set(),
     "analysis": {"engine"},
     "mechanisms": {"engine"},
-    "models": {"engine", "analysis", "mechanisms"},
-    "plotting": {"engine", "analysis", "models"},
-    "experiment": {"engine", "analysis", "models", "plotting"},
+    "registry": {"engine", "analysis"},
+    "plotting": {"engine", "analysis", "registry"},
+    "models": {"engine", "analysis", "mechanisms", "registry", "plotting"},
+    "experiment": {"engine", "analysis", "registry", "plotting"},
     "cadcad": {"engine", "experiment"},
-    "cli": {"engine", "analysis", "mechanisms", "models", "plotting", "experiment", "cadcad"},
+    "cli": {"engine", "analysis", "mechanisms", "registry", "models", "plotting", "experiment", "cadcad"},
 }
 
 
 def _layer(module: str) -> str:
+    if module in ("econsim.models", "econsim.models.registry"):
+        return "registry"
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 
