@@ -130,7 +130,18 @@ LAYERS = {
     "models": {"engine", "analysis", "mechanisms", "registry", "plotting"},
     "experiment": {"engine", "analysis", "registry", "plotting"},
     "cadcad": {"engine", "experiment"},
-    "cli": {"engine", "analysis", "mechanisms", "registry", "models", "plotting", "experiment", "cadcad"},
+    "server": {"engine", "registry", "models", "experiment"},
+    "cli": {
+        "engine",
+        "analysis",
+        "mechanisms",
+        "registry",
+        "models",
+        "plotting",
+        "experiment",
+        "cadcad",
+        "server",
+    },
 }
 
 

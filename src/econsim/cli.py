@@ -439,7 +439,7 @@ def sensitivity(
     for name, row in result.table.iterrows():
         table.add_row(str(name), *(f"{v:.4f}" for v in row))
     out_console.print(table)
-    if result.S2 is not None:
+    if result.S2 is not None and result.S2_conf is not None:
         pairs = Table("pair", "S2", "S2_conf", title="second order", box=None)
         for i, a in enumerate(result.names):
             for b in result.names[i + 1 :]:

@@ -178,7 +178,10 @@ def _run_in_memory(
 
 
 def _finish(
-    results: Results, cfg: ExperimentConfig, folder: Path | None, progress: bool | Callable[[int], object] | None
+    results: Results,
+    cfg: ExperimentConfig,
+    folder: Path | None,
+    progress: bool | Callable[[int], object] | None,
 ) -> None:
     """The configuration's reports, metrics file and figures."""
     results.reports = make_reports(results, cfg.reports, folder)
