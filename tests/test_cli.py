@@ -73,6 +73,7 @@ def test_bad_command_line_values(tmp_path):
     assert_clean_error(econsim("run", write(tmp_path, "steps: 3\n", "nomodel.yaml")), "--model")
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_non_finite_state_is_reported(tmp_path):
     # a market of size zero makes the target price 0, and inflow = size·saturation/target_price = 0/0
     cfg = write(tmp_path, "model: honey\nsteps: 5\ninitial_state:\n  size: 0\n  production: 0\n")
@@ -83,6 +84,7 @@ def test_non_finite_state_is_reported(tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_run_models_params_plot(tmp_path):
     cfg = write(
         tmp_path,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from econsim import cadcad
 from econsim.cadcad.script import import_file, model_arguments
@@ -25,6 +26,7 @@ def _wait_for_parts(parts: Path, n: int, timeout: float = 120) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_a_killed_cadcad_run_resumes_and_equals_an_uninterrupted_one(tmp_path):
     out = tmp_path / "r"
     cmd = [

@@ -134,6 +134,7 @@ double_all = per_run(double)
 """
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_a_parallel_kernel_runs_from_the_disk_cache_in_a_new_process(tmp_path):
     """Process 1 caches the parallel kernel alone; process 2 compiles the loop around the cached kernel
     and caches it; process 3 loads that loop, which does not start numba's threads for the kernel inside

@@ -36,11 +36,6 @@ def test_recovers_honey_parameters_within_the_uncertainty():
     assert _recovered([123, 124, 125]) >= 2
 
 
-@pytest.mark.slow
-def test_recovers_honey_parameters_in_most_of_20_trials():
-    assert _recovered(range(200, 220)) >= 16
-
-
 def test_command_line_writes_a_valid_calibrated_config(tmp_path):
     _data(7).to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "honey.yaml").write_text("model: honey\nparams: {price_walk: positive}\n")

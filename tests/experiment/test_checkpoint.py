@@ -105,6 +105,7 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 SLOW_ONE_BATCH = "model: slow_model:model\nruns: 2\nsteps: 300\nseed: 3\ncheckpoint_every_steps: 25\n"
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_a_killed_single_batch_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """The issue's case: a long single-batch run killed mid-way; the re-run continues from the last
     checkpoint and its results are those of an uninterrupted run, bit for bit."""

@@ -93,6 +93,7 @@ def _wait_for_parts(out, n, timeout=120):
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_resume_after_kill_recomputes_only_missing_batches(tmp_path):
     """Kill a CLI run mid-way with SIGKILL, rerun the same command, compare with an uninterrupted run.
     The killed run's lock is recognised as stale and taken over."""
@@ -135,6 +136,7 @@ def test_results_without_swept_parameters(tmp_path):
     assert np.isclose(df["total_supply"].iloc[0], 26238)
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(SLOW)
@@ -163,6 +165,7 @@ def test_ctrl_c_keeps_finished_batches_and_says_how_to_resume(tmp_path):
     assert econsim.load(out).complete
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_final_state_is_kept_and_written_with_the_metrics(tmp_path):
     """atp keeps its final age structure: per region it sums to the recorded final population."""
     config = Path(__file__).resolve().parents[2] / "configs" / "atp" / "H1_baseline_stability.yaml"
@@ -189,6 +192,7 @@ def test_final_state_is_kept_and_written_with_the_metrics(tmp_path):
 # --------------------------------------------------------------------------- one writer per folder
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_a_second_writer_is_refused_naming_the_first_and_the_first_finishes_intact(tmp_path, monkeypatch):
     """The issue's scenario: suspend a writer (what Ctrl-Z does), start the same experiment with another
     seed and --overwrite on its folder, resume the first. The second is refused; the folder stays the

@@ -238,7 +238,7 @@ def test_a_tiny_budget_gives_one_run_per_batch():
 
 
 @pytest.mark.parametrize("model_name", CASES)
-@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("workers", [1, 2, pytest.param(3, marks=pytest.mark.slow)])
 def test_the_process_executor_with_any_worker_count_gives_identical_results(model_name, workers, tmp_path):
     res = econsim.run(sweep_config(model_name, executor="process", workers=workers, out=str(tmp_path / "r")))
     pd.testing.assert_frame_equal(res.to_pandas(), reference(model_name), check_exact=True)

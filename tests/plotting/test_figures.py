@@ -159,6 +159,7 @@ def test_bad_figure_options_are_named():
         )
 
 
+@pytest.mark.slow  # subprocesses, kills or heavy drawing: runs in CI with -m slow
 def test_figures_of_a_sweep_with_many_runs_stay_within_a_memory_bound(tmp_path):
     # 9 sweep points × 1 500 runs × 120 steps = 13 500 runs, 1.6 M rows: the whole table as pandas and
     # arrow would take ~ 400 MB; the figures read one variable of one part at a time
