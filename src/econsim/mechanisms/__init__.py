@@ -1,5 +1,5 @@
 """Reusable mechanisms: bonding curves, AMMs, order books, market clearing, allocation, sparse networks
-(``graph``) and a double-entry ledger of balance sheets (``ledger``).
+(``graph``), interbank contagion (``contagion``) and a double-entry ledger of balance sheets (``ledger``).
 
 Each module is one economic idea and states its equations in its docstring. Functions take their
 parameters explicitly (a controller may change them between steps) and broadcast over numpy arrays
@@ -54,6 +54,14 @@ from econsim.mechanisms.bonding_curves import (
     solve_tokens_for_deposit,
     solve_tokens_for_payout,
 )
+from econsim.mechanisms.contagion import (
+    ClearingResult,
+    DebtRankResult,
+    FurfineResult,
+    debtrank,
+    eisenberg_noe,
+    furfine,
+)
 from econsim.mechanisms.graph import (
     Graph,
     barabasi_albert,
@@ -103,12 +111,15 @@ __all__ = [
     "AugmentedBondingCurveTrade",
     "BatchAuctionResult",
     "BondingCurve",
+    "ClearingResult",
     "ConcentratedLiquidityPool",
     "ConstantProductPool",
     "CurveTrade",
+    "DebtRankResult",
     "DepthSnapshot",
     "ExcessDemandError",
     "ExponentialCurve",
+    "FurfineResult",
     "Graph",
     "Incentives",
     "Ledger",
@@ -139,9 +150,12 @@ __all__ = [
     "buy_for_deposit",
     "call_auction",
     "call_auction_batch",
+    "debtrank",
+    "eisenberg_noe",
     "erdos_renyi",
     "from_edges",
     "from_neighbours",
+    "furfine",
     "price_adjustment",
     "price_to_tick",
     "priority_allocation",
