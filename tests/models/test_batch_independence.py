@@ -79,6 +79,8 @@ def other_values(param: Param, current: Any) -> list[Any]:
         return [c for c in param.choices if c != current]
     if param.kind == "bool":
         return [not current]
+    if param.kind == "text":  # a file name: another value is another file (tested beside its model)
+        return []
     low, high = param.bounds
     inside = lambda v: (low is None or v >= low) and (high is None or v <= high)  # noqa: E731
     if param.kind == "int":

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 Stage = Callable[[Arrays, Arrays, RandomStreams], Mapping[str, np.ndarray]]
 Observable = Callable[[Arrays, Arrays], np.ndarray]  # (B,) or (B, k): k recorded columns name_0 … name_{k-1}
 
-_KINDS = ("float", "int", "bool", "choice")
+_KINDS = ("float", "int", "bool", "choice", "text")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,10 @@ class Param:
             if value not in self.choices:
                 raise ConfigError(f"{at} = {value!r} is not valid; choose one of: {', '.join(self.choices)}")
             return value
+        if self.kind == "text":  # a name or a file path, taken as it is
+            if not isinstance(value, (str, np.str_)):
+                raise ConfigError(f"{at} = {value!r} must be text (a string), got {type(value).__name__}")
+            return str(value)
         if self.kind == "bool":
             if not isinstance(value, (bool, np.bool_)):
                 raise ConfigError(f"{at} = {value!r} must be true or false")
@@ -89,13 +93,17 @@ class Param:
 
     @property
     def dtype(self) -> Any:
-        return {"float": np.float64, "int": np.int64, "bool": np.bool_, "choice": np.str_}[self.kind]
+        return {"float": np.float64, "int": np.int64, "bool": np.bool_, "choice": np.str_, "text": np.str_}[
+            self.kind
+        ]
 
     def describe_bounds(self) -> str:
         if self.kind == "choice":
             return " | ".join(self.choices)
         if self.kind == "bool":
             return "true | false"
+        if self.kind == "text":
+            return "text"
         return _range_text(self.bounds)
 
 

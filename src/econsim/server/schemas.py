@@ -94,7 +94,7 @@ class SessionInfo(BaseModel):
     links: dict[str, str]
 
 
-_JSON_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "choice": "string"}
+_JSON_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "choice": "string", "text": "string"}
 
 
 def param_schema(param: Param) -> dict[str, Any]:

@@ -46,7 +46,14 @@ model = Model(
     observables=OBSERVABLES,
     column_labels=COLUMN_LABELS,
     invariants=INVARIANTS,
-    final_state={"agent_mu": "agents.mu", "agent_wealth": "agents.wealth", "agent_cluster": "agents.cluster"},
+    final_state={
+        "agent_mu": "agents.mu",
+        "agent_wealth": "agents.wealth",
+        "agent_cluster": "agents.cluster",
+        # the links at the end: the contagion report and the network drawing read them
+        "edge_target": "edges.target",
+        "edge_eta": "edges.eta",
+    },
 )
 
 extras = ModelExtras(default_figures=FIGURES)

@@ -24,6 +24,13 @@ PARAMS = [
         kind="int",
         per_batch=True,
     ),
+    Param(
+        "edge_list",
+        "",
+        "file of the interaction graph's links (edgelist.py); when given, graph and mean_degree are not used",
+        kind="text",
+        per_batch=True,
+    ),
     Param("rewire_p", 0.1, "Watts–Strogatz rewiring probability", bounds=(0.0, 1.0), per_batch=True),
     Param(
         "graph_seed",

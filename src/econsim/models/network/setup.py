@@ -21,12 +21,15 @@ import numpy as np
 
 from econsim.engine import Arrays, ConfigError, RandomStreams, run_generator
 from econsim.mechanisms import graph as graphs
+from econsim.models.network.edgelist import read_graph
 from econsim.models.network.hierarchy import dispersion, grid_cells, wealth
 from econsim.models.network.state import UNIT
 
 
 def build_graph(p: Any) -> graphs.Graph:
     n, k = int(p.n_agents), int(p.mean_degree)
+    if p.edge_list:
+        return read_graph(p.edge_list, n)
     if k >= n:
         raise ConfigError(f"mean_degree = {k} must be below n_agents = {n}")
     rng = run_generator(int(p.graph_seed), (0,), "network")
