@@ -1,5 +1,6 @@
 """Reusable mechanisms: bonding curves, AMMs, order books, market clearing, allocation, sparse networks
-(``graph``), interbank contagion (``contagion``) and a double-entry ledger of balance sheets (``ledger``).
+(``graph``), interbank contagion (``contagion``), bonds and the
+yield curve (``bonds``) and a double-entry ledger of balance sheets (``ledger``).
 
 Each module is one economic idea and states its equations in its docstring. Functions take their
 parameters explicitly (a controller may change them between steps) and broadcast over numpy arrays
@@ -53,6 +54,14 @@ from econsim.mechanisms.bonding_curves import (
     sell_for_payout,
     solve_tokens_for_deposit,
     solve_tokens_for_payout,
+)
+from econsim.mechanisms.bonds import (
+    NelsonSiegel,
+    cash_flow_schedule,
+    nelson_siegel_fit,
+    nelson_siegel_yield,
+    price_from_yield,
+    yield_from_price,
 )
 from econsim.mechanisms.contagion import (
     ClearingResult,
@@ -127,6 +136,7 @@ __all__ = [
     "LimitOrderBook",
     "LinearCurve",
     "LiquidityChange",
+    "NelsonSiegel",
     "OrderError",
     "OrderTable",
     "PowerCurve",
@@ -150,13 +160,17 @@ __all__ = [
     "buy_for_deposit",
     "call_auction",
     "call_auction_batch",
+    "cash_flow_schedule",
     "debtrank",
     "eisenberg_noe",
     "erdos_renyi",
     "from_edges",
     "from_neighbours",
     "furfine",
+    "nelson_siegel_fit",
+    "nelson_siegel_yield",
     "price_adjustment",
+    "price_from_yield",
     "price_to_tick",
     "priority_allocation",
     "proportional_allocation",
@@ -177,4 +191,5 @@ __all__ = [
     "walrasian_price_brentq",
     "watts_strogatz",
     "weighted_distribution",
+    "yield_from_price",
 ]
