@@ -72,3 +72,65 @@ def test_edge_list_runs_are_bit_identical_across_batch_splits():
     sim = Simulation(get_model("network"), base, runs=1, seed=3)
     sim.run(4)
     assert (sim.records.columns["p2p_volume"][1:] > 0).all()
+
+
+# --------------------------------------------------------------------------- real time (§5)
+FEED = ROOT / "configs" / "network" / "defi_feed.csv"
+DEFI = {"n_agents": 300, "n_chains": 3, "n_assets": 3, "graph": "barabasi_albert", "mean_degree": 10}
+
+
+def test_stream_tail_returns_only_complete_appended_lines(tmp_path):
+    from econsim.models.network.realtime import StreamTail
+
+    f = tmp_path / "feed.csv"
+    f.write_text("time,chain,asset,price\n0.1,0,1,1.0\n0.2,0,1")
+    tail = StreamTail(f)
+    first = tail.poll()
+    assert [(r.time, r.price) for r in first] == [(0.1, 1.0)]
+    assert tail.poll() == []
+    with open(f, "a") as fh:
+        fh.write(",1.1\n0.5,1,2,0.9\n")
+    assert [(r.time, r.chain, r.asset, r.price) for r in tail.poll()] == [(0.2, 0, 1, 1.1), (0.5, 1, 2, 0.9)]
+    with open(f, "a") as fh:
+        fh.write("0.7,1,2\n")
+    with pytest.raises(ConfigError, match=r"line 5: expected 4 columns"):
+        tail.poll()
+
+
+def test_feed_filter_variance_reaches_the_closed_form_and_readings_are_taken_in_time_order():
+    from econsim.analysis.kalman import steady_state
+    from econsim.models.network.realtime import LiveFeed, Reading, read_stream
+
+    feed = LiveFeed(1, 1, q=0.001, r=0.0004)
+    for t in range(1, 300):
+        feed.ingest(Reading(float(t), 0, 1, 1.2))
+    assert feed.variance()[0, 0] == pytest.approx(steady_state(0.001, 0.0004)[2], rel=1e-9)
+    assert feed.estimate()[0, 0] == pytest.approx(1.2)
+    readings = read_stream(FEED)
+    assert len(readings) == 1420 and np.all(np.diff([r.time for r in readings]) >= 0)
+    with pytest.raises(ConfigError, match="chains 0 … 0"):
+        feed.ingest(Reading(1.0, 2, 1, 1.0))
+
+
+def test_live_feed_drives_pool_prices_towards_the_filtered_feed():
+    from econsim.models.network.metrics import token_units
+    from econsim.models.network.realtime import read_stream, run_live
+
+    readings = read_stream(FEED)
+    errors = {}
+    for gain in (0.0, 2.0):
+        sim = Simulation(get_model("network"), DEFI, runs=1, seed=1)
+        start = token_units(sim.state).copy()
+        log, _ = run_live(sim, readings, 40, gain=gain)
+        assert np.array_equal(token_units(sim.state), start)  # exact conservation under the feed
+        df = log.frame()
+        assert list(df["day"]) == list(range(1, 41))
+        # event-driven: each day took exactly the readings that fell into it
+        times = np.array([r.time for r in readings])
+        expected = np.histogram(times, bins=np.arange(0, 41))[0]
+        assert df["readings"].tolist() == expected.tolist()
+        pool = np.array(log.pool)[10:]
+        errors[gain] = float(np.sqrt(np.mean(np.log(pool / np.array(log.feed)[10:]) ** 2)))
+    assert errors[2.0] < 0.6 * errors[0.0]
+    # the feed's rally of token 1 (1.0 → 1.3 by day 30) shows in the filtered estimate
+    assert df["feed_c1_a1"].iloc[29] == pytest.approx(1.3, abs=0.05)
