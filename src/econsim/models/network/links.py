@@ -29,6 +29,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.models.network.draws import stream_word, uniform
+from econsim.models.network.prefetch import AHEAD, prefetch
 
 
 def _links_one(
@@ -48,25 +49,36 @@ def _links_one(
     new_eta,
     out,
 ):
+    # one pass over the slots: the update, the counts and the systemic-risk sums of each agent's row
+    # together, so each target's μ is read from memory once (prefetched AHEAD slots early)
     N = mu.shape[0]
+    slots = indptr[N]
+    mu_flat = mu.reshape(-1)
     active = 0
     formed = 0
     eta_sum = 0.0
     near = 0
+    strength = np.zeros(N)
+    similar = np.zeros(N)
     for i in range(N):
         s0, s1 = indptr[i], indptr[i + 1]
+        mi0, mi1 = mu[i, 0], mu[i, 1]
         fsum, fn = 0.0, 0
         for e in range(s0, s1):
             if eta[e] >= eta_min:
                 fsum += flow[e]
                 fn += 1
         fbar = fsum / fn if fn > 0 else 0.0
+        d_i, w_i = 0.0, 0.0
         for e in range(s0, s1):
+            if e + AHEAD < slots:
+                prefetch(mu_flat, 2 * np.int64(target[e + AHEAD]))
             j = target[e]
-            new_target[e] = j
+            jj = j
             h = eta[e]
+            dmu = 0.0
             if h >= eta_min:
-                dmu = math.sqrt((mu[i, 0] - mu[j, 0]) ** 2 + (mu[i, 1] - mu[j, 1]) ** 2)
+                dmu = math.sqrt((mi0 - mu[j, 0]) ** 2 + (mi1 - mu[j, 1]) ** 2)
                 x = dmu / theta
                 grad = (flow[e] / fbar if fbar > 0.0 else 1.0) - 2.0 * x / (x + 1.0)
                 d = 1.0 + x
@@ -76,31 +88,28 @@ def _links_one(
                 if deg > 0:
                     k = target[indptr[j] + min(int(uniform(word, 2 * e + 1) * deg), deg - 1)]
                     if k != i:
-                        new_target[e] = k
+                        jj = k
                         h = eta_new
                         formed += 1
+                        dmu = math.sqrt((mi0 - mu[k, 0]) ** 2 + (mi1 - mu[k, 1]) ** 2)
+            new_target[e] = jj
             new_eta[e] = h
             if h >= eta_min:
                 active += 1
                 eta_sum += h
-                jj = new_target[e]
-                if math.sqrt((mu[i, 0] - mu[jj, 0]) ** 2 + (mu[i, 1] - mu[jj, 1]) ** 2) < theta:
+                if dmu < theta:
                     near += 1
+                d_i += h
+                w_i += h * (1.0 - abs(mi1 - mu[jj, 1]))
+        strength[i] = d_i
+        similar[i] = w_i
     # systemic risk on the updated network
-    strength = np.zeros(N)
-    similar = np.zeros(N)
-    for i in range(N):
-        for e in range(indptr[i], indptr[i + 1]):
-            if new_eta[e] >= eta_min:
-                strength[i] += new_eta[e]
-                similar[i] += new_eta[e] * (1.0 - abs(mu[i, 1] - mu[new_target[e], 1]))
     mean = strength.mean()
     num, den = 0.0, 0.0
     for i in range(N):
         w = similar[i] / strength[i] if strength[i] > 0.0 else 0.0
         num += w * (strength[i] - mean) ** 2
         den += strength[i] ** 2
-    slots = indptr[N]
     out[0] = active / slots if slots > 0 else 0.0
     out[1] = eta_sum / active if active > 0 else 0.0
     out[2] = formed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.models.network.prefetch import AHEAD, prefetch
 from econsim.models.network.state import UNIT
 
 
@@ -38,20 +39,44 @@ def _flows_one(
 ):
     N, C, K = holdings.shape
     A = K - 1
+    CK = C * K
+    CA = C * A
+    slots = indptr[N]
     price = np.empty((C, A))
     for c in range(C):
         for a in range(A):
             price[c, a] = pool_cash[c, a] / pool_asset[c, a]
+    # the OTC slot r = (e + t) mod C·A as (chain, asset), looked up rather than divided per edge
+    chain_of = np.empty(max(CA, 1), np.int64)
+    asset_of = np.empty(max(CA, 1), np.int64)
+    for r in range(CA):
+        chain_of[r], asset_of[r] = r // A, r % A
+    flat = holdings.reshape(-1)
+    mu_flat = mu.reshape(-1)
     cash0 = np.empty(C, np.int64)
     volume = 0.0
     for i in range(N):
+        s0, s1 = indptr[i], indptr[i + 1]
         total = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
+        for e in range(s0, s1):
             if eta[e] >= eta_min:
                 total += eta[e]
         for c in range(C):
             cash0[c] = holdings[i, c, 0]
-        for e in range(indptr[i], indptr[i + 1]):
+        r = (s0 + t) % CA if CA > 0 else 0
+        for e in range(s0, s1):
+            if e + AHEAD < slots:
+                # the row of the target AHEAD slots on: holdings (C·K int64), μ and traded
+                ahead = np.int64(target[e + AHEAD])
+                for q in range(0, CK, 8):
+                    prefetch(flat, ahead * CK + q)
+                prefetch(flat, ahead * CK + CK - 1)
+                prefetch(mu_flat, 2 * ahead)
+                prefetch(traded, ahead)
+            rr = r
+            r += 1
+            if r == CA:
+                r = 0
             flow[e] = 0.0
             if eta[e] < eta_min:
                 continue
@@ -67,8 +92,7 @@ def _flows_one(
                     moved += pay
             want = mu[j, 1] - mu[i, 1]
             if want > 0.0 and A > 0:
-                r = (e + t) % (C * A)
-                c, a = r // A, r % A
+                c, a = chain_of[rr], asset_of[rr]
                 q = int(otc_rate * act * want * holdings[i, c, a + 1])
                 if q > 0:
                     cost = int(q * price[c, a])

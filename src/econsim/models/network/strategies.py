@@ -12,13 +12,18 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.models.network.draws import normal, stream_word
+from econsim.models.network.prefetch import AHEAD, prefetch
 
 
 def _imitate_one(indptr, target, eta, mu, word, eta_min, pull, sigma, mu_new):
     N = mu.shape[0]
+    slots = indptr[N]
+    mu_flat = mu.reshape(-1)
     for i in range(N):
         total, m0, m1 = 0.0, 0.0, 0.0
         for e in range(indptr[i], indptr[i + 1]):
+            if e + AHEAD < slots:
+                prefetch(mu_flat, 2 * np.int64(target[e + AHEAD]))
             if eta[e] >= eta_min:
                 j = target[e]
                 total += eta[e]
