@@ -565,7 +565,11 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="port")] = 8070,
     data_dir: Annotated[Path, typer.Option(help="folder of the jobs' results folders")] = Path("serve-data"),
     token: Annotated[
-        str | None, typer.Option(help="require `Authorization: Bearer TOKEN` on the API")
+        str | None,
+        typer.Option(
+            help="require `Authorization: Bearer TOKEN` on the API (the progress stream "
+            "/runs/{id}/events also takes ?token=TOKEN: a browser's EventSource cannot send headers)"
+        ),
     ] = None,
     max_work: Annotated[
         int, typer.Option(min=1, help="agents × steps × runs one request may ask for")

@@ -300,3 +300,109 @@ def test_banking_session_and_ravelin_routes(client):
     state = client.get("/state").json()
     assert state["t"] == 2 and "gdp" in state["aggregates"]
     assert client.get("/make_bank?count=49").status_code == 422  # n_banks is at most 50
+
+
+SWEPT = {
+    "model": "honey",
+    "runs": 2,
+    "steps": 10,
+    "seed": 4,
+    "sweep": {"grid": {"throttle": [0.01, 0.05], "target_reserve_ratio": [0.1, 0.2, 0.3]}},
+    "figures": [],  # drawing the default figures would take most of the test's time
+}
+QUICK = {**TINY, "figures": []}
+
+
+def test_sweep_heatmap_cells_are_the_runs_means(client):
+    location = client.post("/runs", json=SWEPT).headers["location"]
+    assert wait_done(client, location)["status"] == "complete"
+    cells = client.get(f"{location}/heatmap", params={"value": "reserve"})
+    assert cells.status_code == 200
+    body = cells.json()
+    assert body["x"] == "throttle" and body["y"] == "target_reserve_ratio" and body["pooled"] == []
+    assert body["xs"] == [0.01, 0.05] and body["ys"] == [0.1, 0.2, 0.3]
+    assert body["count"] == [[2, 2], [2, 2], [2, 2]]
+    table = pq.read_table(io.BytesIO(client.get(f"{location}/results?format=parquet").content)).to_pandas()
+    final = table[table["timestep"] == 10].groupby(["target_reserve_ratio", "throttle"])["reserve"].mean()
+    for j, y in enumerate(body["ys"]):
+        for i, x in enumerate(body["xs"]):
+            assert body["grid"][j][i] == pytest.approx(final[(y, x)], rel=1e-12)
+    assert len({round(v) for row in body["grid"] for v in row}) > 1  # the reserve ratio matters
+    swapped = client.get(
+        f"{location}/heatmap",
+        params={"value": "reserve", "x": "target_reserve_ratio", "y": "throttle", "statistic": "median"},
+    ).json()
+    assert swapped["grid"] == [list(col) for col in zip(*body["grid"], strict=True)]  # 2 runs: median = mean
+    png = client.get(f"{location}/heatmap", params={"value": "reserve", "format": "png"})
+    assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    for params, text in [
+        ({"value": "reserv"}, "unknown recorded column 'reserv' (did you mean 'reserve'?)"),
+        (
+            {"value": "reserve", "x": "p_pull"},
+            "x = 'p_pull' is not swept; swept: throttle, target_reserve_ratio",
+        ),
+        ({"value": "reserve", "x": "throttle", "y": "throttle"}, "two different swept names"),
+    ]:
+        answer = client.get(f"{location}/heatmap", params=params)
+        assert answer.status_code == 422 and text in answer.json()["error"], answer.json()
+    plain = client.post("/runs", json=QUICK).headers["location"]
+    wait_done(client, plain)
+    answer = client.get(f"{plain}/heatmap", params={"value": "price"})
+    assert answer.status_code == 422 and "a heatmap needs two swept names" in answer.json()["error"]
+
+
+def test_optimize_job_is_econsim_optimize_then_the_best_run(tmp_path):
+    from econsim.experiment.optimize import optimize
+
+    data = tmp_path / "data"
+    client = TestClient(create_app(Settings(data_dir=data)))
+    section = {"objective": "reserve", "params": ["target_reserve_ratio=0.1:0.3"], "trials": 3}
+    body = {**QUICK, "optimize": section}
+    posted = client.post("/runs", json=body)
+    assert posted.status_code == 202 and posted.json()["total"] == 3 * 20 * (3 + 1)
+    info = wait_done(client, posted.headers["location"])
+    assert info["status"] == "complete" and info["done"] == info["total"]
+    assert info["config"]["optimize"]["trials"] == 3
+    cli = optimize(dict(QUICK), "reserve", section["params"], trials=3)
+    assert info["result"]["best_params"] == cli.best_params
+    assert info["result"]["best_value"] == cli.best_value and info["result"]["direction"] == "minimize"
+    # the job's results are the best parameters' experiment: its mean final reserve is the best value
+    location = posted.headers["location"]
+    table = pq.read_table(io.BytesIO(client.get(f"{location}/results?format=parquet").content)).to_pandas()
+    assert table[table["timestep"] == 20]["reserve"].mean() == pytest.approx(cli.best_value, rel=1e-12)
+    assert "convergence.png" in client.get(f"{location}/figures").json()
+    assert client.post("/runs", json=body).status_code == 200  # identical: answered as it is
+    assert client.post("/runs", json=QUICK).status_code == 202  # without the search: another job
+    restarted = TestClient(create_app(Settings(data_dir=data))).post("/runs", json=body).json()
+    assert restarted["from_store"] and restarted["status"] == "complete"
+    assert restarted["result"]["best_params"] == cli.best_params
+    for bad, text in [
+        ({"objective": "reserv", "params": section["params"]}, "did you mean 'reserve'?"),
+        ({"objective": "reserve", "params": ["throtle=0:1"]}, "unknown parameter 'throtle'"),
+        ({"objective": "reserve", "params": []}, "optimize.params: List should have at least 1 item"),
+        ({"objective": "reserve", "params": section["params"], "trails": 3}, "unknown key 'trails'"),
+        ({"objective": "reserve", "params": section["params"], "trials": 0}, "optimize.trials"),
+        ("reserve", "optimize: must be a mapping"),
+    ]:
+        answer = client.post("/runs", json={**QUICK, "optimize": bad})
+        assert answer.status_code == 422 and text in answer.json()["error"], answer.json()
+    limited = TestClient(create_app(Settings(data_dir=tmp_path / "l", limits=Limits(max_work=1000))))
+    big = limited.post("/runs", json={**QUICK, "optimize": {**section, "trials": 20}})
+    assert big.status_code == 413 and "20 trials" in big.json()["error"]
+
+
+def test_events_take_the_token_as_a_query_parameter(tmp_path):
+    client = TestClient(create_app(Settings(data_dir=tmp_path, token="s3cret")))
+    auth = {"Authorization": "Bearer s3cret"}
+    location = client.post("/runs", json=QUICK, headers=auth).headers["location"]
+    with client.stream("GET", f"{location}/events", params={"token": "s3cret"}) as stream:
+        assert stream.status_code == 200
+        events = sse("".join(stream.iter_text()))
+    assert events[-1]["event"] == "end" and '"complete"' in events[-1]["data"]
+    assert client.get(f"{location}/events", params={"token": "wrong"}).status_code == 401
+    assert client.get(f"{location}/events").status_code == 401
+    # only the progress stream: every other route still needs the header
+    assert client.get(location, params={"token": "s3cret"}).status_code == 401
+    assert client.get("/health", params={"token": "s3cret"}).status_code == 401
+    assert client.get(f"{location}/results", params={"token": "s3cret"}).status_code == 401
+    assert client.get(location, headers=auth).json()["status"] == "complete"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,9 +137,11 @@ def optimize(
     trials: int = 30,
     out: str | Path | None = None,
     search_seed: int = 0,
+    progress: bool | Callable[[int], object] = False,
     **overrides: Any,
 ) -> OptimizeResult:
-    """Search ``space`` (``NAME=LOW:HIGH`` strings) for the best mean ``objective``; see the module doc."""
+    """Search ``space`` (``NAME=LOW:HIGH`` strings) for the best mean ``objective``; see the module doc.
+    ``progress`` is each trial's (the runner's: a bar, or a callable given the run-steps done)."""
     try:
         import optuna
     except ImportError:
@@ -183,7 +186,7 @@ def optimize(
         }
         for key in ("out", "save_fig", "save_metrics"):
             raw.pop(key, None)
-        results = run(raw, progress=False)
+        results = run(raw, progress=progress)
         value = metric_value(results, objective)
         return value if math.isfinite(value) else float("nan")  # optuna records a nan trial as failed
 

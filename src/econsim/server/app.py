@@ -22,12 +22,13 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from econsim import __version__
-from econsim.engine.errors import ConfigError, EconsimError
+from econsim.engine.errors import ConfigError, EconsimError, unknown
 from econsim.models.registry import get_extras, get_model, model_names
 from econsim.server import ravelin
 from econsim.server.jobs import Job, JobManager, LimitError, Limits
 from econsim.server.schemas import (
     Health,
+    Heatmap,
     JobInfo,
     ModelDetail,
     ModelSummary,
@@ -48,7 +49,9 @@ class Settings:
     """Where jobs write and what a request may ask for."""
 
     data_dir: Path = field(default_factory=lambda: Path("serve-data"))
-    #: when set, every request but the dashboard's files needs ``Authorization: Bearer <token>``
+    #: when set, every request but the dashboard's files needs ``Authorization: Bearer <token>``; the
+    #: progress stream ``GET /runs/{id}/events`` also takes it as ``?token=`` (a browser's EventSource
+    #: cannot send headers)
     token: str | None = None
     limits: Limits = field(default_factory=Limits)
 
@@ -78,11 +81,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         public = path == "/" or path.startswith(("/ui/", "/docs", "/redoc")) or path == "/openapi.json"
         if settings.token is not None and not public:
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not secrets.compare_digest(
+            ok = scheme.lower() == "bearer" and secrets.compare_digest(
                 given.strip().encode(), settings.token.encode()
-            ):
+            )
+            if not ok and _is_events(path) and "token" in request.query_params:
+                ok = secrets.compare_digest(request.query_params["token"].encode(), settings.token.encode())
+            if not ok:
                 response = problem(
-                    401, "a bearer token is required: Authorization: Bearer <token>", "Unauthorized"
+                    401,
+                    "a bearer token is required: Authorization: Bearer <token> (the progress stream "
+                    "/runs/{id}/events also takes ?token=<token>)",
+                    "Unauthorized",
                 )
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
@@ -154,12 +163,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             created=job.created,
             finished=job.finished,
             from_store=job.from_store,
-            config=job.config.model_dump(mode="json", exclude_none=True),
+            config={
+                **job.config.model_dump(mode="json", exclude_none=True),
+                **({"optimize": job.optimize.model_dump(mode="json")} if job.optimize else {}),
+            },
+            result=job.result,
             links={
                 "self": base,
                 "events": f"{base}/events",
                 "results": f"{base}/results",
                 "figures": f"{base}/figures",
+                "heatmap": f"{base}/heatmap",
             },
         )
 
@@ -206,10 +220,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={200: {"content": {"text/event-stream": {}}}},
     )
     def events(
-        run_id: str, last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None
+        run_id: str,
+        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+        token: Annotated[
+            str | None,
+            Query(
+                max_length=1000,
+                description="the server's --token, for clients that cannot send an Authorization "
+                "header (a browser's EventSource); this route only",
+            ),
+        ] = None,
     ) -> StreamingResponse:
         """Progress as server-sent events (``status``, ``progress``, ``end``) with increasing ids; a
-        reconnect with ``Last-Event-ID`` continues after that event."""
+        reconnect with ``Last-Event-ID`` continues after that event. With ``--token`` the token goes in
+        the ``Authorization`` header or, on this route only, as ``?token=``."""
         job = the_job(run_id)
         try:
             after = int(last_event_id) if last_event_id else 0
@@ -319,6 +343,71 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"run '{run_id}' has no figure '{name}'")
         return FileResponse(the_job(run_id).folder / "figures" / name, media_type="image/png")
 
+    @app.get(
+        "/runs/{run_id}/heatmap",
+        tags=["runs"],
+        response_model=Heatmap,
+        responses={200: {"content": {"application/json": {}, "image/png": {}}}},
+    )
+    def heatmap(
+        run_id: str,
+        value: Annotated[str, Query(max_length=200, description="a recorded column")],
+        x: Annotated[
+            str | None, Query(max_length=200, description="a swept name (default: the first)")
+        ] = None,
+        y: Annotated[
+            str | None, Query(max_length=200, description="another swept name (default: the second)")
+        ] = None,
+        statistic: Literal["mean", "median"] = "mean",
+        format: Literal["json", "png"] = "json",
+    ) -> Response:
+        """A sweep's heatmap: the statistic over each cell's runs of ``value`` at the last recorded step,
+        over two swept names (the runs of the other swept names pooled), as JSON cells or as the PNG
+        ``econsim run`` draws for a heatmap figure. Diverged runs are left out of the PNG, as there."""
+        from econsim.experiment.config import Figure
+        from econsim.plotting import draw_figure
+        from econsim.plotting.aggregate import RunIndex
+        from econsim.plotting.heatmap import final_grid
+
+        job = the_job(run_id)
+        res = job_results(job)
+        swept = list(res.swept)
+        x = x or (swept[0] if swept else None)
+        y = y or (next((n for n in swept if n != x), None))
+        if x is None or y is None:
+            raise ConfigError(
+                f"a heatmap needs two swept names; run '{job.id}' sweeps {', '.join(swept) or 'nothing'}"
+            )
+        for axis, name in (("x", x), ("y", y)):
+            if name not in swept:
+                raise ConfigError(f"{axis} = '{name}' is not swept; swept: {', '.join(swept)}")
+        if x == y:
+            raise ConfigError(f"x and y must be two different swept names, got '{x}' twice")
+        columns = set(res.column_names()) - {"subset", "run", "timestep", *swept}
+        if value not in columns:
+            raise unknown("recorded column", value, sorted(columns))
+        if format == "png":
+            spec = Figure(kind="heatmap", x=x, y=y, value=value, options={"statistic": statistic})
+            fig = draw_figure(res, spec)
+            sink = io.BytesIO()
+            fig.savefig(sink, format="png", dpi=110)
+            return Response(sink.getvalue(), media_type="image/png")
+        index = RunIndex(res, [x, y])
+        finals = index.matrix(value, last_only=True)
+        xs, ys, grid, count = final_grid(index, x, y, finals, statistic, np.isfinite(finals))
+        body = Heatmap(
+            x=x,
+            y=y,
+            value=value,
+            statistic=statistic,
+            xs=json_array(xs),
+            ys=json_array(ys),
+            grid=[json_array(row) for row in grid],
+            count=count.tolist(),
+            pooled=[n for n in swept if n not in (x, y)],
+        )
+        return JSONResponse(body.model_dump(mode="json"))
+
     # --- sessions ----------------------------------------------------------------------------------
     def the_session(session_id: str) -> Session:
         session = sessions.get(session_id)
@@ -399,11 +488,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # --- the dashboard -----------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
-    def dashboard() -> RedirectResponse:
-        return RedirectResponse("/ui/index.html")
+    def dashboard(request: Request) -> RedirectResponse:
+        # the query carries a shared configuration: it goes along
+        query = request.url.query
+        return RedirectResponse("/ui/index.html" + (f"?{query}" if query else ""))
 
     app.mount("/ui", StaticFiles(directory=STATIC, html=True, check_dir=False), name="ui")
     return app
+
+
+def _is_events(path: str) -> bool:
+    """Whether ``path`` is a job's progress stream, the one route that takes ``?token=``."""
+    parts = path.split("/")
+    return len(parts) == 4 and parts[0] == "" and parts[1] == "runs" and parts[3] == "events"
 
 
 def _safe_id(run_id: str) -> bool:

@@ -8,6 +8,14 @@ again answers with the job there is (or, after a restart, with the finished fold
 Progress comes from the runner's progress hook, in run-steps; the hook is also where a cancelled job
 stops (it raises between two steps, so the batches already sealed stay in the folder and posting the
 same configuration again resumes from them) and where the job time limit is enforced.
+
+A configuration with an ``optimize`` section (``objective``, ``params``: ``NAME=LOW:HIGH`` strings as
+``econsim optimize --param`` takes them, ``maximize``, ``trials``, ``search_seed``) is a search job: it
+runs ``econsim optimize``'s search (every trial with the configuration's seed) and then the best
+parameters as an ordinary experiment into the job's folder, so its results and figures are the best
+configuration's; the search's evidence (``trials.csv``, ``best.json``, ``convergence.png``, and
+``job.json``: the request and, once done, the answer) goes to ``<folder>.search`` beside the job's folder,
+and the convergence figure is served among the job's figures.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from econsim.engine.errors import ConfigError, EconsimError, unknown
 from econsim.engine.model import Model
@@ -105,6 +115,45 @@ def check_work(agents: int, steps: int, runs: int, limits: Limits, what: str) ->
         )
 
 
+class OptimizeSection(BaseModel):
+    """A configuration's ``optimize`` section: what ``econsim optimize`` takes on its command line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    objective: str = Field(description="a final-step column (mean over runs) or REPORT:KEY")
+    params: list[str] = Field(min_length=1, description="NAME=LOW:HIGH[:log] or NAME=A,B,C to search")
+    maximize: bool = False
+    trials: int = Field(default=30, ge=1, le=10_000)
+    search_seed: int = Field(default=0, ge=0, le=2**63 - 1)
+
+
+def optimize_section(raw: Any, cfg: ExperimentConfig) -> OptimizeSection:
+    """The validated ``optimize`` section, its names and objective checked against the model."""
+    from econsim.experiment.optimize import _check_objective, _searched_not_swept, parse_space
+
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"optimize: must be a mapping (objective, params, maximize, trials, search_seed), got {raw!r}"
+        )
+    try:
+        section = OptimizeSection.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(
+                    f"optimize: unknown key '{where}'; valid: {', '.join(OptimizeSection.model_fields)}"
+                )
+            else:
+                lines.append(f"optimize.{where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+    names = [parse_space(cfg.model, spec).name for spec in section.params]
+    searched, _ = _searched_not_swept(cfg, names)
+    _check_objective(cfg.model, section.objective, list(searched.sweep.where()))
+    return section
+
+
 def prepare(raw: Any, limits: Limits) -> ExperimentConfig:
     """A request body as a validated configuration with its seed resolved, or a ConfigError (the same
     messages as ``econsim run``) or LimitError."""
@@ -126,6 +175,7 @@ def prepare(raw: Any, limits: Limits) -> ExperimentConfig:
             raise ConfigError(
                 f"{key} = '{value}': give a path inside the job's results folder (relative, no '..')"
             )
+    raw = {k: v for k, v in raw.items() if k != "optimize"}
     cfg = load_config(raw, source="(request body)")
     if cfg.seed is None:  # drawn here so that the job's id (and folder) is known before it runs
         cfg = load_config({**raw, "seed": secrets.randbits(63)}, source="(request body)")
@@ -142,9 +192,32 @@ def prepare(raw: Any, limits: Limits) -> ExperimentConfig:
     return cfg
 
 
-def job_id(cfg: ExperimentConfig) -> str:
-    """What determines the job's files: everything but its name and description."""
-    return digest_of(cfg.model_dump(mode="json", exclude={"name", "description"}))
+def prepare_job(raw: Any, limits: Limits) -> tuple[ExperimentConfig, OptimizeSection | None]:
+    """``prepare`` and, for a search job, its validated ``optimize`` section (the work limit then
+    counts every trial and the best configuration's run)."""
+    cfg = prepare(raw, limits)
+    assert isinstance(raw, dict)  # prepare refuses anything else
+    if raw.get("optimize") is None:
+        return cfg, None
+    section = optimize_section(raw["optimize"], cfg)
+    model = get_model(cfg.model)
+    agents = agents_per_run(model, cfg.params, {})
+    check_work(
+        agents,
+        cfg.steps,
+        cfg.runs * cfg.sweep.n_points() * (section.trials + 1),
+        limits,
+        f"the search's work ({section.trials} trials and the best one's run)",
+    )
+    return cfg, section
+
+
+def job_id(cfg: ExperimentConfig, section: OptimizeSection | None = None) -> str:
+    """What determines the job's files: everything but its name and description (and the search)."""
+    key = cfg.model_dump(mode="json", exclude={"name", "description"})
+    if section is not None:
+        key["optimize"] = section.model_dump(mode="json")
+    return digest_of(key)
 
 
 @dataclass
@@ -167,6 +240,9 @@ class Job:
     done: int = 0
     error: str | None = None
     from_store: bool = False
+    #: a search job's ``optimize`` section, and once done its answer (best_params, best_value, ...)
+    optimize: OptimizeSection | None = None
+    result: dict[str, Any] | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
     events: list[Event] = field(default_factory=list)
@@ -224,8 +300,8 @@ class JobManager:
     def submit(self, raw: Any) -> tuple[Job, bool]:
         """The job of this configuration and whether it was started now (False: answered from the
         jobs there are, or from a finished folder in the store)."""
-        cfg = prepare(raw, self.limits)
-        key = job_id(cfg)
+        cfg, section = prepare_job(raw, self.limits)
+        key = job_id(cfg, section)
         with self.lock:
             job = self.jobs.get(key) or self._from_store(key)
             if job is not None and job.status in ("running", "complete"):
@@ -238,8 +314,10 @@ class JobManager:
                     422,
                 )
             total = cfg.runs * cfg.sweep.n_points() * cfg.steps
+            if section is not None:
+                total = _search_total(cfg, section)
             if job is None:
-                job = Job(key, cfg, self.runs_dir / key, total)
+                job = Job(key, cfg, self.runs_dir / key, total, optimize=section)
                 self.jobs[key] = job
             # a cancelled or failed job starts again in its folder: the runner resumes its sealed batches
             job.status, job.done, job.error, job.finished = "running", 0, None, None
@@ -252,19 +330,30 @@ class JobManager:
     def _from_store(self, key: str) -> Job | None:
         """A job finished by an earlier server on this data dir, read from its folder's manifest."""
         folder = self.runs_dir / key
+        search = _read_search(folder)
         try:
             manifest = read_manifest_file(folder / MANIFEST)
         except EconsimError:
             return None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
             return None
+        section = None
         try:
-            cfg = load_config(dict(manifest["config"], out=None, save_fig=None))
-        except EconsimError:
+            if search is not None:  # a search job: its request, not the best run's configuration
+                cfg = load_config(dict(search["config"], out=None, save_fig=None))
+                section = OptimizeSection.model_validate(search["optimize"])
+            else:
+                cfg = load_config(dict(manifest["config"], out=None, save_fig=None))
+        except (EconsimError, ValidationError):
             return None
         total = int(manifest.get("n_runs_total", 0)) * int(manifest.get("steps", 0))
         complete = manifest.get("status") == "complete"
+        if section is not None:
+            total = _search_total(cfg, section)
+            complete = complete and isinstance(search, dict) and isinstance(search.get("result"), dict)
         job = Job(key, cfg, folder, total, status="complete" if complete else "cancelled", from_store=True)
+        if section is not None and isinstance(search, dict):
+            job.optimize, job.result = section, search.get("result")
         job.done = total if complete else 0
         job.emit("status", job.progress_data())
         if complete:
@@ -302,12 +391,15 @@ class JobManager:
 
         cfg = job.config
         try:
-            run(
-                cfg,
-                out=str(job.folder),
-                save_fig=None if cfg.save_fig else "figures",
-                progress=hook,
-            )
+            if job.optimize is not None:
+                self._search(job, hook)
+            else:
+                run(
+                    cfg,
+                    out=str(job.folder),
+                    save_fig=None if cfg.save_fig else "figures",
+                    progress=hook,
+                )
             job.status, job.done = "complete", job.total
         except JobCancelled:
             job.status = "cancelled"
@@ -323,3 +415,73 @@ class JobManager:
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
         job.finished = time.time()
         job.emit("end", {**job.progress_data(), "error": job.error})
+
+    def _search(self, job: Job, hook) -> None:
+        """A search job: ``econsim optimize``'s search, then the best parameters' experiment."""
+        import shutil
+
+        from econsim.experiment.optimize import _searched_not_swept
+        from econsim.experiment.optimize import optimize as search
+        from econsim.experiment.runner import run
+
+        section, cfg = job.optimize, job.config
+        assert section is not None
+        evidence = search_folder(job.folder)
+        evidence.mkdir(parents=True, exist_ok=True)
+        request = {"config": cfg.model_dump(mode="json", exclude_none=True), "optimize": section.model_dump()}
+        (evidence / "job.json").write_text(json.dumps(request, indent=2))
+        found = search(
+            cfg,
+            section.objective,
+            section.params,
+            maximize=section.maximize,
+            trials=section.trials,
+            out=evidence,
+            search_seed=section.search_seed,
+            progress=hook,
+        )
+        names = list(found.best_params)
+        best_cfg, _ = _searched_not_swept(cfg, names)
+        best_cfg = best_cfg.model_copy(update={"params": {**best_cfg.params, **found.best_params}})
+        run(best_cfg, out=str(job.folder), save_fig=None if cfg.save_fig else "figures", progress=hook)
+        figures = job.folder / "figures"
+        figures.mkdir(exist_ok=True)
+        shutil.copyfile(found.files["figure"], figures / "convergence.png")
+        job.result = {
+            "objective": found.objective,
+            "direction": found.direction,
+            "best_value": found.best_value,
+            "best_params": found.best_params,
+            "trials": len(found.trials),
+            "notes": found.notes,
+        }
+        # written last: a folder with a result is a finished search (see _from_store)
+        (evidence / "job.json").write_text(
+            json.dumps({**request, "result": job.result}, indent=2, default=float)
+        )
+
+
+def _search_total(cfg: ExperimentConfig, section: OptimizeSection) -> int:
+    """The run-steps of a search job: every trial's experiment and the best one's."""
+    from econsim.experiment.optimize import _searched_not_swept, parse_space
+
+    names = [parse_space(cfg.model, spec).name for spec in section.params]
+    searched, _ = _searched_not_swept(cfg, names)
+    return cfg.runs * searched.sweep.n_points() * cfg.steps * (section.trials + 1)
+
+
+def search_folder(folder: Path) -> Path:
+    """Where a search job's evidence goes: beside its results folder (the results store owns that)."""
+    return folder.with_name(folder.name + ".search")
+
+
+def _read_search(folder: Path) -> dict[str, Any] | None:
+    """A search job's request (and answer, once done) from ``<folder>.search/job.json``."""
+    path = search_folder(folder) / "job.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        return None
+    return data

@@ -63,7 +63,26 @@ class JobInfo(BaseModel):
     #: the job was answered from the results store: an identical job had already finished
     from_store: bool = False
     config: dict[str, Any]
+    #: a search job's answer once done: objective, direction, best_value, best_params, trials, notes
+    result: dict[str, Any] | None = None
     links: dict[str, str]
+
+
+class Heatmap(BaseModel):
+    """A statistic over the runs of each cell of two swept names, of a column's last recorded value."""
+
+    x: str
+    y: str
+    value: str
+    statistic: Literal["mean", "median"]
+    #: the swept values along each axis (sorted), and per cell (len(ys) rows × len(xs) columns) the
+    #: statistic (None: no finite value in the cell) and the runs counted
+    xs: list[Any]
+    ys: list[Any]
+    grid: list[list[float | None]]
+    count: list[list[int]]
+    #: the other swept names, whose runs are pooled into each cell
+    pooled: list[str]
 
 
 class SessionCreate(BaseModel):
