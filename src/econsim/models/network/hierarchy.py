@@ -15,7 +15,9 @@ adds up), over the steps since the last re-clustering:
 
     dS_m = Σ_{i∈m} dS_i + ε_m,   ε_m ~ N(0, market_noise²·n_m)      dS_g = Σ_m dS_m + ε_g,  ε_g ~ N(0, global_noise²·N)
 
-with S_i the agent's portfolio value at the current pool prices (tokens of numeraire).
+with S_i the agent's portfolio value at the current pool prices (tokens of numeraire). The sums over
+agents (σ_μ's moments, each market's Σ dS_i) are exact (``engine.partition.exact``): the same however the
+agents are split or ordered.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import math
 
 import numpy as np
 
-from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.engine import Arrays, RandomStreams
+from econsim.engine.kernels import jit
+from econsim.engine.partition import exact
 from econsim.models.network.draws import normal, stream_word
 from econsim.models.network.state import UNIT
 
@@ -37,9 +41,24 @@ def grid_cells(mu_n2: np.ndarray, theta: float) -> np.ndarray:
     return ij[:, 0] * g + ij[:, 1]
 
 
+def moments(mu_n2: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Exact accumulators (2, LIMBS) of Σ μ_k — or, given the means, of Σ (μ_k − mean_k)²."""
+    acc = exact.zeros(2)
+    for k in range(2):
+        x = np.ascontiguousarray(mu_n2[:, k])
+        exact.add_array(acc[k], x if mean is None else (x - mean[k]) ** 2)
+    return acc
+
+
 def dispersion(mu_bn2: np.ndarray) -> np.ndarray:
-    """σ_μ per run: the root of the mean of μ's two component variances."""
-    return np.array([np.sqrt(0.5 * (np.var(mu[:, 0].copy()) + np.var(mu[:, 1].copy()))) for mu in mu_bn2])
+    """σ_μ per run: the root of the mean of μ's two component variances (two passes, exact sums)."""
+    out = np.empty(len(mu_bn2))
+    for b, mu in enumerate(mu_bn2):
+        n = mu.shape[0]
+        mean = exact.values_of(moments(mu)) / n
+        var = exact.values_of(moments(mu, mean)) / n
+        out[b] = np.sqrt(0.5 * (var[0] + var[1]))
+    return out
 
 
 def adaptive_theta(theta_c, disp, disp0):
@@ -58,30 +77,14 @@ def wealth(holdings_bnck: np.ndarray, pool_cash, pool_asset) -> np.ndarray:
     return value / UNIT
 
 
-def _aggregate_one(
-    holdings,
-    pool_cash,
-    pool_asset,
-    mu,
-    wealth_prev,
-    theta,
-    word,
-    market_noise,
-    global_noise,
-    wealth_out,
-    cell_out,
-    flow_m,
-    size_m,
-    out,
+def _cells_one(
+    holdings, pool_cash, pool_asset, mu, wealth_prev, theta, wealth_out, cell_out, flow_acc, size_m
 ):
+    """Each agent's value and cell; each cell's Σ dS_i (exact accumulators (M, LIMBS)) and size."""
     N, C, K = holdings.shape
     A = K - 1
     side = theta / math.sqrt(2.0)
     g = math.ceil(1.0 / side)
-    M = flow_m.shape[0]
-    for m in range(M):
-        flow_m[m] = 0.0
-        size_m[m] = 0.0
     for i in range(N):
         v = 0.0
         for c in range(C):
@@ -94,20 +97,25 @@ def _aggregate_one(
         y = min(int(mu[i, 1] / side), g - 1)
         m = x * g + y
         cell_out[i] = m
-        flow_m[m] += v - wealth_prev[i]
-        size_m[m] += 1.0
+        exact.add(flow_acc[m], v - wealth_prev[i])
+        size_m[m] += 1
+
+
+def _markets_one(flow_m, size_m, n_agents, word, market_noise, global_noise, out):
+    """The markets' noise and the global aggregator, from the cells' exact totals."""
     total = 0.0
     occupied = 0
-    for m in range(M):
+    for m in range(flow_m.shape[0]):
         if size_m[m] > 0:
             occupied += 1
             flow_m[m] += market_noise * math.sqrt(size_m[m]) * normal(word, m)
         total += flow_m[m]
-    out[0] = total + global_noise * math.sqrt(N) * normal(word, M)
+    out[0] = total + global_noise * math.sqrt(n_agents) * normal(word, flow_m.shape[0])
     out[1] = occupied
 
 
-_aggregate = per_run(_aggregate_one, cache=True)
+_cells = jit(_cells_one, cache=True)
+_markets = jit(_markets_one, cache=True)
 
 
 def aggregate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -117,22 +125,24 @@ def aggregate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     wealth_n, cell = np.empty((B, N)), np.empty((B, N), np.int64)
     flow_m, size_m = np.empty_like(s.market_flow), np.empty_like(s.market_size)
     out = np.zeros((B, 2))
-    _aggregate(
-        s.agents.holdings,
-        s.pool_cash,
-        s.pool_asset,
-        s.agents.mu,
-        s.agents.wealth,
-        theta,
-        stream_word(rng, "markets"),
-        np.asarray(p.market_noise, float),
-        np.asarray(p.global_noise, float),
-        wealth_n,
-        cell,
-        flow_m,
-        size_m,
-        out,
-    )
+    words = stream_word(rng, "markets")
+    M = flow_m.shape[1]
+    for b in range(B):
+        acc, size = exact.zeros(M), np.zeros(M, np.int64)
+        _cells(
+            s.agents.holdings[b],
+            s.pool_cash[b],
+            s.pool_asset[b],
+            s.agents.mu[b],
+            s.agents.wealth[b],
+            float(theta[b]),
+            wealth_n[b],
+            cell[b],
+            acc,
+            size,
+        )
+        flow_m[b], size_m[b] = exact.values_of(acc), size
+        _markets(flow_m[b], size_m[b], N, words[b], _at(p.market_noise, b), _at(p.global_noise, b), out[b])
     return {
         "threshold": theta,
         "agents.wealth": wealth_n,
@@ -143,3 +153,8 @@ def aggregate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "global_value": s.global_value + out[:, 0],
         "n_clusters": out[:, 1],
     }
+
+
+def _at(value, b: int) -> float:
+    v = np.asarray(value, float)
+    return float(v if v.ndim == 0 else v[b])

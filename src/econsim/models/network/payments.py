@@ -1,15 +1,26 @@
 """Token flows along the interaction graph (§2.2): payments and over-the-counter trades, exact integers.
 
-Agent i walks its active edge slots e (η_e ≥ eta_min) in CSR order; with w_e = η_e / Σ_active η its
-weight and H⁰ its numeraire balances when its walk starts,
+Every flow of a step is computed from the balances H⁰ the stage starts with (a bulk-synchronous
+update: no agent's flows depend on the order in which the others walk their links, which is what lets
+a run be split over workers). Agent i walks its active edge slots e (η_e ≥ eta_min); with
+w_e = η_e / Σ_active η its weight,
 
     payment on chain c:   ⌊pay_rate · μ_i0 · w_e · H⁰_ic0⌋      from i to j = target_e
-    OTC trade:            ⌊otc_rate · μ_i0 · w_e · H_ica · (μ_j1 − μ_i1)⌋ tokens of asset a on chain c
-                          from i to j when j wants more risk (μ_j1 > μ_i1), paid by j at the pool price
-                          ⌊q · P_ca⌋ (q cut to what j can pay); (c, a) = slot (e + t) mod C·A, rotating daily
+    OTC offer:            q_e = ⌊otc_rate · μ_i0 · w_e · H⁰_ica · (μ_j1 − μ_i1)⌋ tokens of asset a on chain c
+                          from i to j when j wants more risk (μ_j1 > μ_i1), at cost_e = ⌊q_e · P_ca⌋;
+                          (c, a) = slot (e + t) mod C·A, rotating daily
 
-Σ_e w_e = 1 and the rates are at most 1, so no balance goes negative, and every unit leaves one agent
-for another: flows conserve every token exactly. ``edges.flow`` is the value each slot carried.
+Buyer j has budget b_jc = its numeraire on chain c after its own payments; when the offers to j on
+chain c cost more than that, every one is cut by the same factor s_jc = b_jc·(1 − 10⁻¹²) / Σ cost_e:
+q_e' = ⌊q_e s_jc⌋, cost_e' = min(⌊q_e' P_ca⌋, ⌊cost_e s_jc⌋). Payments take at most pay_rate ≤ 1 of
+H⁰ and sales at most otc_rate ≤ 1 of the tokens, so no balance goes negative, and every unit leaves one
+agent for another: flows conserve every token exactly. ``edges.flow`` is the value each slot carried;
+``agents.traded`` adds what an agent sent and received, counted in base units (exact in any order).
+
+Three passes, each over the walking agents only (so a pass runs on any block of agents, reading ghost
+copies of the others): ``_pay`` (payments, offer totals per buyer), ``_scales`` (each buyer's s_jc),
+``_fill`` (the trades). What a pass owes agents of another block is collected in ``due`` (credits) and
+``owed`` (offer totals) rows, which the stage applies (in-process) or a partitioned run sends.
 """
 
 from __future__ import annotations
@@ -17,15 +28,83 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.engine.jit import njit
 from econsim.models.network.prefetch import AHEAD, prefetch
 from econsim.models.network.state import UNIT
 
 
-def _flows_one(
+@njit()
+def _prices(pool_cash, pool_asset):
+    C, A = pool_cash.shape
+    price = np.empty((C, A))
+    for c in range(C):
+        for a in range(A):
+            price[c, a] = pool_cash[c, a] / pool_asset[c, a]
+    return price
+
+
+@njit()
+def _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A):
+    """(chain, asset, tokens, cost) of slot e's OTC offer from i to j (tokens 0: none)."""
+    r = (e + t) % (C * A)
+    c, a = r // A, r % A
+    q = int(otc_rate * act * want * h0[i, c, a + 1])
+    cost = int(q * price[c, a]) if q > 0 else 0
+    return c, a, q, cost
+
+
+def _pay_one(
+    indptr, target, eta, holdings, h0, mu, pool_cash, pool_asset, t, eta_min, pay_rate, otc_rate, due, owed
+):
+    """Payments (debited from the walker now, credited to ``due`` of the payee) and each buyer's offer
+    total per chain (``owed`` rows, (n, C) int64) — over the walkers 0 … len(indptr) − 2."""
+    C, K = holdings.shape[1], holdings.shape[2]
+    A = K - 1
+    price = _prices(pool_cash, pool_asset)
+    n = indptr.shape[0] - 1
+    slots = indptr[n]
+    mu_flat, due_flat = mu.reshape(-1), due.reshape(-1)
+    CK = C * K
+    for i in range(n):
+        total = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            if eta[e] >= eta_min:
+                total += eta[e]
+        for e in range(indptr[i], indptr[i + 1]):
+            if e + AHEAD < slots:  # the target's rows AHEAD slots on (``prefetch``)
+                ahead = np.int64(target[e + AHEAD])
+                prefetch(mu_flat, 2 * ahead)
+                prefetch(due_flat, ahead * CK)
+            if eta[e] < eta_min:
+                continue
+            j = target[e]
+            act = mu[i, 0] * (eta[e] / total)
+            for c in range(C):
+                pay = int(pay_rate * act * h0[i, c, 0])
+                if pay > 0:
+                    holdings[i, c, 0] -= pay
+                    due[j, c, 0] += pay
+            want = mu[j, 1] - mu[i, 1]
+            if want > 0.0 and A > 0:
+                c, _, q, cost = _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A)
+                if q > 0 and cost > 0:
+                    owed[j, c] += cost
+
+
+def _scales_one(holdings, owed, scale):
+    """s_jc for the buyers 0 … len(holdings) − 1: 1 when their budget covers the offers, else the cut."""
+    for j in range(holdings.shape[0]):
+        for c in range(holdings.shape[1]):
+            budget = holdings[j, c, 0]
+            scale[j, c] = 1.0 if owed[j, c] <= budget else budget * (1.0 - 1e-12) / owed[j, c]
+
+
+def _fill_one(
     indptr,
     target,
     eta,
     holdings,
+    h0,
     mu,
     pool_cash,
     pool_asset,
@@ -33,107 +112,88 @@ def _flows_one(
     eta_min,
     pay_rate,
     otc_rate,
+    scale,
+    due,
     flow,
-    traded,
+    units,
     out,
 ):
-    N, C, K = holdings.shape
+    """The trades at the buyers' scales: the walker's side applied now, the buyer's into ``due``; each
+    slot's value, each agent's traded base units (``units``, walkers and counterparties) and the total."""
+    C, K = holdings.shape[1], holdings.shape[2]
     A = K - 1
+    price = _prices(pool_cash, pool_asset)
+    volume = 0
+    n = indptr.shape[0] - 1
+    slots = indptr[n]
+    mu_flat, due_flat, scale_flat = mu.reshape(-1), due.reshape(-1), scale.reshape(-1)
     CK = C * K
-    CA = C * A
-    slots = indptr[N]
-    price = np.empty((C, A))
-    for c in range(C):
-        for a in range(A):
-            price[c, a] = pool_cash[c, a] / pool_asset[c, a]
-    # the OTC slot r = (e + t) mod C·A as (chain, asset), looked up rather than divided per edge
-    chain_of = np.empty(max(CA, 1), np.int64)
-    asset_of = np.empty(max(CA, 1), np.int64)
-    for r in range(CA):
-        chain_of[r], asset_of[r] = r // A, r % A
-    flat = holdings.reshape(-1)
-    mu_flat = mu.reshape(-1)
-    cash0 = np.empty(C, np.int64)
-    volume = 0.0
-    for i in range(N):
-        s0, s1 = indptr[i], indptr[i + 1]
+    for i in range(n):
         total = 0.0
-        for e in range(s0, s1):
+        for e in range(indptr[i], indptr[i + 1]):
             if eta[e] >= eta_min:
                 total += eta[e]
-        for c in range(C):
-            cash0[c] = holdings[i, c, 0]
-        r = (s0 + t) % CA if CA > 0 else 0
-        for e in range(s0, s1):
+        for e in range(indptr[i], indptr[i + 1]):
             if e + AHEAD < slots:
-                # the row of the target AHEAD slots on: holdings (C·K int64), μ and traded
                 ahead = np.int64(target[e + AHEAD])
-                for q in range(0, CK, 8):
-                    prefetch(flat, ahead * CK + q)
-                prefetch(flat, ahead * CK + CK - 1)
                 prefetch(mu_flat, 2 * ahead)
-                prefetch(traded, ahead)
-            rr = r
-            r += 1
-            if r == CA:
-                r = 0
+                prefetch(due_flat, ahead * CK)
+                prefetch(scale_flat, ahead * C)
+                prefetch(units, ahead)
             flow[e] = 0.0
             if eta[e] < eta_min:
                 continue
             j = target[e]
-            w = eta[e] / total
+            act = mu[i, 0] * (eta[e] / total)
             moved = 0
-            act = mu[i, 0] * w
             for c in range(C):
-                pay = int(pay_rate * act * cash0[c])
+                pay = int(pay_rate * act * h0[i, c, 0])
                 if pay > 0:
-                    holdings[i, c, 0] -= pay
-                    holdings[j, c, 0] += pay
                     moved += pay
             want = mu[j, 1] - mu[i, 1]
             if want > 0.0 and A > 0:
-                c, a = chain_of[rr], asset_of[rr]
-                q = int(otc_rate * act * want * holdings[i, c, a + 1])
-                if q > 0:
-                    cost = int(q * price[c, a])
-                    if cost > holdings[j, c, 0]:
-                        q = int(holdings[j, c, 0] / price[c, a])
-                        cost = min(int(q * price[c, a]), holdings[j, c, 0])
+                c, a, q, cost = _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A)
+                if q > 0 and cost > 0:
+                    s = scale[j, c]
+                    if s < 1.0:
+                        q = int(q * s)
+                        cost = min(int(q * price[c, a]), int(cost * s))
                     if q > 0 and cost > 0:
                         holdings[i, c, a + 1] -= q
-                        holdings[j, c, a + 1] += q
-                        holdings[j, c, 0] -= cost
                         holdings[i, c, 0] += cost
+                        due[j, c, a + 1] += q
+                        due[j, c, 0] -= cost
                         moved += cost
-            value = moved / UNIT
-            flow[e] = value
-            traded[i] += value
-            traded[j] += value
-            volume += value
+            flow[e] = moved / UNIT
+            units[i] += moved
+            units[j] += moved
+            volume += moved
     out[0] = volume
 
 
-_flows = per_run(_flows_one, shared=("indptr",), cache=True)
+_pay = per_run(_pay_one, shared=("indptr",), cache=True)
+_scales = per_run(_scales_one, cache=True)
+_fill = per_run(_fill_one, shared=("indptr",), cache=True)
 
 
 def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
-    holdings, traded = s.agents.holdings.copy(), s.agents.traded.copy()
-    flow = np.empty_like(s.edges.eta)
-    out = np.zeros((p.n_runs, 1))
-    _flows(
-        p.graph_indptr,
-        s.edges.target,
-        s.edges.eta,
-        holdings,
-        s.agents.mu,
-        s.pool_cash,
-        s.pool_asset,
-        s.day,
-        np.asarray(p.eta_min, float),
-        np.asarray(p.pay_rate, float),
-        np.asarray(p.otc_rate, float),
-        flow,
-        traded,
-        out,
-    )
-    return {"agents.holdings": holdings, "agents.traded": traded, "edges.flow": flow, "p2p_volume": out[:, 0]}
+    h0 = s.agents.holdings
+    holdings = h0.copy()
+    B, N, C = h0.shape[:3]
+    indptr = p.graph_indptr
+    due, owed = np.zeros_like(h0), np.zeros((B, N, C), np.int64)
+    t = np.broadcast_to(np.asarray(s.day, np.int64), (B,))
+    rates = [np.broadcast_to(np.asarray(v, float), (B,)) for v in (p.eta_min, p.pay_rate, p.otc_rate)]
+    common = (indptr, s.edges.target, s.edges.eta, holdings, h0, s.agents.mu, s.pool_cash, s.pool_asset, t)
+    _pay(*common, *rates, due, owed)
+    scale = np.empty((B, N, C))
+    _scales(holdings, owed, scale)
+    flow, units, out = np.empty_like(s.edges.eta), np.zeros((B, N), np.int64), np.zeros((B, 1), np.int64)
+    _fill(*common, *rates, scale, due, flow, units, out)
+    holdings += due
+    return {
+        "agents.holdings": holdings,
+        "agents.traded": s.agents.traded + units / UNIT,
+        "edges.flow": flow,
+        "p2p_volume": out[:, 0] / UNIT,
+    }

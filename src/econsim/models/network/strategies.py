@@ -15,14 +15,17 @@ from econsim.models.network.draws import normal, stream_word
 from econsim.models.network.prefetch import AHEAD, prefetch
 
 
-def _imitate_one(indptr, target, eta, mu, word, eta_min, pull, sigma, mu_new):
-    N = mu.shape[0]
-    slots = indptr[N]
+def _imitate_one(indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new):
+    """The agents 0 … len(indptr) − 2 (their rows of ``mu`` may be followed by ghost copies of others);
+    agent i's noise is keyed by its id ``agent_id[i]``, so it is the same wherever the agent is computed."""
+    n = indptr.shape[0] - 1
+    slots = indptr[n]
     mu_flat = mu.reshape(-1)
-    for i in range(N):
+    for i in range(n):
+        g = agent_id[i]
         total, m0, m1 = 0.0, 0.0, 0.0
         for e in range(indptr[i], indptr[i + 1]):
-            if e + AHEAD < slots:
+            if e + AHEAD < slots:  # the strategy of the target AHEAD slots on (``prefetch``)
                 prefetch(mu_flat, 2 * np.int64(target[e + AHEAD]))
             if eta[e] >= eta_min:
                 j = target[e]
@@ -33,19 +36,20 @@ def _imitate_one(indptr, target, eta, mu, word, eta_min, pull, sigma, mu_new):
             m0, m1 = m0 / total, m1 / total
         else:
             m0, m1 = mu[i, 0], mu[i, 1]
-        a = mu[i, 0] + pull * (m0 - mu[i, 0]) + sigma * normal(word, 2 * i)
-        b = mu[i, 1] + pull * (m1 - mu[i, 1]) + sigma * normal(word, 2 * i + 1)
+        a = mu[i, 0] + pull * (m0 - mu[i, 0]) + sigma * normal(word, 2 * g)
+        b = mu[i, 1] + pull * (m1 - mu[i, 1]) + sigma * normal(word, 2 * g + 1)
         mu_new[i, 0] = min(max(a, 0.0), 1.0)
         mu_new[i, 1] = min(max(b, 0.0), 1.0)
 
 
-_imitate = per_run(_imitate_one, shared=("indptr",), cache=True)
+_imitate = per_run(_imitate_one, shared=("indptr", "agent_id"), cache=True)
 
 
 def imitate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     mu = np.empty_like(s.agents.mu)
     _imitate(
         p.graph_indptr,
+        np.arange(s.agents.mu.shape[1]),
         s.edges.target,
         s.edges.eta,
         s.agents.mu,

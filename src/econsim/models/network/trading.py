@@ -10,7 +10,9 @@ is a buy (numeraire in) when positive, a sale (tokens in) when negative; buys ar
 the agent holds, sales to the tokens. Orders below ``min_trade`` are dropped. Each pool executes the
 chain's sales then its buys as two batched swaps — the project's AMM closed form
 dy = y·a(1 − f)/(x + a(1 − f)) (``mechanisms.amm.swap_output``), floored — and every trader gets its
-pro-rata share, floored; the undistributed units stay in the pool, so no unit is created or lost.
+pro-rata share, floored; the undistributed units stay in the pool, so no unit is created or lost. A
+share depends only on its own order and the pool's totals (integer sums), never on the other traders'
+order of filling, so agents may be filled block by block.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ def rebalance_fraction(risk_aversion, trade_cost):
     )
 
 
-def _rebalance_one(
-    holdings, mu, sentiment, pool_cash, pool_asset, phi, pool_fee, min_trade, orders, traded, out
-):
+def _orders_one(holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells, buys):
+    """Each agent's orders (base units: + numeraire in, − tokens in), and the chain's totals."""
     N, C, K = holdings.shape
     A = K - 1
     price = np.empty((C, A))
@@ -38,11 +39,8 @@ def _rebalance_one(
         for a in range(A):
             price[c, a] = pool_cash[c, a] / pool_asset[c, a]
     tilt = np.exp(sentiment)
-    sells = np.zeros((C, A), np.int64)
-    buys = np.zeros((C, A), np.int64)
     floor_units = int(min_trade * UNIT)
     for i in range(N):
-        traded[i] = 0.0
         for c in range(C):
             value = float(holdings[i, c, 0])
             for a in range(A):
@@ -70,12 +68,17 @@ def _rebalance_one(
                 else:
                     sells[c, a] -= o
                 orders[i, c, a] = o
-    cash_out = np.zeros((C, A), np.int64)
-    asset_out = np.zeros((C, A), np.int64)
+
+
+def _execute_one(pool_cash, pool_asset, sells, buys, pool_fee, cash_out, asset_out, rate, out):
+    """Each pool's two batched swaps (sales, then buys) and the pro-rata rates (0: sales, 1: buys)."""
+    C, A = pool_cash.shape
     volume = 0.0
     for c in range(C):
         for a in range(A):
             x, y = pool_asset[c, a], pool_cash[c, a]
+            price = y / x
+            cash_out[c, a], asset_out[c, a] = 0, 0
             if sells[c, a] > 0:
                 net = sells[c, a] * (1.0 - pool_fee)
                 cash_out[c, a] = max(0, min(int(net * y / (x + net)), y - 1))
@@ -87,40 +90,61 @@ def _rebalance_one(
                 y += buys[c, a]
                 x -= asset_out[c, a]
             pool_asset[c, a], pool_cash[c, a] = x, y
-            volume += (sells[c, a] * price[c, a] + buys[c, a]) / UNIT
-    # pro-rata shares, floored; (1 − 1e-12) keeps float rounding from handing out more than there is
-    sell_rate = np.zeros((C, A))
-    buy_rate = np.zeros((C, A))
-    for c in range(C):
-        for a in range(A):
-            if sells[c, a] > 0:
-                sell_rate[c, a] = cash_out[c, a] / sells[c, a] * (1.0 - 1e-12)
-            if buys[c, a] > 0:
-                buy_rate[c, a] = asset_out[c, a] / buys[c, a] * (1.0 - 1e-12)
+            volume += (sells[c, a] * price + buys[c, a]) / UNIT
+            # pro-rata shares, floored; (1 − 1e-12) keeps float rounding from handing out more than there is
+            rate[0, c, a] = cash_out[c, a] / sells[c, a] * (1.0 - 1e-12) if sells[c, a] > 0 else 0.0
+            rate[1, c, a] = asset_out[c, a] / buys[c, a] * (1.0 - 1e-12) if buys[c, a] > 0 else 0.0
+    out[0] = volume
+
+
+def _fill_one(holdings, orders, rate, cash_out, asset_out, traded, paid):
+    """Every trader's pro-rata share, floored (each share depends on its own order only, so agents can
+    be filled in any order or place); ``paid`` (2, C, A) counts what left the pools' outputs."""
+    N, C, K = holdings.shape
     for i in range(N):
+        traded[i] = 0.0
         for c in range(C):
-            for a in range(A):
+            for a in range(K - 1):
                 o = orders[i, c, a]
                 if o < 0:
-                    got = min(int(-o * sell_rate[c, a]), cash_out[c, a])
-                    cash_out[c, a] -= got
+                    got = min(int(-o * rate[0, c, a]), cash_out[c, a])
+                    paid[0, c, a] += got
                     holdings[i, c, a + 1] += o
                     holdings[i, c, 0] += got
                     traded[i] += got / UNIT
                 elif o > 0:
-                    got = min(int(o * buy_rate[c, a]), asset_out[c, a])
-                    asset_out[c, a] -= got
+                    got = min(int(o * rate[1, c, a]), asset_out[c, a])
+                    paid[1, c, a] += got
                     holdings[i, c, 0] -= o
                     holdings[i, c, a + 1] += got
                     traded[i] += o / UNIT
-    for c in range(C):
-        for a in range(A):
-            pool_cash[c, a] += cash_out[c, a]
-            pool_asset[c, a] += asset_out[c, a]
-    out[0] = volume
 
 
-_rebalance = per_run(_rebalance_one, cache=True)
+_orders = per_run(_orders_one, cache=True)
+_execute = per_run(_execute_one, cache=True)
+_fill = per_run(_fill_one, cache=True)
+
+
+def settle(pool_cash, pool_asset, cash_out, asset_out, paid):
+    """The undistributed units stay in the pools: pool += output − Σ shares (exact integers)."""
+    pool_cash += cash_out - paid[..., 0, :, :]
+    pool_asset += asset_out - paid[..., 1, :, :]
+
+
+def _rebalance(holdings, mu, sentiment, pool_cash, pool_asset, phi, pool_fee, min_trade, orders, traded, out):
+    """The whole rebalancing of a batch, in place: orders, the pools' swaps, the shares, the remainders.
+
+    The totals (``sells``, ``buys``, ``paid``) are integer sums over agents, the same in any order, which
+    is what lets a partitioned run compute them block by block (``models.network.partitioned``)."""
+    B, _, C, K = holdings.shape
+    sells, buys = np.zeros((B, C, K - 1), np.int64), np.zeros((B, C, K - 1), np.int64)
+    _orders(holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells, buys)
+    cash_out, asset_out = np.empty_like(sells), np.empty_like(sells)
+    rate = np.empty((B, 2, C, K - 1))
+    _execute(pool_cash, pool_asset, sells, buys, pool_fee, cash_out, asset_out, rate, out)
+    paid = np.zeros((B, 2, C, K - 1), np.int64)
+    _fill(holdings, orders, rate, cash_out, asset_out, traded, paid)
+    settle(pool_cash, pool_asset, cash_out, asset_out, paid)
 
 
 def rebalance(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
