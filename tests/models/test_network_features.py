@@ -134,3 +134,142 @@ def test_live_feed_drives_pool_prices_towards_the_filtered_feed():
     assert errors[2.0] < 0.6 * errors[0.0]
     # the feed's rally of token 1 (1.0 → 1.3 by day 30) shows in the filtered estimate
     assert df["feed_c1_a1"].iloc[29] == pytest.approx(1.3, abs=0.05)
+
+
+# --------------------------------------------------------------------------- risk, herding, tools
+SMALL = {"n_agents": 300, "n_chains": 2, "n_assets": 3, "mean_degree": 8, "cluster_every": 2}
+
+
+@pytest.fixture(scope="module")
+def traj():
+    from econsim.models.network.analysis import collect
+
+    return collect(SMALL, steps=24, runs=2, seed=7)
+
+
+def test_trajectories_are_the_simulations_own_and_batch_independent(traj):
+    from econsim.models.network.analysis import collect
+
+    assert traj.net_buy.shape == (2, 24, 300) and traj.price.shape == (2, 24, 2, 2)
+    alone = collect(SMALL, steps=24, runs=1, seed=7)
+    assert np.array_equal(alone.net_buy[0], traj.net_buy[0]) and np.array_equal(
+        alone.cascade[0], traj.cascade[0]
+    )
+    sim = Simulation(get_model("network"), SMALL, runs=2, seed=7)
+    sim.run(24)
+    np.testing.assert_array_equal(traj.price[:, -1], sim.state.pool_cash / sim.state.pool_asset)
+    assert np.isfinite(traj.cascade).all() and (traj.cascade >= 0.01).all() and (traj.cascade <= 1).all()
+
+
+def test_contagion_table_follows_the_formula_on_the_final_network(traj):
+    from scipy.special import ndtr
+
+    from econsim.models.network.analysis import CONTAGION_SIGMA, contagion_table
+
+    ct = contagion_table(traj)
+    expected = 1 - ndtr((ct.theta_i - ct.exposure) / CONTAGION_SIGMA)
+    np.testing.assert_allclose(ct.probability, expected, rtol=1e-12)
+    # every agent's exposures over its active links add to 1 (shares of its business)
+    sums = ct.groupby("i").exposure.sum()
+    np.testing.assert_allclose(sums, 1.0, rtol=1e-9)
+    assert ((ct.theta_i - 0.5).abs() <= 0.5).all()
+
+
+def test_herding_cycles_compression_and_forecasts_on_model_runs(traj):
+    from econsim.models.network.analysis import agent_forecasts, compression_table, herding, price_cycles
+
+    h = herding(traj, draws=5)
+    assert list(h.run) == [0, 1] and (h.rho_cluster.abs() < 1).all() and (h.rho_random_groups_sd < 0.05).all()
+    assert (h.agents == 300).all() and (h.clusters >= 10).all()
+    cyc = price_cycles(traj.price)
+    assert len(cyc) == 3 and cyc.variance_share.sum() <= 1 + 1e-12 and (cyc.period >= 2).all()
+    comp = compression_table(traj)
+    assert (comp.measured_error <= comp.stated_error + 1e-12).all()
+    np.testing.assert_allclose(comp.measured_error, comp.bound, rtol=1e-8, atol=1e-12)  # Eckart–Young
+    f = agent_forecasts(traj)
+    s = f["scores"]
+    assert s["rmse_subgraph"] <= s["rmse_own"] + 1e-12 or s["rmse_subgraph"] < s["rmse_persistence"]
+    assert s["rmse_own"] < s["rmse_persistence"] and s["test_steps"] == 7
+    assert set(f["paths"].agent) == {0, 74, 149, 224, 299}
+
+
+def test_equilibria_counts_distinct_stable_end_states_and_their_basins():
+    from econsim.models.network.analysis import equilibria
+
+    base = {"params": {**SMALL, "strategy_vol": 0.0, "imitation": 0.0}, "seed": 1}
+    eq = equilibria(
+        base,
+        {"risk_target": [0.1, 0.9], "risk_spread": [0.0, 0.05]},
+        runs=1,
+        steps=10,
+        columns=("mean_risk_target",),
+        distance=0.5,
+    )
+    assert eq["runs"] == 4 and eq["stable_runs"] == 4 and eq["equilibria"] == 2
+    table = eq["table"]
+    assert sorted(table.mean_risk_target.round(1)) == [0.1, 0.9]
+    assert table.basin_share.sum() == pytest.approx(1.0)
+    assert any("risk_target=0.1" in b and "risk_target=0.9" not in b for b in table.basin)
+
+
+def test_policy_stress_test_averages_over_posterior_samples(tmp_path):
+    from econsim.models.network.analysis import read_posterior, stress_test
+
+    f = tmp_path / "posterior.csv"
+    f.write_text("sentiment_vol,trade_cost,weight\n0.01,2.0,1\n0.03,4.0,3\n")
+    post = read_posterior(f)
+    base = {"params": {**SMALL, "n_agents": 120, "mean_degree": 6}, "seed": 2}
+    st = stress_test(base, post, {"bridge_fee": [0.001, 0.05]}, ["price_spread"], runs=1, steps=5)
+    assert list(st.bridge_fee) == [0.001, 0.05] and (st.samples == 2).all()
+    # the weighted mean is what the two single runs give, weighted 1 : 3
+    one = [
+        econsim.run(
+            {
+                "model": "network",
+                **base,
+                "params": {**base["params"], "sentiment_vol": v, "trade_cost": c, "bridge_fee": 0.05},
+                "runs": 1,
+                "steps": 5,
+            }
+        )
+        .final()["price_spread"]
+        .iloc[0]
+        for v, c in ((0.01, 2.0), (0.03, 4.0))
+    ]
+    assert st.price_spread_mean.iloc[1] == pytest.approx(0.25 * one[0] + 0.75 * one[1], rel=1e-12)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentiment_vol,not_a_param\n0.01,1\n")
+    with pytest.raises(ConfigError, match="column 'not_a_param' is not a parameter"):
+        read_posterior(bad)
+    bad.write_text("sentiment_vol\n0.01\n7.5\n")
+    with pytest.raises(ConfigError, match="line 3, column 'sentiment_vol'"):
+        read_posterior(bad)
+    fit = tmp_path / "fit.csv"
+    fit.write_text("param,value,se,low95,high95\nsentiment_vol,0.02,0.005,0.01,0.03\n")
+    draws = read_posterior(fit, samples=400)
+    assert draws.sentiment_vol.mean() == pytest.approx(
+        0.02, abs=0.001
+    ) and draws.sentiment_vol.std() == pytest.approx(0.005, rel=0.15)
+
+
+@pytest.mark.slow  # scikit-learn's import and fit: ~9 s on the shared machine
+def test_surrogate_learns_the_aggregates_one_step_ahead():
+    from econsim.models.network.analysis import SURROGATE_COLUMNS, surrogate
+
+    base = {"params": {**SMALL, "n_agents": 150, "mean_degree": 6}, "seed": 4}
+    out = surrogate(
+        base,
+        {"sentiment_vol": (0.005, 0.05), "imitation": (0.0, 0.2)},
+        samples=8,
+        runs=1,
+        steps=16,
+        hidden=(32,),
+    )
+    table = out["table"].set_index("aggregate")
+    assert list(table.index) == list(SURROGATE_COLUMNS)
+    assert out["train_rows"] + out["test_rows"] == 8 * 15 and out["test_rows"] == 2 * 15
+    assert (
+        table.loc["systemic_risk", "r2_surrogate"] > 0.8
+        and table.loc["mean_risk_target", "r2_surrogate"] > 0.8
+    )
+    assert out["model_s_per_run_step"] > 0 and out["surrogate_s_per_run_step"] > 0
