@@ -30,6 +30,7 @@ from econsim.engine import Arrays, RandomStreams
 from econsim.engine.kernels import jit
 from econsim.engine.partition import exact
 from econsim.models.network.draws import normal, stream_word
+from econsim.models.network.metrics import gini
 from econsim.models.network.state import UNIT
 
 
@@ -152,6 +153,7 @@ def aggregate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "global_flow": out[:, 0],
         "global_value": s.global_value + out[:, 0],
         "n_clusters": out[:, 1],
+        "gini": gini(wealth_n),
     }
 
 

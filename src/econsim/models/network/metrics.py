@@ -3,24 +3,60 @@
 token_total_k   Σ over chains and holders of asset k (tokens): agents, pools, desk, in flight, fees
 price           pool price of each risky asset on each chain, columns c<chain>_a<asset>
 price_spread    mean over risky assets of (max_c P − min_c P) / mean_c P
-gini            Gini coefficient of the agents' portfolio values S_i (at the last re-clustering)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from econsim.engine import Invariant
+from econsim.engine import Invariant, per_run
 from econsim.models.network.state import UNIT
+
+
+def _token_units_one(holdings, arb, inflight, fees, pool_cash, pool_asset, total, low):
+    # one pass over the agents' balances (integers: the sums are exact in any order)
+    N, C, K = holdings.shape
+    for k in range(K):
+        total[k] = fees[k]
+    smallest = 0
+    for i in range(N):
+        for c in range(C):
+            for k in range(K):
+                h = holdings[i, c, k]
+                total[k] += h
+                if h < smallest:
+                    smallest = h
+    for c in range(C):
+        for k in range(K):
+            total[k] += arb[c, k]
+            smallest = min(smallest, arb[c, k])
+        for a in range(K - 1):
+            total[0] += pool_cash[c, a]
+            total[a + 1] += pool_asset[c, a]
+            smallest = min(smallest, pool_cash[c, a], pool_asset[c, a])
+    for slot in range(inflight.shape[0]):
+        for c in range(C):
+            for k in range(K):
+                total[k] += inflight[slot, c, k]
+    low[0] = smallest
+
+
+_token_units = per_run(_token_units_one, cache=True)
+
+
+def _ledger(s) -> tuple[np.ndarray, np.ndarray]:
+    holdings = s["agents.holdings"]
+    B, K = holdings.shape[0], holdings.shape[-1]
+    total, low = np.empty((B, K), np.int64), np.empty((B, 1), np.int64)
+    _token_units(
+        holdings, s.arb_holdings, s.bridge_inflight, s.bridge_fees, s.pool_cash, s.pool_asset, total, low
+    )
+    return total, low[:, 0]
 
 
 def token_units(s, p=None) -> np.ndarray:
     """(B, K) int64: every base unit of each asset, summed over chains and every place a token can be."""
-    total = s["agents.holdings"].sum(axis=(1, 2))
-    total += s.arb_holdings.sum(axis=1) + s.bridge_inflight.sum(axis=(1, 2)) + s.bridge_fees
-    total[:, 0] += s.pool_cash.sum(axis=(1, 2))
-    total[:, 1:] += s.pool_asset.sum(axis=1)
-    return total
+    return _ledger(s)[0]
 
 
 def gini(values_bn: np.ndarray) -> np.ndarray:
@@ -61,7 +97,6 @@ OBSERVABLES = {
     "price": _prices,
     "price_spread": _spread,
     "token_total": lambda s, p: token_units(s) / UNIT,
-    "gini": lambda s, p: gini(s["agents.wealth"]),
     "in_flight": _in_flight,
     "mean_risk_target": _risky_share,
     "mean_activity": lambda s, p: mean_over_agents(s["agents.mu"][..., 0]),
@@ -79,9 +114,7 @@ def _conservation(s, p, prev):
 
 def _negative(s, p, prev):
     """The most negative balance anywhere (0 when none is)."""
-    low = np.minimum(s["agents.holdings"].min(axis=(1, 2, 3)), s.arb_holdings.min(axis=(1, 2)))
-    low = np.minimum(low, np.minimum(s.pool_cash.min(axis=(1, 2)), s.pool_asset.min(axis=(1, 2))))
-    return np.minimum(low, 0).astype(np.float64)
+    return _ledger(s)[1].astype(np.float64)
 
 
 INVARIANTS = [

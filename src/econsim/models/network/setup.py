@@ -23,6 +23,7 @@ from econsim.engine import Arrays, ConfigError, RandomStreams, run_generator
 from econsim.mechanisms import graph as graphs
 from econsim.models.network.edgelist import read_graph
 from econsim.models.network.hierarchy import dispersion, grid_cells, wealth
+from econsim.models.network.metrics import gini
 from econsim.models.network.state import UNIT
 
 
@@ -90,10 +91,12 @@ def initial_economy(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarr
     disp0 = dispersion(mu)
     theta = float(p.theta_c) * np.ones(B)
     cells = np.stack([grid_cells(mu[b], float(p.theta_c)) for b in range(B)])
+    wealth_bn = wealth(holdings, pool_cash, pool_asset)
     return {
         "agents.mu": mu,
         "agents.holdings": holdings,
-        "agents.wealth": wealth(holdings, pool_cash, pool_asset),
+        "agents.wealth": wealth_bn,
+        "gini": gini(wealth_bn),
         "agents.cluster": cells,
         "edges.target": np.broadcast_to(p.graph_indices, (B, p.n_slots)).copy(),
         "pool_cash": pool_cash,

@@ -83,6 +83,7 @@ STATE: list[Var] = [
     _v("threshold", "θ_c(t): the clustering threshold now"),
     _v("dispersion0", "dispersion of μ at t = 0 (scales θ_c(t))"),
     _v("n_clusters", "occupied cluster cells"),
+    _v("gini", "Gini coefficient of the agents' portfolio values S_i (at the last re-clustering)"),
     _v("amm_volume", "value traded against the pools this step"),
     _v("p2p_volume", "value carried along edges this step"),
     _v("arb_volume", "numeraire spent by arbitrageurs this step"),
