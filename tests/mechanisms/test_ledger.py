@@ -323,3 +323,52 @@ def test_tracked_volume_scales_the_tie_out_of_a_long_run():
     assert [v.name for v in ledger.variables()][-1] == "ledger_volume"
     with pytest.raises(ConfigError, match="the state has no 'ledger_volume'"):
         ledger.load({k: v for k, v in ledger.arrays().items() if k != "ledger_volume"})
+
+
+def test_net_booking_matches_booking_payment_by_payment():
+    """``book_net`` (a market booked by one leg per buyer and one per seller) leaves every stock, net worth,
+    TFM row, turnover and volume where ``book`` leaves them, payment by payment, up to rounding; an
+    unbalanced batch is refused before anything is booked."""
+    H, F = 50, 4
+
+    def fresh() -> Ledger:
+        led = Ledger(
+            {"households": H, "firms": F}, ("deposits",), ("consumption",), n_runs=2, track_volume=True
+        )
+        led.stock[:, :H, 0] = 100.0
+        led.stock[:, H:, 0] = -100.0 * H / F
+        led.net_worth[:] = led.stock.sum(axis=2)
+        led.opening = led.sector_stock()
+        return led
+
+    rng = np.random.default_rng(5)
+    seller = rng.integers(0, F, (2, H, 3))
+    spent = rng.uniform(0, 10, (2, H, 3))
+    one = fresh()
+    buyers = np.broadcast_to(np.repeat(np.arange(H), 3), (2, 3 * H))
+    one.book(
+        debit=[("households", "consumption", buyers), ("firms", "deposits", seller.reshape(2, -1))],
+        credit=[("households", "deposits", buyers), ("firms", "consumption", seller.reshape(2, -1))],
+        amount=spent.reshape(2, -1),
+    )
+    net = fresh()
+    per_buyer = spent.sum(axis=2)
+    per_seller = np.zeros((2, F))
+    for b in range(2):
+        np.add.at(per_seller[b], seller[b].ravel(), spent[b].ravel())
+    net.book_net(
+        debit=[("households", "consumption", np.arange(H), per_buyer), ("firms", "deposits", np.arange(F), per_seller)],
+        credit=[("households", "deposits", np.arange(H), per_buyer), ("firms", "consumption", np.arange(F), per_seller)],
+    )  # fmt: skip
+    for name in ("stock", "net_worth", "flow", "turnover"):
+        np.testing.assert_allclose(getattr(net, name), getattr(one, name), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(net.volume[:, :H], one.volume[:, :H], rtol=1e-12)
+    np.testing.assert_allclose(net.volume[:, H:].sum(axis=1), one.volume[:, H:].sum(axis=1), rtol=1e-12)
+    net.check()
+    before = net.stock.copy()
+    with pytest.raises(UnbalancedTransactionError, match="account 'consumption'"):
+        net.book_net(
+            debit=[("households", "consumption", np.arange(H), per_buyer), ("firms", "deposits", np.arange(F), per_seller)],
+            credit=[("households", "deposits", np.arange(H), per_buyer), ("firms", "consumption", np.arange(F), 0.5 * per_seller)],
+        )  # fmt: skip
+    np.testing.assert_array_equal(net.stock, before)

@@ -241,7 +241,7 @@ class Ledger:
                 f"member {int(m.max() if m.max() >= self.sizes[k] else m.min())} is out of range for "
                 f"sector '{self.sectors[k]}' (members 0 … {self.sizes[k] - 1})"
             )
-        return m.astype(np.int64)
+        return m.astype(np.int64, copy=False)
 
     # --- booking -----------------------------------------------------------------------------------
     def _per_run(self, a: Any, what: str) -> np.ndarray:
@@ -324,6 +324,75 @@ class Ledger:
         _apply_kernel(
             self.stock, self.net_worth, self.flow, self.turnover, self._volume(), n_tx,
             holders, amounts, sign, sector, account, kind, row,
+        )  # fmt: skip
+
+    def book_net(
+        self,
+        debit: Sequence[Any] | Sequence[Sequence[Any]],
+        credit: Sequence[Any] | Sequence[Sequence[Any]],
+        amount: Any = None,
+    ) -> None:
+        """Book many payments by their net effect on each balance sheet, as a deferred net settlement
+        system settles a day's payments: legs as in ``book``, but each leg may list its own members and
+        amounts — a leg ``("banks", "deposits", bank_n, x_n)`` adds x_n to bank bank_n for every n, so
+        one leg per buyer and one per seller book a whole market.
+
+        What is checked is the batch as a whole, per run (10⁻⁹ of the gross amounts): each holder's own
+        legs, each financial instrument and each flow row (with its linked real assets) balance. Stocks,
+        net worth, TFM, turnover and volume end as ``book`` leaves them, up to rounding; the additions run
+        leg by leg, run by run, member by member, so a run's books never depend on its batch. Nothing is
+        booked if the batch is unbalanced."""
+        specs = [(spec, 1.0) for spec in _leg_list(debit)] + [(spec, -1.0) for spec in _leg_list(credit)]
+        # a debit and a credit leg of one holder set with the very same amount array cancel in that
+        # holder's books by construction (a payer's flow and deposit legs): only the others are summed
+        # per holder to check them
+        keys = [_pair_key(spec, amount) for spec, _ in specs]
+        unmatched = np.ones(len(specs), dtype=bool)
+        open_: dict[Any, list[int]] = {}
+        for n, ((_, sign), key) in enumerate(zip(specs, keys, strict=True)):
+            if key is None:
+                continue
+            waiting = open_.setdefault((key, -sign), [])
+            if waiting:
+                unmatched[waiting.pop()] = unmatched[n] = False
+            else:
+                open_.setdefault((key, sign), []).append(n)
+        legs = [self._leg(spec, sign, amount) for spec, sign in specs]
+        holders = tuple(leg.holder for leg in legs)
+        amounts = tuple(leg.amount for leg in legs)
+        signs = np.array([leg.sign for leg in legs])
+        row = np.array([leg.row for leg in legs], dtype=np.int64)
+        B, H = self.n_runs, self.n_holders
+        own = (B, H) if unmatched.any() else (0, 0)
+        status, where, b, t = _net_balance_kernel(
+            B,
+            holders,
+            amounts,
+            signs,
+            row,
+            self.turnover.shape[1],
+            unmatched,
+            np.zeros(own),
+            np.zeros(own),
+            RTOL,
+        )
+        if status == 1:
+            raise UnbalancedTransactionError(
+                f"unbalanced payments: account '{self.transaction_rows[where].removeprefix('Δ')}' does not "
+                f"sum to zero over the batch (run {b}); every instrument, flow row and holder must balance"
+            )
+        if status == 2:
+            h = int(holders[where][min(b, holders[where].shape[0] - 1), min(t, holders[where].shape[1] - 1)])
+            k = int(np.searchsorted(self.offsets, h, side="right") - 1)
+            raise UnbalancedTransactionError(
+                f"unbalanced payments: holder {self.sectors[k]}[{h - self.offsets[k]}]'s own books do not "
+                f"balance over the batch (run {b}); every instrument, flow row and holder must balance"
+            )
+        _net_apply_kernel(
+            self.stock, self.net_worth, self.flow, self.turnover, self._volume(), holders, amounts, signs,
+            np.array([leg.sector for leg in legs], dtype=np.int64),
+            np.array([leg.account for leg in legs], dtype=np.int64),
+            np.array([leg.kind for leg in legs], dtype=np.int64), row,
         )  # fmt: skip
 
     def _volume(self) -> np.ndarray:
@@ -543,6 +612,18 @@ def _holder_spec(spec: str | tuple[str, Any]) -> tuple[str, Any]:
     return (spec, None) if isinstance(spec, str) else (spec[0], spec[1])
 
 
+def _pair_key(spec: Any, amount: Any) -> tuple[Any, ...] | None:
+    """(sector, members, amounts) of a leg, by identity of its arrays: a debit and a credit leg with the
+    same key cancel in every holder's books; None where the leg's amounts are not an array."""
+    if isinstance(spec, str) or not 2 <= len(spec) <= 4:
+        return None
+    value = spec[3] if len(spec) > 3 else amount
+    if not isinstance(value, np.ndarray):
+        return None
+    member = spec[2] if len(spec) > 2 else None
+    return (spec[0], id(member) if member is not None else None, id(value))
+
+
 def _positive(scale: np.ndarray) -> np.ndarray:
     """A scale to divide by: where it is 0 every residual is 0 too, so 1 gives 0."""
     return np.where(scale > 0, scale, 1.0)
@@ -621,3 +702,71 @@ def _apply_kernel(
                     turnover[b, row[k], sector[k]] += abs(d)
                     if c != _FINANCIAL:
                         flow[b, row[k], sector[k]] -= d
+
+
+@jit(cache=True)
+def _net_balance_kernel(n_runs, holders, amounts, sign, row, n_rows, per_holder, gross, own, rtol):
+    """(0, 0, 0, 0) if the batch balances per run — every TFM row (flows with their real assets, Δ of
+    each instrument) and every holder's own legs, within rtol of the gross amounts —, else (1, row, run,
+    0) or (2, leg, run, member); holders are summed only over the legs marked ``per_holder``."""
+    row_sum = np.zeros((n_runs, n_rows))
+    row_abs = np.zeros((n_runs, n_rows))
+    for k in range(len(amounts)):
+        a, m = amounts[k], holders[k]
+        n = max(a.shape[1], m.shape[1])
+        r = row[k]
+        for b in range(n_runs):
+            ba, bm = (b if a.shape[0] > 1 else 0), (b if m.shape[0] > 1 else 0)
+            total, size = 0.0, 0.0
+            for t in range(n):
+                d = sign[k] * a[ba, t if a.shape[1] > 1 else 0]
+                total += d
+                size += abs(d)
+                if per_holder[k]:
+                    h = m[bm, t if m.shape[1] > 1 else 0]
+                    gross[b, h] += abs(d)
+                    own[b, h] += d
+            row_sum[b, r] += total
+            row_abs[b, r] += size
+    for b in range(n_runs):
+        for r in range(n_rows):
+            if abs(row_sum[b, r]) > rtol * row_abs[b, r]:
+                return 1, r, b, 0
+    for k in range(len(amounts)):
+        if not per_holder[k]:
+            continue
+        a, m = amounts[k], holders[k]
+        n = max(a.shape[1], m.shape[1])
+        for b in range(n_runs):
+            bm = b if m.shape[0] > 1 else 0
+            for t in range(n):
+                h = m[bm, t if m.shape[1] > 1 else 0]
+                if abs(own[b, h]) > rtol * gross[b, h]:
+                    return 2, k, b, t
+    return 0, 0, 0, 0
+
+
+@jit(cache=True)
+def _net_apply_kernel(
+    stock, net_worth, flow, turnover, volume, holders, amounts, sign, sector, account, kind, row
+):
+    """``_apply_kernel`` leg by leg, each leg over its own members."""
+    track = volume.shape[0] > 0
+    for k in range(len(amounts)):
+        a, m = amounts[k], holders[k]
+        n = max(a.shape[1], m.shape[1])
+        c, i, r, z = kind[k], account[k], row[k], sector[k]
+        for b in range(stock.shape[0]):
+            ba, bm = (b if a.shape[0] > 1 else 0), (b if m.shape[0] > 1 else 0)
+            for t in range(n):
+                d = sign[k] * a[ba, t if a.shape[1] > 1 else 0]
+                h = m[bm, t if m.shape[1] > 1 else 0]
+                if track:
+                    volume[b, h] += abs(d)
+                if c == _FLOW:
+                    net_worth[b, h] -= d
+                else:
+                    stock[b, h, i] += d
+                turnover[b, r, z] += abs(d)
+                if c != _FINANCIAL:
+                    flow[b, r, z] -= d

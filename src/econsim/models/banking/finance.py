@@ -185,12 +185,12 @@ def _government_finance(led, p) -> None:
     bought_k = share * from_banks[:, None]
     n_k = led.sizes[2]
     bank_k = np.arange(n_k)
-    led.book(
+    led.book_net(
         debit=[("banks", "bonds", bank_k), ("government", "reserves")],
         credit=[("banks", "reserves", bank_k), ("government", "bonds")],
         amount=bought_k,
     )
-    led.book(
+    led.book_net(
         debit=[("central_bank", "bonds"), ("government", "reserves")],
         credit=[("central_bank", "reserves"), ("government", "bonds")],
         amount=need - from_banks,
@@ -198,7 +198,7 @@ def _government_finance(led, p) -> None:
     surplus = np.maximum(account, 0.0)
     held = led.stock_of("banks", "bonds")
     redeem = np.minimum(surplus[:, None] * held / np.maximum(held.sum(axis=1, keepdims=True), 1e-12), held)
-    led.book(
+    led.book_net(
         debit=[("banks", "reserves", bank_k), ("government", "bonds")],
         credit=[("banks", "bonds", bank_k), ("government", "reserves")],
         amount=redeem,
@@ -231,8 +231,11 @@ def bank_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     owners_k = np.bincount(p.bank_owner_h, minlength=n_k)
     per_owner = dividend[:, p.bank_owner_h] / np.maximum(owners_k[p.bank_owner_h], 1)
     n_h = h.wage.shape[1]
-    accounts.pay(
-        led, "dividends", ("banks", p.bank_owner_h, None), ("households", np.arange(n_h), h.bank), per_owner
+    accounts.transfer(
+        led,
+        "dividends",
+        ("banks", np.arange(n_k), None, dividend),
+        ("households", np.arange(n_h), h.bank, per_owner),
     )
     equity = led.net_worth[:, banks]
     failed = equity < 0

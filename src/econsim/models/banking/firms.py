@@ -193,12 +193,11 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     owners_f = np.bincount(p.firm_owner_h, minlength=n_f)
     per_owner_h = dividend[:, p.firm_owner_h] / np.maximum(owners_f[p.firm_owner_h], 1)
-    accounts.pay(
+    accounts.transfer(
         led,
         "dividends",
-        ("firms", p.firm_owner_h, f.bank[:, p.firm_owner_h]),
-        ("households", np.arange(h.bank.shape[1]), h.bank),
-        per_owner_h,
+        ("firms", firm_n, f.bank, dividend),
+        ("households", np.arange(h.bank.shape[1]), h.bank, per_owner_h),
     )
 
     # bankruptcy: negative net worth; the deposits repay what they can, the rest is written off

@@ -96,15 +96,14 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     seller_m = np.where(seller >= 0, seller, 0).reshape(B, -1)
     spent_m = spent.reshape(B, -1)
-    buyer_m = np.repeat(household_n, z)
-    accounts.pay(
-        led,
-        "consumption",
-        ("households", buyer_m, h.bank[:, buyer_m]),
-        ("firms", seller_m, f.bank[runs, seller_m]),
-        spent_m,
-    )
     spent_h = spent.sum(axis=2)
+    sold_units = accounts.sum_by(seller_m, qty.reshape(B, -1), n_f)
+    revenue = accounts.sum_by(seller_m, spent_m, n_f)
+    firm_n = np.arange(n_f)
+    # buyers pay what they spent, sellers receive what they sold: one leg per household and per firm
+    accounts.transfer(
+        led, "consumption", ("households", household_n, h.bank, spent_h), ("firms", firm_n, f.bank, revenue)
+    )
     accounts.pay(
         led,
         "sales_tax",
@@ -112,10 +111,6 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         ("government", None, None),
         col(p.sales_tax) * spent_h,
     )
-    sold_units = np.zeros((B, n_f))
-    np.add.at(sold_units, (np.broadcast_to(runs, seller_m.shape), seller_m), qty.reshape(B, -1))
-    revenue = np.zeros((B, n_f))
-    np.add.at(revenue, (np.broadcast_to(runs, seller_m.shape), seller_m), spent_m)
     # masks, not x[:, idx]: a fancy-indexed copy is laid out so that its row sums depend on B
     consumption_real = (sold_units * (p.firm_kind_f == 0)).sum(axis=1) * s.base_price_c
 
@@ -133,7 +128,6 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     g_units = g_spent / np.maximum(f.price, 1e-12)
     stock = stock - g_units
-    firm_n = np.arange(n_f)
     accounts.pay(led, "government_purchases", ("government", None, None), ("firms", firm_n, f.bank), g_spent)
 
     # capital goods: consumption-goods firms buy their planned investment from capital-goods firms
@@ -161,7 +155,7 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     ks = np.where(k_seller >= 0, k_seller, 0).reshape(B, -1)
     kb = np.repeat(buyers, zk)
     amount = k_spent.reshape(B, -1)
-    led.book(
+    led.book_net(
         debit=[
             ("firms", "capital", kb),
             ("firms", "deposits", ks),
@@ -176,14 +170,10 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         ],
         amount=amount,
     )
-    capital_units = f.capital.copy()
-    np.add.at(
-        capital_units,
-        (np.broadcast_to(runs, amount.shape), np.broadcast_to(kb, amount.shape)),
-        k_qty.reshape(B, -1),
-    )
-    np.add.at(sold_units, (np.broadcast_to(runs, ks.shape), ks), k_qty.reshape(B, -1))
-    np.add.at(revenue, (np.broadcast_to(runs, ks.shape), ks), amount)
+    k_units = k_qty.reshape(B, -1)
+    capital_units = f.capital + accounts.sum_by(np.broadcast_to(kb, amount.shape), k_units, n_f)
+    sold_units = sold_units + accounts.sum_by(ks, k_units, n_f)
+    revenue = revenue + accounts.sum_by(ks, amount, n_f)
     return {
         "households.spending": spent_h * (1 + col(p.sales_tax)),
         "firms.inventory": stock,

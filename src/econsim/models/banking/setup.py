@@ -53,6 +53,7 @@ def static(p: Any) -> dict[str, Any]:
         "firm_owner_h": h % n_f,
         "bank_owner_h": h % n_k,
         "ledger_template": accounts.template(n_h, n_f, n_k),
+        "ledger_checks": accounts.Checks(),
         "survey_rows": survey.load_fixture(),
     }
 
