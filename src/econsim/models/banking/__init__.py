@@ -21,7 +21,7 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, interbank
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -46,8 +46,10 @@ STEP: list[Any] = [
     multiplier_clearing,
     interest_and_repayment,
     firm_accounts,
+    interbank.interbank_clearing,
     bank_accounts,
     settlement,
+    interbank.interbank_market,
     macro,
 ]
 
@@ -63,15 +65,15 @@ model = Model(
     name="banking",
     doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
-    params=PARAMS,
-    state=STATE,
+    params=[*PARAMS, *interbank.PARAMS],
+    state=[*STATE, *interbank.STATE],
     populations=POPULATIONS,
     static=static,
     static_sizes=("n_holders",),
     init=initial_economy,
     step=STEP,
     observables=OBSERVABLES,
-    invariants=accounts.INVARIANTS,
+    invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS],
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={
         "firm_output": "firms.output",
@@ -79,7 +81,26 @@ model = Model(
         "household_wage": "households.wage",
         "household_employer": "households.employer",
         "balance_sheets": "ledger_stock",
+        "interbank_network": "interbank_at_default",
+        "bank_cascade_round": "bank_cascade_round",
+        "bank_pushed_under": "bank_pushed_under",
     },
 )
 
-extras = ModelExtras(default_figures=FIGURES, reports={"stylized_facts": Report(stylized_facts_report)})
+
+def _crisis_figure(name: str) -> Any:
+    """A figure of ``crisis_figures``, imported when drawn (it loads matplotlib)."""
+
+    def draw(results: Any, df: Any, options: Any) -> Any:
+        from econsim.models.banking import crisis_figures
+
+        return getattr(crisis_figures, name)(results, df, options)
+
+    return draw
+
+
+extras = ModelExtras(
+    figures={name: _crisis_figure(name) for name in ("interbank_cascade", "yield_curve")},
+    default_figures=FIGURES,
+    reports={"stylized_facts": Report(stylized_facts_report)},
+)
