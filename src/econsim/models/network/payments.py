@@ -43,7 +43,15 @@ def _prices(pool_cash, pool_asset):
     return price
 
 
-@njit()
+@njit(inline="always")
+def _prefetch_row(flat, start, width):
+    """Prefetch every cache line of the row flat[start : start + width] (8-byte elements)."""
+    for q in range(0, width, 8):
+        prefetch(flat, start + q)
+    prefetch(flat, start + width - 1)
+
+
+@njit(inline="always")
 def _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A):
     """(chain, asset, tokens, cost) of slot e's OTC offer from i to j (tokens 0: none)."""
     r = (e + t) % (C * A)
@@ -63,7 +71,7 @@ def _pay_one(
     price = _prices(pool_cash, pool_asset)
     n = indptr.shape[0] - 1
     slots = indptr[n]
-    mu_flat, due_flat = mu.reshape(-1), due.reshape(-1)
+    mu_flat, due_flat, owed_flat = mu.reshape(-1), due.reshape(-1), owed.reshape(-1)
     CK = C * K
     for i in range(n):
         total = 0.0
@@ -71,10 +79,11 @@ def _pay_one(
             if eta[e] >= eta_min:
                 total += eta[e]
         for e in range(indptr[i], indptr[i + 1]):
-            if e + AHEAD < slots:  # the target's rows AHEAD slots on (``prefetch``)
+            if e + AHEAD < slots:  # the target's rows AHEAD slots on (``prefetch``), every cache line
                 ahead = np.int64(target[e + AHEAD])
                 prefetch(mu_flat, 2 * ahead)
-                prefetch(due_flat, ahead * CK)
+                _prefetch_row(due_flat, ahead * CK, CK)
+                _prefetch_row(owed_flat, ahead * C, C)
             if eta[e] < eta_min:
                 continue
             j = target[e]
@@ -137,8 +146,8 @@ def _fill_one(
             if e + AHEAD < slots:
                 ahead = np.int64(target[e + AHEAD])
                 prefetch(mu_flat, 2 * ahead)
-                prefetch(due_flat, ahead * CK)
-                prefetch(scale_flat, ahead * C)
+                _prefetch_row(due_flat, ahead * CK, CK)
+                _prefetch_row(scale_flat, ahead * C, C)
                 prefetch(units, ahead)
             flow[e] = 0.0
             if eta[e] < eta_min:

@@ -18,7 +18,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-AHEAD = 24  # slots between the prefetch of a target's row and its use (~10 agents' worth of work)
+AHEAD = 12  # slots between the prefetch of a target's row and its use (about one agent's row on; tuned at 10⁶ agents)
 
 
 @intrinsic
