@@ -22,9 +22,12 @@ import pytest
 
 import econsim
 from econsim.engine import Param
+from econsim.models.banking.bam import PARAMS as BAM_PARAMS
 from econsim.models.registry import get_model
 
 SEED = 4
+#: the BAM economy as a setting of the banking model (configs/banking/bam.yaml's switches)
+BAM: dict[str, Any] = {"clearing": "bam", "capital_firm_share": 0.0, "steps_per_year": 4, "visits_goods": 2}
 #: small worlds: (fixed parameters, Monte Carlo runs, steps)
 CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "honey": ({}, 2, 12),
@@ -32,6 +35,9 @@ CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "tokens": ({"N": 24}, 2, 6),
     "banking": ({"n_households": 60, "n_firms": 10, "n_banks": 2}, 2, 4),
     "network": ({"n_agents": 60, "mean_degree": 6, "cluster_every": 2}, 2, 4),
+    # a preset of a model ("model/preset"): the batching tests below run it too; its parameters are swept
+    # in the model's context of the same name (CONTEXTS)
+    "banking/bam": ({"n_households": 60, "n_firms": 10, "n_banks": 2, **BAM}, 2, 6),
 }
 
 #: (model, context) → fixed parameters under which the listed parameters act
@@ -46,6 +52,14 @@ CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
             "tax_rate": 0.2,
         },
         ("alpha1", "alpha2"),
+    ),
+    ("banking", "bam"): (
+        {"n_households": 60, "n_firms": 10, "n_banks": 2, **BAM},
+        (
+            *(p.name for p in BAM_PARAMS),
+            *("productivity", "visits_labour", "visits_credit", "capital_requirement", "payout"),
+            "initial_deposits",
+        ),
     ),
     ("tokens", "call_auction"): ({"venue": "call_auction"}, ("max_slack",)),
     ("tokens", "tatonnement"): ({"venue": "tatonnement"}, ("adjust_speed",)),
@@ -90,6 +104,11 @@ def other_values(param: Param, current: Any) -> list[Any]:
     if low is not None and high is not None:
         candidates.append((low + high) / 2)
     return [next(v for v in candidates if inside(v) and v != current and math.isfinite(v))]
+
+
+def model_of(case: str) -> str:
+    """The model of a CASES key ("model" or "model/preset")."""
+    return case.split("/")[0]
 
 
 def groups(model_name: str) -> list[tuple[str, dict[str, Any], list[str]]]:
@@ -138,7 +157,7 @@ def _same(mine: pd.DataFrame, alone: pd.DataFrame) -> bool:
 
 @pytest.mark.parametrize(
     ("model_name", "ctx"),
-    [(m, ctx) for m in CASES for ctx, _, _ in groups(m)],
+    [(m, ctx) for m in CASES if "/" not in m for ctx, _, _ in groups(m)],
 )
 def test_every_swept_parameter_value_equals_the_same_run_made_alone(model_name, ctx):
     (fixed, names) = next((f, n) for c, f, n in groups(model_name) if c == ctx)
@@ -201,13 +220,14 @@ SWEEPS: dict[str, dict[str, list[Any]]] = {
     "tokens": {"group_size": [1, 10], "venue": ["bonding_curve", "call_auction"]},
     "banking": {"visits_goods": [2, 3], "tax_low": [0.1, 0.15]},
     "network": {"bridge_delay": [1, 2], "pay_rate": [0.02, 0.05]},
+    "banking/bam": {"bam_contract": [2, 8], "bam_price_shock": [0.1, 0.2]},
 }
 
 
 def sweep_config(model_name: str, **overrides: Any) -> dict[str, Any]:
     base, _, steps = CASES[model_name]
     return {
-        "model": model_name,
+        "model": model_of(model_name),
         "params": base,
         "sweep": {"grid": SWEEPS[model_name]},
         "runs": 3,
@@ -262,4 +282,4 @@ def test_every_built_in_model_has_a_case_here():
 
     # the package's own models (tests may register others)
     built_in = set(registry.builtin_model_names())
-    assert set(CASES) == built_in
+    assert {model_of(case) for case in CASES} == built_in

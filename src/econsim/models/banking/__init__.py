@@ -21,7 +21,7 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts, interbank
+from econsim.models.banking import accounts, bam, interbank
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -34,8 +34,12 @@ from econsim.models.banking.setup import initial_economy, static
 from econsim.models.banking.state import POPULATIONS, STATE
 from econsim.models.registry import ModelExtras
 
-STEP: list[Any] = [
+# under ``clearing: bam`` one stage (``bam.bam_step``) makes the whole step; the others then do nothing,
+# except the clock, the government's bond finance and reserve positions (settlement) and the aggregates
+_SHARED_STAGES = (clock, settlement, macro)
+_STAGES: list[Any] = [
     clock,
+    bam.bam_step,
     Block(monetary_policy, every="policy_every"),
     firm_plans,
     credit,
@@ -52,6 +56,9 @@ STEP: list[Any] = [
     interbank.interbank_market,
     macro,
 ]
+STEP: list[Any] = [
+    s if s in _SHARED_STAGES or s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES
+]
 
 FIGURES = [
     {"kind": "timeseries", "vars": ["gdp", "consumption", "investment"], "file": "output.png"},
@@ -65,12 +72,12 @@ model = Model(
     name="banking",
     doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
-    params=[*PARAMS, *interbank.PARAMS],
+    params=[*PARAMS, *interbank.PARAMS, *bam.PARAMS],
     state=[*STATE, *interbank.STATE],
     populations=POPULATIONS,
-    static=static,
+    static=bam.with_bam_static(static),
     static_sizes=("n_holders",),
-    init=initial_economy,
+    init=bam.with_bam_initial(initial_economy),
     step=STEP,
     observables=OBSERVABLES,
     invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS],

@@ -50,9 +50,10 @@ PARAMS: list[Param] = [
         "clearing",
         "markets",
         "'markets': decentralised search and matching; 'multiplier': output meets "
-        "demand within the step (Godley–Lavoie SIM's assumption)",
+        "demand within the step (Godley–Lavoie SIM's assumption); 'bam': the BAM economy of Delli Gatti "
+        "et al. 2011 (models/banking/bam.py)",
         kind="choice",
-        choices=("markets", "multiplier"),
+        choices=("markets", "multiplier", "bam"),
         per_batch=True,
     ),
     Param(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Population, Var
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, bam
 
 I64 = np.int64
 
@@ -45,6 +45,7 @@ HOUSEHOLDS = Population(
         _v("education", "education code of the reference person (survey row)"),
         _v("region", "region code (survey row)"),
         _v("tenure", "housing tenure code (survey row)"),
+        *bam.HOUSEHOLD_VARS,
     ],
 )
 
@@ -114,5 +115,5 @@ AGGREGATES: list[Var] = [
     _v("spending_scale", "spending model: money spent per unit of the model's prediction"),
 ]
 
-STATE = [*AGGREGATES, *accounts.variables()]
+STATE = [*AGGREGATES, *bam.AGGREGATE_VARS, *accounts.variables()]
 POPULATIONS = [HOUSEHOLDS, FIRMS, BANKS]

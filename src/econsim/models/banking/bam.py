@@ -1,0 +1,605 @@
+"""The BAM economy (Delli Gatti, Desiderio, Gaffeo, Cirillo and Gallegati 2011, *Macroeconomics from the
+Bottom-up*, ch. 3) as a setting of the banking economy: ``clearing: bam`` (preset ``configs/banking/bam.yaml``,
+with the parameter values of the ``bamengine`` package, so that the two can be compared on one economy).
+
+Firms make one homogeneous good with labour alone, Y = φ·L (φ ``productivity``); unsold goods perish at
+the end of the step. One step is a quarter, in the book's order:
+
+1. Planning (P̄ the market price, production-weighted; S the firm's unsold stock; ρ ~ U(0, h_ρ),
+   η ~ U(0, h_η) per firm and step):
+
+       Y^d = Y₋₁·(1 + ρ)  if S = 0 and p ≥ P̄;    Y₋₁·(1 − ρ)  if S > 0 and p < P̄;    Y₋₁ otherwise
+       p   = max(p·(1 + η), p_b)  if S = 0 and p < P̄;    max(p·(1 − η), p_b)  if S > 0 and p ≥ P̄
+       p_b = (W₋₁ + interest₋₁) / Y^d           (break-even price on last step's costs)
+       L^d = ⌈Y^d / φ⌉,   vacancies = max(L^d − L, 0),  L − L^d workers fired at random if positive
+
+2. Labour: every ``bam_min_wage_period`` steps the minimum wage follows the year-on-year inflation of P̄
+   (w_min ← w_min·(1 + π), wages below it raised); hiring firms raise their offer, w = max(w_min,
+   w·(1 + ξ)), ξ ~ U(0, h_ξ); the unemployed apply to M firms (``visits_labour``, loyalty to the last
+   employer after a contract expires) in M rounds; a hire is paid the offer for ``bam_contract`` steps.
+3. Credit: bank k lends at most E_k/v (v ``capital_requirement``) at r̄·(1 + φ_k·ℓ), φ_k ~ U(0, h_φ),
+   ℓ = min(B/A, ℓ_max) the firm's fragility (gap B over net worth A); firms with a gap W − A > 0 apply
+   to H banks (``visits_credit``), least fragile served first, each loan at most ``bam_loan_cap``·A; a firm
+   still short fires random workers until its wage bill is funded. Loans last one step.
+4. Production: wages paid, Y = φ·L, P̄ updated; contracts tick, expired workers leave after producing.
+5. Goods: household j spends c_j·(S_j + W_j) with c_j = 1/(1 + tanh(S_j/S̄)^β) (S savings, W this step's
+   wage, β ``bam_propensity_exponent``), visiting Z firms (``visits_goods``) cheapest first, loyal to the
+   largest producer of its last visit.
+6. Revenue: a firm repays principal and interest if it can; one that cannot hands its deposits to its
+   lenders pro rata and the rest is written off against their equity. A share δ (``payout``) of positive
+   profit is paid as dividends, pooled and shared equally by all households.
+7. Exit and entry: a firm with net worth ≤ 0 or no output, or a bank with equity ≤ 0, fails; the firm's
+   workers are laid off and an entrant takes its slot with a share of the survivors' trimmed (5 %) mean
+   net worth (``bam_entrant_size``) and output (``bam_entrant_output``), a wage offer of a share of the
+   mean wage (``bam_entrant_wage``, at least w_min) and the price P̄·``bam_entrant_markup``; a failed bank
+   is replaced by a copy of the equity of a random surviving bank.
+
+Everything is booked on the banking economy's double-entry ledger, and its strict identities hold every
+step: a loan creates the borrower's deposit and repayment destroys it; payments between customers of
+two banks settle in reserves; defaults are written off; an exit's remaining cash goes to the government,
+which endows entrants and recapitalises failed banks (``capital_transfers``, financed by bonds in
+``settlement``) — where ``bamengine`` lets that money appear and vanish. Sequential matching runs in
+the compiled per-run kernels of ``bam_markets``; every draw comes from the engine's streams.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from econsim.engine import Arrays, Block, Param, RandomStreams, Var
+from econsim.models.banking import accounts
+from econsim.models.banking.bam_markets import (
+    EPS,
+    credit_market,
+    fire,
+    labour_market,
+    pool,
+    shop,
+    trimmed_mean,
+)
+from econsim.models.banking.firms import col
+
+UNIT = (0.0, 1.0)
+TRIM = 0.05  # the survivors' means that size an entrant leave out 5 % at either end
+
+PARAMS: list[Param] = [
+    Param("bam_quantity_shock", 0.10, "BAM h_ρ: largest relative change of planned output", bounds=UNIT),
+    Param("bam_price_shock", 0.10, "BAM h_η: largest relative price change", bounds=UNIT),
+    Param(
+        "bam_wage_shock", 0.05, "BAM h_ξ: largest relative rise of a hiring firm's wage offer", bounds=UNIT
+    ),
+    Param(
+        "bam_rate_shock",
+        0.10,
+        "BAM h_φ: largest bank-specific loan-rate markup per unit of fragility",
+        bounds=UNIT,
+    ),
+    Param(
+        "bam_base_rate", 0.08, "BAM r̄: annual base loan rate (per step: r̄/steps_per_year)", bounds=(0.0, 1.0)
+    ),
+    Param(
+        "bam_contract",
+        8,
+        "BAM θ: steps a labour contract lasts",
+        bounds=(1, 1000),
+        kind="int",
+        per_batch=True,
+    ),
+    Param(
+        "bam_min_wage_period",
+        4,
+        "BAM: steps between revisions of the minimum wage",
+        bounds=(1, 1000),
+        kind="int",
+        per_batch=True,
+    ),
+    Param("bam_min_wage_ratio", 0.5, "BAM: initial minimum wage / initial wage offer", bounds=UNIT),
+    Param("bam_propensity_exponent", 2.5, "BAM β in c = 1/(1 + tanh(S/S̄)^β)", bounds=(0.0, 100.0)),
+    Param(
+        "bam_initial_price",
+        0.5,
+        "BAM: price at t = 0 (the initial wage offer is a third of it)",
+        bounds=(1e-9, None),
+    ),
+    Param(
+        "bam_net_worth_ratio",
+        6.0,
+        "BAM: firms' initial net worth in steps of their initial revenue",
+        bounds=(0.0, None),
+    ),
+    Param("bam_bank_equity", 5.0, "BAM: each bank's equity at t = 0", bounds=(1e-9, None)),
+    Param("bam_entrant_size", 0.5, "BAM: entrant's net worth / survivors' mean", bounds=(0.0, 10.0)),
+    Param("bam_entrant_output", 0.5, "BAM: entrant's last output / survivors' mean", bounds=(0.0, 10.0)),
+    Param("bam_entrant_wage", 0.5, "BAM: entrant's wage offer / mean wage", bounds=(0.0, 10.0)),
+    Param("bam_entrant_markup", 1.2, "BAM: entrant's price / market price", bounds=(0.0, 10.0)),
+    Param("bam_loan_cap", 2.0, "BAM: largest loan / borrower's net worth (0: no cap)", bounds=(0.0, 100.0)),
+    Param(
+        "bam_max_fragility",
+        10.0,
+        "BAM ℓ_max: fragility cap in the loan rate, and the fragility of a firm without net worth",
+        bounds=(1e-9, 1000.0),
+    ),
+]
+
+I64 = np.int64
+HOUSEHOLD_VARS = [
+    Var("previous_employer", -1, "BAM: last employer (−1 none or after its bankruptcy)", dtype=I64),
+    Var("contract_left", 0, "BAM: steps left on the labour contract", dtype=I64),
+    Var(
+        "contract_expired",
+        0,
+        "BAM: 1 when the contract just expired (the worker applies there first)",
+        dtype=I64,
+    ),
+    Var("was_fired", 0, "BAM: 1 when just fired", dtype=I64),
+    Var("favourite", -1, "BAM: largest producer of the last shopping visit (−1 none)", dtype=I64),
+]
+AGGREGATE_VARS = [
+    Var("average_price", 0.0, "BAM market price P̄: production-weighted mean price"),
+    Var("minimum_wage", 0.0, "BAM minimum wage"),
+    Var("price_history", 0.0, "BAM: P̄ of the last five steps, oldest first", (5,)),
+    Var("loans_granted", 0.0, "BAM: loans granted this step (repaid or written off within it)"),
+]
+
+
+def _runs(x: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(np.arange(x.shape[0])[:, None], x.shape)
+
+
+def _sum_by(index_bn: np.ndarray, weight_bn: np.ndarray, n: int) -> np.ndarray:
+    """Per run, Σ of ``weight`` over entries with each ``index`` (−1 ignored): (B, n), each bin summed in
+    entry order within its own run."""
+    B = index_bn.shape[0]
+    keep = index_bn >= 0
+    flat = (np.arange(B)[:, None] * n + np.where(keep, index_bn, 0)).ravel()
+    return np.bincount(flat, np.where(keep, weight_bn, 0.0).ravel(), minlength=B * n).reshape(B, n)
+
+
+# --- setting up and gating -----------------------------------------------------------------------------
+def initial(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """t = 0 as in ``bamengine``: everyone unemployed, firms with last output n_h·φ/n_f at the price p₀, a
+    wage offer p₀/3, net worth ``bam_net_worth_ratio`` × revenue; households with ``initial_deposits``;
+    banks with ``bam_bank_equity`` held as reserves (the central bank holding government bonds)."""
+    B = p.n_runs
+    n_h, n_f, n_k = int(p.n_households), int(p.n_firms), int(p.n_banks)
+    bank_h = np.minimum((rng("setup").random((n_h,)) * n_k).astype(I64), n_k - 1)
+    bank_f = np.broadcast_to(np.arange(n_f) % n_k, (B, n_f)).copy()
+    price0 = col(p.bam_initial_price) * np.ones((B, n_f))
+    output0 = n_h * col(p.productivity) / n_f * np.ones((B, n_f))
+    worth0 = output0 * price0 * col(p.bam_net_worth_ratio)
+    deposits_h = col(np.asarray(p.initial_deposits, dtype=float)) * np.ones((B, n_h))
+    led = accounts.opening_balances(
+        p.ledger_template, deposits_h, bank_h, worth0, np.zeros((B, n_f)), np.zeros((B, n_f)), bank_f, 0.0
+    )
+    equity_k = col(p.bam_bank_equity) * np.ones((B, n_k))
+    bank_k = np.arange(n_k)
+    # the banks' equity is paid in as reserves; the central bank funds them by buying government bonds
+    accounts.pay(led, "capital_transfers", ("government", None, None), ("banks", bank_k, None), equity_k)
+    led.book(
+        debit=[("central_bank", "bonds"), ("government", "reserves")],
+        credit=[("central_bank", "reserves"), ("government", "bonds")],
+        amount=equity_k.sum(axis=1),
+    )
+    led.flow = np.zeros_like(led.flow)
+    led.turnover = np.zeros_like(led.turnover)
+    led.opening = led.sector_stock()
+    led.check()
+    offer0 = price0 / 3.0
+    p_avg = price0.mean(axis=1)
+    h_int = lambda v: np.full((B, n_h), v, dtype=I64)  # noqa: E731
+    return {
+        "households.skill": h_int(0),
+        "households.employer": h_int(-1),
+        "households.bank": bank_h,
+        "households.previous_employer": h_int(-1),
+        "households.favourite": h_int(-1),
+        "firms.bank": bank_f,
+        "firms.price": price0,
+        "firms.output": output0,
+        "firms.expected_sales": output0.copy(),
+        "firms.offer": offer0,
+        "banks.equity": led.net_worth[:, led.holders("banks")],
+        "average_price": p_avg,
+        "price_history": np.repeat(p_avg[:, None], 5, axis=1),
+        "minimum_wage": offer0[:, 0] * np.asarray(p.bam_min_wage_ratio, dtype=float) * np.ones(B),
+        "policy_rate": np.asarray(p.bam_base_rate, dtype=float) * np.ones(B),
+        "base_price_c": p_avg.copy(),
+        "base_price_k": p_avg.copy(),
+        "price_index": p_avg.copy(),
+        "gdp": (output0 * price0).sum(axis=1),
+        "potential": (output0 * price0).sum(axis=1),
+        "initial_output": (output0 * price0).sum(axis=1),
+        **accounts.updates(led),
+    }
+
+
+def with_bam_initial(base):
+    """The model's init: BAM's t = 0 under ``clearing: bam``, ``base`` otherwise."""
+
+    @functools.wraps(base)
+    def init(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
+        return initial(s, p, rng) if p.clearing == "bam" else base(s, p, rng)
+
+    return init
+
+
+def with_bam_static(base):
+    """The model's static data; under ``clearing: bam`` every firm makes the one good (BAM has no
+    capital goods, so ``capital_firm_share`` does not act)."""
+
+    @functools.wraps(base)
+    def static(p: Any) -> dict[str, Any]:
+        out = base(p)
+        if p.clearing == "bam":
+            n_f = int(p.n_firms)
+            out.update(
+                firm_kind_f=np.zeros(n_f, dtype=I64),
+                consumer_firms=np.arange(n_f),
+                capital_firms=np.zeros(0, dtype=I64),
+            )
+        return out
+
+    return static
+
+
+def skipped_under_bam(stage):
+    """A stage (or block) of the other settings, doing nothing under ``clearing: bam``."""
+    if isinstance(stage, Block):
+        return Block(
+            *(skipped_under_bam(s) for s in stage.stages),
+            name=stage.name,
+            every=stage.every,
+            offset=stage.offset,
+            at=stage.at,
+        )
+
+    @functools.wraps(stage)
+    def run(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
+        return {} if p.clearing == "bam" else stage(s, p, rng)
+
+    return run
+
+
+# --- one step ------------------------------------------------------------------------------------------
+def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """One BAM step (the module docstring gives its rules), booked on the ledger."""
+    if p.clearing != "bam":
+        return {}
+    f, h = s.firms, s.households
+    led = accounts.books(s, p)
+    B, n_f = f.price.shape
+    n_h = h.employer.shape[1]
+    n_k = led.sizes[2]
+    runs_f = _runs(f.price)
+    firm_n, household_n = np.arange(n_f), np.arange(n_h)
+    phi = col(p.productivity)
+
+    # households' worker state (copies: the kernels write in place)
+    employer, wage = h.employer.copy(), h.wage.copy()
+    previous, contract = h.previous_employer.copy(), h.contract_left.copy()
+    expired, fired = h.contract_expired.copy(), h.was_fired.copy()
+    units = np.rint(f.units).astype(I64)
+
+    # 1. planning
+    draws_f = rng("bam_firms").random((3, n_f))
+    p_avg = col(s.average_price)
+    sold_out = f.inventory <= 0.0
+    price = f.price
+    grow = sold_out & (price >= p_avg)
+    shrink = ~sold_out & (price < p_avg)
+    rho = col(p.bam_quantity_shock) * draws_f[:, 0]
+    planned = f.output * np.where(grow, 1 + rho, np.where(shrink, 1 - rho, 1.0))
+    breakeven = (f.wage_bill + f.interest_paid) / np.maximum(planned, EPS)
+    eta = col(p.bam_price_shock) * draws_f[:, 1]
+    up = sold_out & (price < p_avg)
+    down = ~sold_out & (price >= p_avg)
+    price = np.where(
+        up,
+        np.maximum(price * (1 + eta), breakeven),
+        np.where(down, np.maximum(price * (1 - eta), breakeven), price),
+    )
+    desired = np.ceil(planned / phi).astype(I64)
+    vacancies = np.maximum(desired - units, 0)
+    draws_h = rng("bam_labour").random((2 + 2 * int(p.visits_labour), n_h))
+    fire(
+        employer,
+        wage,
+        previous,
+        fired,
+        contract,
+        expired,
+        units,
+        units - desired,
+        np.zeros((B, n_f)),
+        np.ascontiguousarray(draws_h[:, 0]),
+        0,
+    )
+
+    # 2. labour: the minimum wage, wage offers, matching
+    history = s.price_history
+    revise = (s.step > int(p.bam_min_wage_period)) & ((s.step - 1) % int(p.bam_min_wage_period) == 0)
+    inflation_yoy = history[:, 4] / np.maximum(history[:, 0], 1e-300) - 1.0
+    w_min = np.where(revise, s.minimum_wage * (1 + inflation_yoy), s.minimum_wage)
+    wage = np.where((employer >= 0) & (wage < w_min[:, None]), w_min[:, None], wage)
+    xi = np.where(vacancies > 0, col(p.bam_wage_shock) * draws_f[:, 2], 0.0)
+    offer = np.maximum(f.offer * (1 + xi), w_min[:, None])
+    m = int(p.visits_labour)
+    pick = np.ascontiguousarray(draws_h[:, 2 : 2 + m].transpose(0, 2, 1))
+    order = np.ascontiguousarray(draws_h[:, 2 + m :].transpose(0, 2, 1))
+    labour_market(
+        employer,
+        wage,
+        previous,
+        fired,
+        contract,
+        expired,
+        units,
+        vacancies,
+        offer,
+        pick,
+        order,
+        int(p.bam_contract),
+    )
+    wage_bill = _sum_by(employer, wage, n_f)
+
+    # 3. credit
+    equity = led.net_worth[:, led.holders("banks")]
+    supply = np.maximum(equity / col(p.capital_requirement), 0.0)
+    draws_k = rng("bam_banks").random((2, n_k))
+    spread = col(p.bam_rate_shock) * draws_k[:, 0]
+    deposits_f = led.stock_of("firms", "deposits")
+    worth = led.net_worth[:, led.holders("firms")]
+    demand = np.maximum(wage_bill - deposits_f, 0.0)
+    fragility = np.where(worth > 0, demand / np.where(worth > 0, worth, 1.0), col(p.bam_max_fragility))
+    h_max = int(p.visits_credit)
+    loan = np.zeros((B, n_f, h_max))
+    lender = np.zeros((B, n_f, h_max), dtype=I64)
+    rate = np.zeros((B, n_f, h_max))
+    per_run = lambda x: np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (B,)))  # noqa: E731
+    credit_market(
+        demand.copy(),
+        np.ascontiguousarray(worth),
+        fragility,
+        supply,
+        spread,
+        rng("bam_credit").random((n_f, h_max)),
+        per_run(np.asarray(p.bam_base_rate, dtype=float) / p.steps_per_year),
+        per_run(p.bam_max_fragility),
+        per_run(p.bam_loan_cap),
+        loan,
+        lender,
+        rate,
+    )
+    loan_f = loan.sum(axis=2)
+    loan_m, lender_m = loan.reshape(B, -1), np.where(lender >= 0, lender, 0).reshape(B, -1)
+    borrower_m = np.repeat(firm_n, h_max)
+    accounts.lend(led, borrower_m, f.bank[:, borrower_m], lender_m, loan_m)
+    funds = led.stock_of("firms", "deposits").copy()
+    gap = np.maximum(wage_bill - funds, 0.0)
+    fire(
+        employer,
+        wage,
+        previous,
+        fired,
+        contract,
+        expired,
+        units,
+        np.zeros((B, n_f), dtype=I64),
+        gap,
+        np.ascontiguousarray(draws_h[:, 1]),
+        1,
+    )
+    wage_bill = _sum_by(employer, wage, n_f)
+
+    # 4. production
+    employed = employer >= 0
+    employer0 = np.where(employed, employer, 0)
+    paid = np.where(employed, wage, 0.0)
+    savings = np.maximum(led.stock_of("households", "deposits"), 0.0).copy()
+    accounts.pay(
+        led,
+        "wages",
+        ("firms", employer0, f.bank[runs_f[:, :1], employer0]),
+        ("households", household_n, h.bank),
+        paid,
+    )
+    output = phi * units
+    made = output.copy()
+    weights = np.where(output >= 1e-3, output, 0.0)
+    total_out = weights.sum(axis=1)
+    p_new = np.where(
+        total_out > 0, (price * weights).sum(axis=1) / np.maximum(total_out, 1e-300), s.average_price
+    )
+    history = np.concatenate([history[:, 1:], p_new[:, None]], axis=1)
+    contract = np.where(employed & (contract == 0), 1, contract)
+    contract = np.where(employed, contract - 1, contract)
+    ends = employed & (contract == 0)
+    units = units - _sum_by(np.where(ends, employer, -1), np.ones((B, n_h)), n_f).astype(I64)
+    previous = np.where(ends, employer, previous)
+    expired = np.where(ends, 1, expired)
+    fired = np.where(ends, 0, fired)
+    wage_after = np.where(ends, 0.0, wage)
+    employer = np.where(ends, -1, employer)
+
+    # 5. goods
+    mean_savings = savings.mean(axis=1, keepdims=True)
+    ratio = savings / np.maximum(mean_savings, EPS)
+    propensity = 1.0 / (1.0 + np.tanh(ratio) ** col(p.bam_propensity_exponent))
+    budget = (savings + paid) * propensity
+    z = int(p.visits_goods)
+    draws_g = rng("bam_goods").random((z + 1, n_h))
+    stock = output.copy()
+    favourite = h.favourite.copy()
+    seller = np.empty((B, n_h, z), dtype=I64)
+    spent = np.empty((B, n_h, z))
+    qty = np.empty((B, n_h, z))
+    left = budget.copy()
+    shop(
+        left,
+        favourite,
+        price,
+        stock,
+        output,
+        np.ascontiguousarray(draws_g[:, :z].transpose(0, 2, 1)),
+        np.ascontiguousarray(draws_g[:, z]),
+        seller,
+        spent,
+        qty,
+    )
+    seller_m = seller.reshape(B, -1)
+    seller0 = np.where(seller_m >= 0, seller_m, 0)
+    buyer_m = np.repeat(household_n, z)
+    accounts.pay(
+        led,
+        "consumption",
+        ("households", buyer_m, h.bank[:, buyer_m]),
+        ("firms", seller0, f.bank[runs_f[:, :1], seller0]),
+        spent.reshape(B, -1),
+    )
+    revenue = _sum_by(seller_m, spent.reshape(B, -1), n_f)
+    sold = _sum_by(seller_m, qty.reshape(B, -1), n_f)
+
+    # 6. revenue: debt service or default, dividends
+    interest_due = loan * rate
+    debt = loan_f + interest_due.sum(axis=2)
+    funds = led.stock_of("firms", "deposits").copy()
+    solvent = funds - debt >= -EPS
+    principal_owed = np.maximum(loan_f, 1e-300)
+    share = np.where(
+        solvent[:, :, None], 1.0, np.minimum(np.maximum(funds, 0.0) / principal_owed, 1.0)[:, :, None]
+    )
+    principal_paid = loan * share
+    cash_left = np.maximum(funds - principal_paid.sum(axis=2), 0.0)
+    interest_owed = np.maximum(interest_due.sum(axis=2), 1e-300)
+    interest_share = np.where(solvent, 1.0, np.minimum(cash_left / interest_owed, 1.0))
+    interest_paid = interest_due * interest_share[:, :, None]
+    accounts.pay(
+        led,
+        "loan_interest",
+        ("firms", borrower_m, f.bank[:, borrower_m]),
+        ("banks", lender_m, None),
+        interest_paid.reshape(B, -1),
+    )
+    accounts.repay(led, borrower_m, f.bank[:, borrower_m], lender_m, principal_paid.reshape(B, -1))
+    accounts.write_off(led, borrower_m, lender_m, (loan - principal_paid).reshape(B, -1))
+    profit = revenue - wage_bill - interest_due.sum(axis=2)
+    dividend = np.where(solvent, col(p.payout) * np.maximum(profit, 0.0), 0.0)
+    payer = np.empty((B, n_f + n_h), dtype=I64)
+    payee = np.empty((B, n_f + n_h), dtype=I64)
+    amount = np.empty((B, n_f + n_h))
+    pool(dividend, np.full((B, n_h), 1.0 / n_h), payer, payee, amount)
+    accounts.pay(
+        led,
+        "dividends",
+        ("firms", payer, f.bank[runs_f[:, :1], payer]),
+        ("households", payee, h.bank[runs_f[:, :1], payee]),
+        amount,
+    )
+
+    # 7. exit and entry
+    worth = led.net_worth[:, led.holders("firms")]
+    bankrupt = (worth < EPS) | (output <= EPS)
+    staff = employer >= 0
+    laid_off = staff & bankrupt[runs_f[:, :1], np.where(staff, employer, 0)]
+    employer = np.where(laid_off, -1, employer)
+    previous = np.where(laid_off, -1, previous)
+    wage_after = np.where(laid_off, 0.0, wage_after)
+    contract = np.where(laid_off, 0, contract)
+    expired = np.where(laid_off, 0, expired)
+    fired = np.where(laid_off, 0, fired)
+    units = np.where(bankrupt, 0, units)
+    out: dict[str, np.ndarray] = {}
+    price_made = price
+    if bankrupt.any():
+        survivors = ~bankrupt
+        survivors = np.where(survivors.any(axis=1, keepdims=True), survivors, True)
+        mean_worth, mean_output, mean_wage = np.zeros((B, 1)), np.zeros((B, 1)), np.zeros((B, 1))
+        trimmed_mean(np.ascontiguousarray(worth), survivors, TRIM, mean_worth)
+        trimmed_mean(output, survivors, TRIM, mean_output)
+        trimmed_mean(wage_after, employer >= 0, TRIM, mean_wage)
+        target = col(p.bam_entrant_size) * mean_worth
+        deposits_f = led.stock_of("firms", "deposits")
+        transfer = np.where(bankrupt, target - deposits_f, 0.0)
+        accounts.pay(
+            led,
+            "capital_transfers",
+            ("government", None, None),
+            ("firms", firm_n, f.bank),
+            np.maximum(transfer, 0.0),
+        )
+        accounts.pay(
+            led,
+            "capital_transfers",
+            ("firms", firm_n, f.bank),
+            ("government", None, None),
+            np.maximum(-transfer, 0.0),
+        )
+        output = np.where(bankrupt, col(p.bam_entrant_output) * mean_output, output)
+        price = np.where(bankrupt, p_new[:, None] * col(p.bam_entrant_markup), price)
+        offer = np.where(bankrupt, np.maximum(col(p.bam_entrant_wage) * mean_wage, w_min[:, None]), offer)
+    equity = led.net_worth[:, led.holders("banks")]
+    failed = equity < EPS
+    if failed.any():
+        alive_k = ~failed
+        n_alive = alive_k.sum(axis=1, keepdims=True)
+        # a random surviving bank (the j-th alive one) gives its equity to the replacement
+        j = np.minimum((draws_k[:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0))
+        rank = np.cumsum(alive_k, axis=1) - 1
+        pick_k = np.argmax(alive_k[:, None, :] & (rank[:, None, :] == j[:, :, None]), axis=2)
+        copied = np.take_along_axis(equity, pick_k, axis=1)
+        target_k = np.where(n_alive > 0, copied, col(p.bam_bank_equity))
+        accounts.pay(
+            led,
+            "capital_transfers",
+            ("government", None, None),
+            ("banks", np.arange(n_k), None),
+            np.where(failed, np.maximum(target_k - equity, 0.0), 0.0),
+        )
+    base = col(s.base_price_c)
+    out.update(
+        {
+            "households.employer": employer,
+            "households.wage": wage_after,
+            "households.previous_employer": previous,
+            "households.contract_left": contract,
+            "households.contract_expired": expired,
+            "households.was_fired": fired,
+            "households.favourite": favourite,
+            "households.spending": budget - left,
+            "households.disposable": paid,
+            "households.other_income": _sum_by(payee, amount, n_h),
+            "firms.price": price,
+            "firms.output": output,
+            "firms.inventory": np.where(bankrupt, 0.0, stock),
+            "firms.expected_sales": planned,
+            "firms.labour_target": desired.astype(float),
+            "firms.offer": offer,
+            "firms.units": units.astype(float),
+            "firms.vacancies": np.where(bankrupt, 0, vacancies),
+            "firms.unfilled": np.where(bankrupt, 0, vacancies),
+            "firms.wage_bill": np.where(bankrupt, 0.0, wage_bill),
+            "firms.interest_paid": np.where(bankrupt, 0.0, interest_due.sum(axis=2)),
+            "firms.revenue": revenue,
+            "firms.sales": sold,
+            "firms.profit": profit,
+            "firms.defaults": f.defaults + bankrupt,
+            "banks.defaults": s.banks.defaults + failed,
+            "banks.equity": led.net_worth[:, led.holders("banks")],
+            "average_price": p_new,
+            "price_history": history,
+            "minimum_wage": w_min,
+            "loans_granted": loan_f.sum(axis=1),
+            "gdp": made.sum(axis=1) * base[:, 0],
+            "gdp_nominal": (made * price_made).sum(axis=1),
+            "consumption": sold.sum(axis=1) * base[:, 0],
+            "investment": np.zeros(B),
+            "government_purchases": np.zeros(B),
+            "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
+            "bank_defaults": failed.sum(axis=1).astype(float),
+            **accounts.updates(led),
+        }
+    )
+    return out

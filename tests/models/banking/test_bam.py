@@ -1,0 +1,219 @@
+"""The BAM economy (``clearing: bam``, preset configs/banking/bam.yaml): it runs through ``econsim run`` with
+every ledger identity holding each step, shows BAM's known behaviour in numbers, follows its rules where
+they have closed forms, and its market kernels do what they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import econsim
+from econsim.cli import app
+from econsim.engine import Simulation
+from econsim.models.banking import accounts, model
+from econsim.models.banking.bam_markets import fire, labour_market, pool, shop, trimmed_mean
+
+ROOT = Path(__file__).resolve().parents[3]
+PRESET = yaml.safe_load((ROOT / "configs/banking/bam.yaml").read_text())["params"]
+HALF = {**PRESET, "n_firms": 50, "n_households": 250, "n_banks": 5}
+
+
+@pytest.fixture(scope="module")
+def economy():
+    """Three runs of half the preset's economy, 240 quarters, identities checked every step."""
+    sim = Simulation(model, HALF, runs=3, seed=7)
+    return sim, sim.run(240)
+
+
+def test_the_preset_runs_through_econsim_run_with_every_identity_holding(tmp_path):
+    raw = yaml.safe_load((ROOT / "configs/banking/bam.yaml").read_text())
+    raw["figures"] = []  # drawing is tested elsewhere; this is about the run
+    config = tmp_path / "bam.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    out = tmp_path / "bam"
+    result = CliRunner().invoke(app, ["run", str(config), "--steps", "12", "--runs", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output  # strict by default: an identity failing stops the run
+    df = econsim.load(out).to_pandas()
+    assert len(df) == 2 * 13 and (df[df.timestep > 0].gdp > 0).all()
+    assert (df[df.timestep > 0].unemployment < 1).all()
+
+
+def test_bam_unemployment_cycles_and_firm_sizes_are_those_of_the_book(economy):
+    """After a burn-in: unemployment in a plausible band (bamengine's defaults give about 18 %), GDP growth
+    with a nonzero variance (endogenous cycles, no exogenous shock to aggregates), firms failing and
+    entering, positive mean inflation, and a right-skewed firm-size distribution."""
+    sim, rec = economy
+    c = rec.columns
+    burn = slice(101, None)
+    u = c["unemployment"][burn]
+    assert ((u.mean(axis=0) > 0.04) & (u.mean(axis=0) < 0.35)).all(), u.mean(axis=0)
+    growth = np.diff(np.log(c["gdp"][burn]), axis=0)
+    assert (growth.std(axis=0) > 1e-3).all() and (growth.std(axis=0) < 0.1).all(), growth.std(axis=0)
+    assert (c["firm_bankruptcies"][burn].mean(axis=0) > 0.05).all()
+    price = c["average_price"][burn]
+    yoy = price[4:] / price[:-4] - 1
+    assert (yoy.mean(axis=0) > 0).all() and (yoy.mean(axis=0) < 0.05).all(), yoy.mean(axis=0)
+    sizes = sim.state["firms.output"]
+    assert (sizes.mean(axis=1) > np.median(sizes, axis=1)).all()  # right-skewed in every run
+    skew = ((sizes - sizes.mean(axis=1, keepdims=True)) ** 3).mean(axis=1) / sizes.std(axis=1) ** 3
+    assert (skew > 0).all(), skew
+
+
+def test_the_minimum_wage_moves_only_at_its_revisions_by_last_years_inflation(economy):
+    _, rec = economy
+    c = rec.columns
+    w, p = c["minimum_wage"], c["average_price"]
+    t = rec.times
+    moved = np.flatnonzero(np.any(np.abs(np.diff(w, axis=0)) > 0, axis=1)) + 1  # record index of a change
+    assert set(t[moved]) <= set(range(5, 241, 4))
+    assert len(moved) > 40
+    for i in (9, 13, 101):  # w_min,t = w_min,t−1 · P̄_{t−1}/P̄_{t−5}
+        np.testing.assert_allclose(w[i], w[i - 1] * p[i - 1] / p[i - 5], rtol=1e-12)
+    # every employed worker is paid at least the minimum wage
+    sim, _ = economy
+    employed = sim.state["households.employer"] >= 0
+    wage = sim.state["households.wage"]
+    assert (wage[employed] >= np.repeat(w[-1][:, None], wage.shape[1], axis=1)[employed] - 1e-12).all()
+
+
+def test_loans_last_one_step_and_dividends_are_shared_equally(economy):
+    """At the end of a step every loan is repaid or written off; the dividends of the step reach every
+    household in equal shares; households and firms never hold negative deposits."""
+    sim, rec = economy
+    led = sim.params.ledger_template.load(sim.state, prefix=accounts.PREFIX)
+    assert np.abs(led.stock_of("firms", "loans")).max() < 1e-12
+    assert np.abs(led.stock_of("banks", "loans")).max() < 1e-12
+    assert (rec.columns["loans_granted"][1:] > 0).mean() > 0.25
+    div = sim.state["households.other_income"]
+    np.testing.assert_allclose(div, np.broadcast_to(div.mean(axis=1, keepdims=True), div.shape), rtol=1e-9)
+    assert (led.stock_of("households", "deposits") >= -1e-12).all()
+    assert (led.stock_of("firms", "deposits") >= -1e-12).all()
+    # the transactions-flow matrix of the last step: firms' wages, households' consumption, both non-zero
+    tfm = led.transactions_flow().frame(0)
+    assert tfm.loc["wages", "households"] > 0 and tfm.loc["consumption", "households"] < 0
+
+
+def test_the_preset_starts_from_bamengines_initial_conditions():
+    sim = Simulation(model, PRESET, runs=1, seed=1)
+    s = sim.state
+    np.testing.assert_array_equal(s["firms.price"], 0.5)
+    np.testing.assert_array_equal(s["firms.output"], 500 * 0.5 / 100)  # n_h·φ/n_f
+    np.testing.assert_array_equal(s["firms.offer"], 0.5 / 3)
+    np.testing.assert_array_equal(s["households.employer"], -1)
+    led = sim.params.ledger_template.load(s, prefix=accounts.PREFIX)
+    np.testing.assert_allclose(led.net_worth[0, led.holders("firms")], 2.5 * 0.5 * 6.0)
+    np.testing.assert_allclose(led.net_worth[0, led.holders("banks")], 5.0)
+    np.testing.assert_allclose(led.stock_of("households", "deposits"), 1.0)
+    assert s["minimum_wage"][0] == pytest.approx(0.5 / 3 * 0.5)
+
+
+def test_every_firm_makes_the_one_good_whatever_the_capital_goods_share():
+    a = econsim.run(
+        {"model": "banking", "params": {**HALF, "capital_firm_share": 0.3}, "steps": 6, "seed": 2}
+    )
+    b = econsim.run({"model": "banking", "params": HALF, "steps": 6, "seed": 2})
+    pd.testing.assert_frame_equal(
+        a.to_pandas().drop(columns="capital_firm_share", errors="ignore"),
+        b.to_pandas().drop(columns="capital_firm_share", errors="ignore"),
+    )
+
+
+# --- the kernels -----------------------------------------------------------------------------------------
+def test_pool_pays_each_payer_its_amount_and_each_payee_an_equal_share():
+    rng = np.random.default_rng(0)
+    amount = rng.random((2, 7)) * (rng.random((2, 7)) > 0.3)
+    n_h = 11
+    payer = np.empty((2, 7 + n_h), dtype=np.int64)
+    payee = np.empty_like(payer)
+    paid = np.empty((2, 7 + n_h))
+    pool(amount, np.full((2, n_h), 1 / n_h), payer, payee, paid)
+    for b in range(2):
+        np.testing.assert_allclose(np.bincount(payer[b], paid[b], minlength=7), amount[b], rtol=1e-12)
+        np.testing.assert_allclose(np.bincount(payee[b], paid[b], minlength=n_h), amount[b].sum() / n_h)
+        assert (paid[b] > 0).sum() <= 7 + n_h - 1
+
+
+def test_fire_sheds_a_count_or_until_the_gap_is_covered():
+    employer = np.array([[0, 0, 0, 1, 1, -1]])
+    wage = np.array([[1.0, 2.0, 3.0, 1.0, 1.0, 0.0]])
+    previous, fired, contract, expired = (np.zeros((1, 6), dtype=np.int64) for _ in range(4))
+    units = np.array([[3, 2]])
+    u = np.random.default_rng(1).random((1, 6))
+    fire(employer.copy(), wage.copy(), previous, fired, contract, expired, units, np.array([[2, 0]]),
+         np.zeros((1, 2)), u, 0)  # fmt: skip
+    assert units.tolist() == [[1, 2]] and fired.sum() == 2
+    e, w = employer.copy(), wage.copy()
+    gap = np.array([[2.5, 0.0]])
+    units = np.array([[3, 2]])
+    fire(e, w, previous, fired, contract, expired, units, np.zeros((1, 2), dtype=np.int64), gap, u, 1)
+    shed = wage[0, :3][e[0, :3] < 0].sum()
+    assert shed >= 2.5 and gap[0, 0] == 0.0 and (e[0, 3:5] == 1).all()
+    assert shed - wage[0, :3][e[0, :3] < 0].max() < 2.5  # the last one fired was needed
+
+
+def test_labour_market_fills_vacancies_and_puts_the_last_employer_first():
+    n_h, n_f, m = 6, 3, 2
+    employer = np.full((1, n_h), -1)
+    wage = np.zeros((1, n_h))
+    previous = np.array([[2, -1, -1, -1, -1, -1]])
+    fired = np.zeros((1, n_h), dtype=np.int64)
+    contract = np.zeros((1, n_h), dtype=np.int64)
+    expired = np.array([[1, 0, 0, 0, 0, 0]])
+    units = np.zeros((1, n_f), dtype=np.int64)
+    vacancies = np.array([[1, 1, 1]])
+    offer = np.array([[1.0, 2.0, 0.5]])
+    rng = np.random.default_rng(2)
+    labour_market(employer, wage, previous, fired, contract, expired, units, vacancies, offer,
+                  rng.random((1, n_h, m)), rng.random((1, n_h, m)), 8)  # fmt: skip
+    assert employer[0, 0] == 2  # loyal to its last employer, which had a vacancy
+    assert vacancies.sum() == 0 and units.tolist() == [[1, 1, 1]]
+    hired = employer[0] >= 0
+    np.testing.assert_array_equal(wage[0, hired], offer[0, employer[0, hired]])
+    assert (contract[0, hired] == 8).all() and expired.sum() == 0
+
+
+def test_shop_buys_cheapest_first_and_never_overdraws():
+    n_h, n_f, z = 40, 5, 2
+    rng = np.random.default_rng(3)
+    budget = rng.random((1, n_h))
+    price = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    stock = np.full((1, n_f), 2.0)
+    output = np.array([[1.0, 5.0, 2.0, 2.0, 2.0]])
+    favourite = np.full((1, n_h), -1)
+    seller = np.empty((1, n_h, z), dtype=np.int64)
+    spent, qty = np.empty((1, n_h, z)), np.empty((1, n_h, z))
+    left = budget.copy()
+    shop(
+        left,
+        favourite,
+        price,
+        stock,
+        output,
+        rng.random((1, n_h, z)),
+        rng.random((1, n_h)),
+        seller,
+        spent,
+        qty,
+    )
+    np.testing.assert_allclose(spent.sum(axis=2) + left, budget, rtol=1e-12)
+    assert (left >= 0).all() and (stock >= -1e-12).all()
+    np.testing.assert_allclose(stock.sum() + qty.sum(), 2.0 * n_f)
+    both = (seller[0] >= 0).all(axis=1)
+    assert (price[0, seller[0, both, 0]] <= price[0, seller[0, both, 1]]).all()
+    assert ((favourite >= 0) & (favourite < n_f)).all()
+
+
+def test_trimmed_mean_drops_five_percent_at_each_end():
+    values = np.arange(40, dtype=float)[None, :]
+    mask = np.ones((1, 40), dtype=bool)
+    out = np.zeros((1, 1))
+    trimmed_mean(values, mask, 0.05, out)
+    assert out[0, 0] == pytest.approx(np.arange(2, 38).mean())
+    mask[0, 20:] = False
+    trimmed_mean(values, mask, 0.05, out)
+    assert out[0, 0] == pytest.approx(np.arange(1, 19).mean())
