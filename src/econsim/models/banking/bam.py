@@ -185,6 +185,8 @@ def initial(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     led.flow = np.zeros_like(led.flow)
     led.turnover = np.zeros_like(led.turnover)
+    if led.volume is not None:
+        led.volume = np.zeros_like(led.volume)
     led.opening = led.sector_stock()
     led.check()
     offer0 = price0 / 3.0
