@@ -99,3 +99,33 @@ def test_streams_restored_at_a_position_continue_identically():
     np.testing.assert_array_equal(restored("new").random(), original("new").random())
     with pytest.raises(ValueError, match="not a stream position"):
         restored.restore({"price": (6, np.zeros((3, 1), dtype=np.uint64))})
+
+
+@pytest.mark.parametrize("words_used", [0, 4, 256, 4 * 2**40])
+def test_compiled_philox_gives_numpys_words(words_used):
+    """Stream._fetch (the compiled Philox4x64-10) hands out the words of numpy's Philox of each key."""
+    from econsim.engine.streams import Stream, derive_keys
+
+    keys = derive_keys(11, np.column_stack([np.arange(9), np.full(9, 5)]))
+    keys[0] = [2**64 - 1, 2**63]  # carries in the key's Weyl bumps
+    compiled, reference = Stream(keys), Stream(keys)
+    compiled._words_used = reference._words_used = words_used
+    np.testing.assert_array_equal(compiled._fetch(260), reference._fetch_numpy(260))
+    assert compiled._words_used == reference._words_used == words_used + 260
+
+
+def test_words_as_drawn_and_seek_leave_the_position_of_single_draws():
+    from econsim.engine.streams import RandomStreams
+
+    one, bulk = RandomStreams(3, np.arange(4)[:, None]), RandomStreams(3, np.arange(4)[:, None])
+    single = np.column_stack([one("s").words(1) for _ in range(600)])
+    start = bulk("s").position()
+    got = bulk("s").words_as_drawn(600)
+    np.testing.assert_array_equal(got, single)
+    for (used_a, buffer_a), (used_b, buffer_b) in zip(
+        [one("s").position()], [bulk("s").position()], strict=True
+    ):
+        assert used_a == used_b
+        np.testing.assert_array_equal(buffer_a, buffer_b)
+    bulk("s").seek(start)
+    np.testing.assert_array_equal(bulk("s").words_as_drawn(10), single[:, :10])

@@ -166,3 +166,118 @@ def test_productivity_scan_reports_the_undecided_range():
     assert 0.8 < low <= report["median"] <= high < 0.96
     assert all(0.1 <= trend[p] <= 0.8 for p in trend if low <= p <= high)
     assert "productivity" in report["headline"]
+
+
+def _stages_only():
+    """The honey model without its compiled step: the stages, step by step."""
+    import copy
+
+    from econsim.models.honey import model
+
+    slow = copy.copy(model)
+    slow.fast_steps = None
+    return model, slow
+
+
+def _assert_same_batch(a, b):
+    for name in b.state:
+        np.testing.assert_array_equal(a.state[name], b.state[name], err_msg=name)
+    ra, rb = a.records, b.records
+    np.testing.assert_array_equal(ra.times, rb.times)
+    for name in rb.columns:
+        np.testing.assert_array_equal(ra.columns[name], rb.columns[name], err_msg=name)
+    (used_a, buffer_a), (used_b, buffer_b) = a.rng.positions()["price"], b.rng.positions()["price"]
+    assert used_a == used_b
+    np.testing.assert_array_equal(buffer_a, buffer_b)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize("record_every", [1, 7])
+def test_compiled_step_gives_the_stages_bits(strict, record_every):
+    """models/honey/compiled.py is the three stages' arithmetic: every state, record and stream position
+    is bit-identical, over a spread of parameters (unbounded throttle, growth, both walks), across two
+    ``run`` calls and through a ``step``."""
+    from econsim.engine.simulation import Simulation
+
+    fast, slow = _stages_only()
+    rng = np.random.default_rng(0)
+    n = 64
+    params = {
+        "throttle": np.where(np.arange(n) < 8, 0.0, rng.uniform(0, 0.03, n)),
+        "target_reserve_ratio": rng.uniform(0.1, 0.3, n),
+        "productivity": rng.uniform(0.5, 0.99, n),
+        "growth": rng.uniform(-0.01, 0.02, n),
+        "p_pull": rng.uniform(0.5, 0.9, n),
+        "p_variance": rng.uniform(0.1, 0.6, n),  # a few runs turn negative and run away
+        "price_walk": np.where(rng.random(n) < 0.3, "positive", "notebook"),
+    }
+    sims = [
+        Simulation(m, params, runs=n, seed=3, strict=strict, record_every=record_every) for m in (fast, slow)
+    ]
+    for sim in sims:
+        sim.run(45)
+        sim.step(2)
+        sim.run(30)
+    _assert_same_batch(*sims)
+    assert (sims[0].state["price"] < 0).any()
+
+
+@pytest.mark.parametrize(
+    ("params", "initial", "message"),
+    [
+        # the price runs away in 10 of 40 runs until its market cap overflows: a recorded observable
+        ({"p_variance": np.r_[np.full(30, 0.25), np.full(10, 40.0)]}, {}, "'market_cap' became inf at step"),
+        # no circulation: the target price is infinite at step 1
+        (
+            {},
+            {"circulation": np.r_[np.full(5, 18765.0), np.zeros(5)]},
+            "'target_price' became inf at step 1 ",
+        ),
+    ],
+)
+def test_compiled_step_stops_where_strict_mode_refuses_and_the_stages_raise(params, initial, message):
+    from econsim.engine import NonFiniteStateError
+    from econsim.engine.simulation import Simulation
+
+    fast, slow = _stages_only()
+    errors, sims = [], []
+    for m in (fast, slow):
+        sim = Simulation(m, params, initial_state=initial, seed=1)
+        with pytest.raises(NonFiniteStateError, match=message) as info:
+            sim.run(400)
+        errors.append(str(info.value))
+        sims.append(sim)
+    assert errors[0] == errors[1]
+    for name in sims[1].state:
+        np.testing.assert_array_equal(sims[0].state[name], sims[1].state[name])
+    assert sims[0].t == sims[1].t
+    assert sims[0].rng.positions()["price"][0] == sims[1].rng.positions()["price"][0]
+
+
+def test_compiled_step_is_what_an_experiment_runs():
+    """econsim.run of honey goes through the compiled step (and gives the stages' table)."""
+    from econsim.models.honey import compiled
+
+    calls = []
+    original = compiled.fast_steps
+
+    def counting(stretch):
+        out = original(stretch)
+        calls.append(out[0])
+        return out
+
+    from econsim.models.honey import model
+
+    cfg = {"model": "honey", "runs": 3, "steps": 20, "seed": 2, "sweep": {"grid": {"throttle": [0.0, 0.01]}}}
+    model.fast_steps = counting
+    try:
+        table = econsim.run(cfg).to_pandas()
+    finally:
+        model.fast_steps = original
+    assert calls == [20]
+    model.fast_steps = None
+    try:
+        reference = econsim.run(cfg).to_pandas()
+    finally:
+        model.fast_steps = original
+    pd.testing.assert_frame_equal(table, reference)

@@ -242,6 +242,10 @@ class Model:
     #: names of the k columns of a vector observable, in tables and figures: {"strategy_share":
     #: ("threshold", …)} records ``strategy_share_threshold`` …; unlabelled ones are ``name_0 … name_{k-1}``
     column_labels: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: an optional compiled equivalent of ``step`` over whole stretches of steps, for models whose
+    #: per-step Python overhead dominates (``engine.simulation.Stretch`` says what it receives and must
+    #: return); it must give the blocks' bits exactly. ``Simulation.run`` uses it where it applies.
+    fast_steps: Callable[[Any], tuple[int, Mapping[str, np.ndarray]]] | None = None
 
     def columns_of(self, name: str, k: int) -> list[str]:
         """The recorded column names of observable ``name`` with ``k`` columns."""

@@ -20,7 +20,13 @@ an unknown key stops the run naming the stage, the key and the nearest declared 
 the updates must be finite and the model's invariants hold after every step.
 
 Records are taken at t = 0, whenever t is a multiple of ``record_every``, and at the end of each
-``run`` call.
+``run`` call. The float columns of one ``run`` call share one (K, B, T) block: each column is a (T, B)
+view of it, so a table of one row per run and timestep reads every column without a transpose.
+
+A model may declare ``fast_steps``, a compiled equivalent of its step for whole stretches of steps
+(``Stretch``): ``run`` hands it the steps to go and continues with the blocks wherever it stops short —
+it stops before any step strict mode would refuse, so that the blocks redo that step and raise exactly
+as they always do. Its results are the blocks' bits (each model's tests compare the two paths).
 """
 
 from __future__ import annotations
@@ -43,6 +49,36 @@ class Records(NamedTuple):
 
     times: np.ndarray
     columns: dict[str, np.ndarray]
+
+
+class Stretch(NamedTuple):
+    """What ``Model.fast_steps`` receives: advance the batch from step ``t0`` by up to ``steps`` steps.
+
+    It returns ``(k, updates)``: the steps it did (0 … steps) and the state arrays they changed (new
+    arrays: it never mutates ``state``). Afterwards the state, the streams (each advanced by exactly the
+    draws of k steps) and the records of steps t0 + 1 … t0 + k must be those k steps of the blocks would
+    give. In ``strict`` mode it stops before a step whose updates are not finite, whose invariants fail
+    or whose recorded observables are infinite; it may stop earlier, or do nothing (k = 0), whenever it
+    does not apply: the blocks take over from there.
+
+    Records: ``row_s[i]`` is the row of step t0 + 1 + i (−1: not recorded); ``block_kbt[k, b, row]`` is
+    the float record ``names[k]`` of run b. ``block_kbt`` is None when some recorded column is not a
+    float per run (a fast path that records must then decline). Progress: ``report(n)`` tells that n
+    more steps are done; call it every ``report_every`` steps (steps done but not reported are reported
+    when the stretch returns).
+    """
+
+    state: Arrays
+    params: Params
+    rng: RandomStreams
+    t0: int
+    steps: int
+    strict: bool
+    row_s: np.ndarray
+    names: tuple[str, ...]
+    block_kbt: np.ndarray | None
+    report: Callable[[int], Any]
+    report_every: int
 
 
 class Snapshot(NamedTuple):
@@ -107,6 +143,7 @@ class Simulation:
         # schedules resolve once: their parameters are per batch
         self._blocks = [(block, _schedule(block, self.params)) for block in model.blocks]
         self._chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        self._record_block: tuple[tuple[str, ...], np.ndarray | None] = ((), None)
         first = model.observe(self.state, self.params)
         self._chunks.append((np.array([0]), {k: np.asarray(v)[None].copy() for k, v in first.items()}))
 
@@ -171,10 +208,17 @@ class Simulation:
         pending = 0
         fields = progress_fields if on_fields is not None else None
         strict = self.strict
+        todo = steps
         # invalid operations are caught by the strict checks, by array and step; numpy's warnings
         # would only repeat them without saying where
         with np.errstate(all="ignore"):
-            for _ in range(steps):
+            if self.model.fast_steps is not None and steps:
+                done = self._run_fast(start, steps, times, on_step, report_every)
+                todo -= done
+                row = int(np.searchsorted(times, self.t, side="right"))
+                if done and fields is not None and on_fields is not None:
+                    on_fields(fields(self.state, self.params))
+            for _ in range(todo):
                 self._advance(None)
                 if row < len(times) and times[row] == self.t:
                     observed = self.model.observe(self.state, self.params)
@@ -193,6 +237,44 @@ class Simulation:
         if on_step is not None and pending:
             on_step(pending)
         return self.records
+
+    def _run_fast(
+        self, start: int, steps: int, times: np.ndarray, on_step: Callable[[int], Any] | None, every: int
+    ) -> int:
+        """Steps ``start + 1 …`` done by the model's ``fast_steps`` (in one stretch, reporting every
+        ``every`` steps to ``on_step``) until it stops short or the ``steps`` are done; returns how many."""
+        fast = self.model.fast_steps
+        assert fast is not None
+        names, block_kbt = self._record_block
+        row_s = np.full(steps, -1, dtype=np.int64)
+        row_s[times - start - 1] = np.arange(len(times))
+        reported = [0]
+
+        def report(n: int) -> None:
+            reported[0] += n
+            if on_step is not None:
+                on_step(n)
+
+        stretch = Stretch(
+            self.state,
+            self.params,
+            self.rng,
+            self.t,
+            steps,
+            self.strict,
+            row_s,
+            names,
+            block_kbt,
+            report,
+            every,
+        )
+        k, updates = fast(stretch)
+        if k:
+            self.state.update(updates)
+            self.t += k
+        if on_step is not None and k > reported[0]:
+            on_step(k - reported[0])
+        return k
 
     def profile(self, steps: int, warmup: int = 0) -> dict[str, float]:
         """Seconds spent in each block over ``steps`` steps, after ``warmup`` untimed ones (no records)."""
@@ -274,16 +356,28 @@ class Simulation:
 
     def _allocate(self, times: np.ndarray) -> dict[str, np.ndarray]:
         """Arrays for the records at ``times``; on a fresh simulation they include row t = 0, so one
-        ``run`` holds its records in one array per column (no concatenation copy)."""
+        ``run`` holds its records in one array per column (no concatenation copy). The float columns
+        of one value per run are (T, B) views of one (K, B, T) block (``_record_block``, without row
+        t = 0): one allocation, and the rows of a run's timesteps lie next to each other."""
         t0, first = self._chunks[-1]
-        if len(self._chunks) == 1 and len(t0) == 1 and t0[0] == 0 and self.t == 0:
-            columns = {k: np.empty((len(times) + 1, *v.shape[1:]), dtype=v.dtype) for k, v in first.items()}
+        fresh = len(self._chunks) == 1 and len(t0) == 1 and t0[0] == 0 and self.t == 0
+        n_rows = len(times) + fresh
+        names = tuple(k for k, v in first.items() if v.ndim == 2 and v.dtype == np.float64)
+        block_kbt = np.empty((len(names), self.n_runs, n_rows), dtype=np.float64)
+        columns = {k: block_kbt[i].T for i, k in enumerate(names)}
+        for k, v in first.items():
+            if k not in columns:
+                columns[k] = np.empty((n_rows, *v.shape[1:]), dtype=v.dtype)
+        columns = {k: columns[k] for k in first}  # the record's order
+        complete = len(names) == len(first)
+        if fresh:
             for k, v in first.items():
                 columns[k][0] = v[0]
             self._chunks = [(np.concatenate([t0, times]), columns)]
+            self._record_block = (names, block_kbt[:, :, 1:] if complete else None)
             return {k: v[1:] for k, v in columns.items()}
-        columns = {k: np.empty((len(times), *v.shape[1:]), dtype=v.dtype) for k, v in first.items()}
         self._chunks.append((times, columns))
+        self._record_block = (names, block_kbt if complete else None)
         return columns
 
     def _check_observables(self, observed: Mapping[str, np.ndarray]) -> None:

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from econsim.engine.kernels import jit
+
 __all__ = ["RandomStreams", "derive_keys", "run_generator", "stream_id"]
 
 # Constants of numpy's SeedSequence (O'Neill's seed_seq_fe, numpy/random/bit_generator.pyx).
@@ -114,6 +116,60 @@ def run_generator(seed: int, identity: Sequence[int], stream: str) -> np.random.
     return np.random.Generator(np.random.Philox(key=key.generate_state(2, np.uint64)))
 
 
+@jit(cache=True)
+def philox_words(keys_r2, first_block, out_rw):
+    """Philox4x64-10 (Salmon et al. 2011, as numpy's ``Philox``): out_rw[r, 4m + i] is word i of the
+    block of counter (first_block + m, 0, 0, 0) under run r's key, the words numpy's generator of that
+    key hands out after 4·(first_block + m − 1) of them. Ten rounds of
+
+        (x₀, x₁, x₂, x₃) ← (hi(M₁x₂) ⊕ x₁ ⊕ k₀, lo(M₁x₂), hi(M₀x₀) ⊕ x₃ ⊕ k₁, lo(M₀x₀)),
+
+    the key bumped by the Weyl constants (W₀, W₁) between rounds; the 128-bit products are taken from
+    32-bit halves (numba has no 128-bit integers)."""
+    m0 = np.uint64(0xD2E7470EE14C6C93)
+    m1 = np.uint64(0xCA5A826395121157)
+    w0 = np.uint64(0x9E3779B97F4A7C15)
+    w1 = np.uint64(0xBB67AE8584CAA73B)
+    mask = np.uint64(0xFFFFFFFF)
+    s32 = np.uint64(32)
+    zero = np.uint64(0)
+    for r in range(keys_r2.shape[0]):
+        for m in range(out_rw.shape[1] // 4):
+            k0 = keys_r2[r, 0]
+            k1 = keys_r2[r, 1]
+            x0, x1, x2, x3 = np.uint64(first_block) + np.uint64(m), zero, zero, zero
+            for i in range(10):
+                if i:
+                    k0 += w0
+                    k1 += w1
+                a_lo, a_hi = x0 & mask, x0 >> s32
+                p0, p1, p2, p3 = (
+                    a_lo * (m0 & mask),
+                    a_lo * (m0 >> s32),
+                    a_hi * (m0 & mask),
+                    a_hi * (m0 >> s32),
+                )
+                mid = (p0 >> s32) + (p1 & mask) + (p2 & mask)
+                hi0 = p3 + (p1 >> s32) + (p2 >> s32) + (mid >> s32)
+                lo0 = x0 * m0
+                a_lo, a_hi = x2 & mask, x2 >> s32
+                p0, p1, p2, p3 = (
+                    a_lo * (m1 & mask),
+                    a_lo * (m1 >> s32),
+                    a_hi * (m1 & mask),
+                    a_hi * (m1 >> s32),
+                )
+                mid = (p0 >> s32) + (p1 & mask) + (p2 & mask)
+                hi1 = p3 + (p1 >> s32) + (p2 >> s32) + (mid >> s32)
+                lo1 = x2 * m1
+                x0, x1, x2, x3 = hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0
+            j = 4 * m
+            out_rw[r, j] = x0
+            out_rw[r, j + 1] = x1
+            out_rw[r, j + 2] = x2
+            out_rw[r, j + 3] = x3
+
+
 class Stream:
     """One named stream across a batch of runs; each draw returns an array of shape (B, *shape).
 
@@ -159,7 +215,24 @@ class Stream:
         return stream
 
     def _fetch(self, n_words: int) -> np.ndarray:
-        """The next ``n_words`` (a multiple of 4) raw words of every run: shape (B, n_words)."""
+        """The next ``n_words`` (a multiple of 4) raw words of every run: shape (B, n_words).
+
+        Computed by ``philox_words`` (compiled) when numba is there, else by numpy's Philox run by run
+        (``_fetch_numpy``, the reference: the two give the same words)."""
+        if self.n_runs == 0:
+            return np.empty((0, n_words), dtype=np.uint64)
+        try:
+            kernel = philox_words.dispatcher
+        except ImportError:
+            return self._fetch_numpy(n_words)
+        out_rw = np.empty((self.n_runs, n_words), dtype=np.uint64)
+        # after 4m words from a fresh Philox its counter is m: the next block is counter m + 1
+        kernel(self._keys_r2, self._words_used // 4 + 1, out_rw)
+        self._words_used += n_words
+        return out_rw
+
+    def _fetch_numpy(self, n_words: int) -> np.ndarray:
+        """``_fetch`` by numpy's own Philox, one run after another."""
         out_rw = np.empty((self.n_runs, n_words), dtype=np.uint64)
         if self.n_runs == 0:
             return out_rw
@@ -187,6 +260,26 @@ class Stream:
         out = self._buffer_rw[:, self._pos : self._pos + n]
         self._pos += n
         return out
+
+    def words_as_drawn(self, n: int) -> np.ndarray:
+        """The next ``n`` words of every run, (B, n), fetched in the blocks that ``n`` draws of one word
+        each would fetch: the stream's ``position()`` afterwards is the one those draws leave."""
+        pieces = []
+        while n > 0:
+            available = self._buffer_rw.shape[1] - self._pos
+            k = min(n, available or self._BLOCK_WORDS)
+            pieces.append(self.words(k))
+            n -= k
+        if len(pieces) == 1:
+            return pieces[0]
+        return np.concatenate(pieces, axis=1) if pieces else np.empty((self.n_runs, 0), dtype=np.uint64)
+
+    def seek(self, position: tuple[int, np.ndarray]) -> None:
+        """Put the stream back at a ``position()`` it reported: the next draws are those that followed."""
+        words_used, buffer_rw = position
+        self._words_used = int(words_used)
+        self._buffer_rw = np.asarray(buffer_rw, dtype=np.uint64).reshape(self.n_runs, -1).copy()
+        self._pos = 0
 
     def _take(self, shape: Sequence[int]) -> np.ndarray:
         shape = tuple(int(s) for s in shape)

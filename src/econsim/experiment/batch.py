@@ -98,19 +98,21 @@ def tidy_table(times: np.ndarray, columns: dict[str, np.ndarray], task: BatchTas
         "run": np.repeat(task.run_b.astype(np.int32), n_t),
         "timestep": np.tile(times.astype(np.int32), n_b),
     }
-    # every float column is transposed into one (K, B, T) block: one allocation instead of one per column
-    # (each a fresh mapping to fault in) makes the transposes several times faster
+    # a float column that is a (T, B) view of the simulation's (K, B, T) record block is read as it lies
+    # (no copy); any other is transposed into one (K, B, T) block: one allocation instead of one per
+    # column (each a fresh mapping to fault in) makes the transposes several times faster
     model = get_model(task.model_name)
     flat = [
         (model.columns_of(name, v.shape[2])[j] if v.ndim == 3 else name, v[:, :, j] if v.ndim == 3 else v)
         for name, v in columns.items()
         for j in range(v.shape[2] if v.ndim == 3 else 1)  # a vector observable (T, B, k): k named columns
     ]
-    floats = [(n, v) for n, v in flat if v.dtype == np.float64]
+    by_name = {n: v.T.reshape(-1) for n, v in flat if v.dtype == np.float64 and v.T.flags.c_contiguous}
+    floats = [(n, v) for n, v in flat if v.dtype == np.float64 and n not in by_name]
     block_kbt = np.empty((len(floats), n_b, n_t), dtype=np.float64)
-    for i, (_, values_tb) in enumerate(floats):
+    for i, (name, values_tb) in enumerate(floats):
         block_kbt[i] = values_tb.T
-    by_name = {n: block_kbt[i].reshape(-1) for i, (n, _) in enumerate(floats)}
+        by_name[name] = block_kbt[i].reshape(-1)
     for name, values_tb in flat:
         data[name] = by_name[name] if name in by_name else np.ascontiguousarray(values_tb.T).reshape(-1)
     for name, values_b in task.swept.items():

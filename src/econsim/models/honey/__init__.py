@@ -4,6 +4,9 @@ One step is one month. All three processes read the same state and update togeth
 single partial state update block)::
 
     step = [supply_policy + saturation_process + price_walk]
+
+``compiled.py`` is the same step compiled, many steps per call (the engine's ``fast_steps``), with the
+stages' bits; the stages stay the definition, and what ``Simulation.step`` and ``profile`` run.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from econsim.analysis.divergence import Divergence
 from econsim.engine import Block, Invariant, Model, Param, Var
 from econsim.engine.report import Report
+from econsim.models.honey.compiled import fast_steps
 from econsim.models.honey.price import price_walk
 from econsim.models.honey.saturation import saturation_process
 from econsim.models.honey.supply_policy import supply_policy
@@ -116,6 +120,7 @@ model = Model(
     step=[Block(supply_policy, saturation_process, price_walk)],
     observables=OBSERVABLES,
     invariants=INVARIANTS,
+    fast_steps=fast_steps,  # the same step compiled: see compiled.py
 )
 
 extras = ModelExtras(
