@@ -3,6 +3,7 @@ the hierarchy's grid clustering and a run through econsim.run."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -208,3 +209,76 @@ def test_case_study_configs_run(name):
     cfg["params"]["n_agents"] = 300
     df = econsim.run(cfg).to_pandas()
     assert len(df) == 4 and np.isfinite(df["systemic_risk"]).all()
+
+
+def _run_value(v, b):
+    return float(np.asarray(v, float).reshape(-1)[b if np.ndim(v) else 0])
+
+
+def _links_split(s, p, rng):
+    """evolve_links through the split kernels a partitioned run uses (update, closure, formed, strength)."""
+    from econsim.engine.partition import exact
+    from econsim.models.network import links
+    from econsim.models.network.draws import stream_word
+
+    target, eta = np.empty_like(s.edges.target), np.empty_like(s.edges.eta)
+    B, N = s.agents.mu.shape[:2]
+    out = np.zeros((B, 5))
+    words = stream_word(rng, "links")
+    indptr, n_slots = p.graph_indptr, p.n_slots
+    for b in range(B):
+        ask, ask_u = np.empty(n_slots, np.int64), np.empty(n_slots)
+        eta_acc, counts = exact.zeros(), np.zeros(2, np.int64)
+        at = functools.partial(_run_value, b=b)
+        old = s.edges.target[b]
+        links._update(
+            indptr, indptr[:-1], old, s.edges.eta[b], s.edges.flow[b], s.agents.mu[b], words[b],
+            at(p.gamma), at(p.delta), at(s.threshold), at(p.eta_min), at(p.form_prob),
+            target[b], eta[b], ask, ask_u, eta_acc, counts,
+        )  # fmt: skip
+        pending = np.flatnonzero(ask >= 0)
+        answer, k = np.full(n_slots, -1, np.int64), np.empty(len(pending), np.int64)
+        links._closure(indptr, old, ask[pending], ask_u[pending], k)
+        answer[pending] = k
+        fresh = np.zeros(n_slots, np.bool_)
+        n_formed = links.formed(
+            ask, answer, p.graph_sources[:n_slots], at(p.eta_new), target[b], eta[b], fresh
+        )
+        strength, similar = np.empty(N), np.empty(N)
+        sum_acc, den_acc, num_acc = exact.zeros(), exact.zeros(), exact.zeros()
+        links._strength(
+            indptr, old, eta[b], fresh, s.agents.mu[b], at(p.eta_min), strength, similar, sum_acc, den_acc
+        )
+        links._spread(strength, similar, exact.value_of(sum_acc) / N, num_acc)
+        out[b] = links.summary(
+            n_slots, counts[0], counts[1], n_formed, at(p.eta_new), eta_acc, num_acc, den_acc
+        )
+    return target, eta, out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_link_pass_equals_the_split_kernels_of_a_partitioned_run(threads):
+    from econsim.models.network.links import evolve_links
+
+    cfg = {**SMALL, "eta_min": 0.3, "form_prob": 0.4, "delta": 0.2, "threads": threads}
+    s = Simulation(get_model("network"), cfg, runs=2, seed=11)
+    s.run(4)
+    target, eta, out = _links_split(s.state, s.params, s.rng)
+    s2 = Simulation(get_model("network"), cfg, runs=2, seed=11)
+    s2.run(4)
+    got = evolve_links(s2.state, s2.params, s2.rng)
+    assert out[:, 2].sum() > 0  # links did re-form
+    assert np.array_equal(got["edges.target"], target) and np.array_equal(got["edges.eta"], eta)
+    names = ("active_edges", "mean_eta", "edges_formed", "systemic_risk", "cluster_edge_share")
+    for col, name in enumerate(names):
+        assert np.array_equal(got[name], out[:, col]), name
+
+
+def test_threads_change_no_number():
+    cfg = {**SMALL, "eta_min": 0.3, "form_prob": 0.4}
+    one = Simulation(get_model("network"), cfg, runs=2, seed=3)
+    two = Simulation(get_model("network"), {**cfg, "threads": 2}, runs=2, seed=3)
+    one.run(6)
+    two.run(6)
+    for name, value in one.state.items():
+        assert np.array_equal(value, two.state[name]), name

@@ -31,12 +31,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.jit import njit
 from econsim.engine.kernels import jit
 from econsim.engine.partition import exact
 from econsim.models.network.draws import stream_word, uniform
-from econsim.models.network.prefetch import AHEAD, prefetch
+from econsim.models.network.prefetch import AHEAD, BLOCKS, prefetch
 
 
 def _update_one(
@@ -133,10 +135,187 @@ def _spread_one(strength, similar, mean, num_acc):
         exact.add(num_acc, w * (strength[i] - mean) ** 2)
 
 
+@njit(inline="always")
+def _evolve_block(
+    lo,
+    hi,
+    indptr,
+    target,
+    eta,
+    flow,
+    mu,
+    word,
+    gamma,
+    delta,
+    theta,
+    eta_min,
+    eta_new,
+    form_prob,
+    new_target,
+    new_eta,
+    strength,
+    similar,
+    acc,
+    counts,
+):
+    """Agents lo … hi − 1 of a whole run in one pass over their slots: ``_update``, the closure (read from
+    the targets before this step), ``formed`` and ``_strength`` together, each target's μ read once.
+    acc (3, LIMBS): Σ η of the links active before formation, Σ d, Σ d²; counts: active, near, formed."""
+    slots = indptr[mu.shape[0]]
+    mu_flat = mu.reshape(-1)
+    acc_eta, acc_d, acc_d2 = acc[0], acc[1], acc[2]
+    active, near, n_formed = 0, 0, 0
+    for i in range(lo, hi):
+        s0, s1 = indptr[i], indptr[i + 1]
+        mi0, mi1 = mu[i, 0], mu[i, 1]
+        fsum, fn = 0.0, 0
+        for e in range(s0, s1):
+            if eta[e] >= eta_min:
+                fsum += flow[e]
+                fn += 1
+        fbar = fsum / fn if fn > 0 else 0.0
+        d_i, w_i = 0.0, 0.0
+        for e in range(s0, s1):
+            if e + AHEAD < slots:
+                prefetch(mu_flat, 2 * np.int64(target[e + AHEAD]))
+            j = target[e]
+            new_target[e] = j
+            h = eta[e]
+            if h >= eta_min:
+                dmu = math.sqrt((mi0 - mu[j, 0]) ** 2 + (mi1 - mu[j, 1]) ** 2)
+                x = dmu / theta
+                grad = (flow[e] / fbar if fbar > 0.0 else 1.0) - 2.0 * x / (x + 1.0)
+                d = 1.0 + x
+                h = min(max(h + gamma * h * grad - delta * (1.0 - h) / (d * d), 0.0), 1.0)
+                new_eta[e] = h
+                if h >= eta_min:
+                    active += 1
+                    exact.add(acc_eta, h)
+                    if dmu < theta:
+                        near += 1
+                    d_i += h
+                    w_i += h * (1.0 - abs(mi1 - mu[j, 1]))
+                continue
+            new_eta[e] = h
+            if uniform(word, 2 * e) < form_prob:
+                deg = indptr[j + 1] - indptr[j]
+                if deg > 0:
+                    k = target[indptr[j] + min(int(uniform(word, 2 * e + 1) * deg), deg - 1)]
+                    if k != i:
+                        new_target[e] = k
+                        new_eta[e] = eta_new
+                        n_formed += 1
+        strength[i] = d_i
+        similar[i] = w_i
+        exact.add(acc_d, d_i)
+        exact.add(acc_d2, d_i * d_i)
+    counts[0] += active
+    counts[1] += near
+    counts[2] += n_formed
+
+
+def _evolve_serial_one(
+    indptr,
+    target,
+    eta,
+    flow,
+    mu,
+    word,
+    gamma,
+    delta,
+    theta,
+    eta_min,
+    eta_new,
+    form_prob,
+    new_target,
+    new_eta,
+    strength,
+    similar,
+    acc,
+    counts,
+):
+    n, nb = mu.shape[0], acc.shape[0]
+    size = (n + nb - 1) // nb
+    for blk in range(nb):
+        _evolve_block(
+            min(n, blk * size),
+            min(n, (blk + 1) * size),
+            indptr,
+            target,
+            eta,
+            flow,
+            mu,
+            word,
+            gamma,
+            delta,
+            theta,
+            eta_min,
+            eta_new,
+            form_prob,
+            new_target,
+            new_eta,
+            strength,
+            similar,
+            acc[blk],
+            counts[blk],
+        )
+
+
+def _evolve_threads_one(
+    indptr,
+    target,
+    eta,
+    flow,
+    mu,
+    word,
+    gamma,
+    delta,
+    theta,
+    eta_min,
+    eta_new,
+    form_prob,
+    new_target,
+    new_eta,
+    strength,
+    similar,
+    acc,
+    counts,
+):
+    n, nb = mu.shape[0], acc.shape[0]
+    size = (n + nb - 1) // nb
+    for blk in prange(nb):
+        _evolve_block(
+            min(n, blk * size),
+            min(n, (blk + 1) * size),
+            indptr,
+            target,
+            eta,
+            flow,
+            mu,
+            word,
+            gamma,
+            delta,
+            theta,
+            eta_min,
+            eta_new,
+            form_prob,
+            new_target,
+            new_eta,
+            strength,
+            similar,
+            acc[blk],
+            counts[blk],
+        )
+
+
 _update = jit(_update_one, cache=True)
 _closure = jit(_closure_one, cache=True)
 _strength = jit(_strength_one, cache=True)
 _spread = jit(_spread_one, cache=True)
+_evolve = {
+    False: jit(_evolve_serial_one, cache=True),
+    True: jit(_evolve_threads_one, cache=True, parallel=True),
+}
 
 
 def formed(ask, answer, source_id, eta_new, new_target, new_eta, fresh):
@@ -177,18 +356,19 @@ def systemic_risk(strength_n, similarity_n):
 
 
 def evolve_links(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """One run at a time through ``_evolve`` (the in-process fusion of ``_update``, ``_closure``,
+    ``formed`` and ``_strength``: the same numbers, its sums exact), agent blocks over ``threads``."""
     target, eta = np.empty_like(s.edges.target), np.empty_like(s.edges.eta)
     B, N = s.agents.mu.shape[:2]
     out = np.zeros((B, 5))
     words = stream_word(rng, "links")
-    indptr = p.graph_indptr
-    sources = p.graph_sources[: p.n_slots]
+    threads = int(p.threads) > 1
+    blocks = BLOCKS if threads else 1
     for b in range(B):
-        ask, ask_u = np.empty(p.n_slots, np.int64), np.empty(p.n_slots)
-        eta_acc, counts = exact.zeros(), np.zeros(2, np.int64)
-        _update(
-            indptr,
-            indptr[:-1],
+        acc, counts = exact.zeros(blocks, 3), np.zeros((blocks, 3), np.int64)
+        strength, similar = np.empty(N), np.empty(N)
+        _evolve[threads](
+            p.graph_indptr,
             s.edges.target[b],
             s.edges.eta[b],
             s.edges.flow[b],
@@ -198,40 +378,19 @@ def evolve_links(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
             _at(p.delta, b),
             _at(s.threshold, b),
             _at(p.eta_min, b),
+            _at(p.eta_new, b),
             _at(p.form_prob, b),
             target[b],
             eta[b],
-            ask,
-            ask_u,
-            eta_acc,
-            counts,
-        )
-        pending = np.flatnonzero(ask >= 0)
-        answer = np.full(p.n_slots, -1, np.int64)
-        k = np.empty(len(pending), np.int64)
-        _closure(indptr, s.edges.target[b], ask[pending], ask_u[pending], k)
-        answer[pending] = k
-        fresh = np.zeros(p.n_slots, np.bool_)
-        n_formed = formed(ask, answer, sources, _at(p.eta_new, b), target[b], eta[b], fresh)
-        mu = s.agents.mu[b]
-        strength, similar = np.empty(N), np.empty(N)
-        sum_acc, den_acc, num_acc = exact.zeros(), exact.zeros(), exact.zeros()
-        _strength(
-            indptr,
-            s.edges.target[b],
-            eta[b],
-            fresh,
-            mu,
-            _at(p.eta_min, b),
             strength,
             similar,
-            sum_acc,
-            den_acc,
+            acc,
+            counts,
         )
-        _spread(strength, similar, exact.value_of(sum_acc) / N, num_acc)
-        out[b] = summary(
-            p.n_slots, counts[0], counts[1], n_formed, _at(p.eta_new, b), eta_acc, num_acc, den_acc
-        )
+        acc_3, (active, near, n_formed) = acc.sum(axis=0), counts.sum(axis=0)
+        num_acc = exact.zeros()
+        _spread(strength, similar, exact.value_of(acc_3[1]) / N, num_acc)
+        out[b] = summary(p.n_slots, active, near, n_formed, _at(p.eta_new, b), acc_3[0], num_acc, acc_3[2])
     return {
         "edges.target": target,
         "edges.eta": eta,

@@ -63,6 +63,14 @@ PARAMS = [
         kind="int",
         per_batch=True,
     ),
+    Param(
+        "threads",
+        1,
+        "threads one run's compiled agent loops are spread over (agent blocks; results never depend on it)",
+        bounds=(1, 256),
+        kind="int",
+        per_batch=True,
+    ),
     # --- initial economy ------------------------------------------------------------------------
     Param("initial_cash", 1000.0, "mean initial portfolio value of an agent (tokens)", bounds=(1.0, 1e6)),
     Param("wealth_dispersion", 1.0, "σ of the log-normal initial wealth", bounds=(0.0, 3.0)),

@@ -18,6 +18,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+BLOCKS = 64  # agent blocks of a run spread over threads (``threads`` > 1); results never depend on it
 AHEAD = 12  # slots between the prefetch of a target's row and its use (about one agent's row on; tuned at 10⁶ agents)
 
 
