@@ -2,7 +2,9 @@
 
 Plans (adaptive expectations, inventories against expected sales):
 
-    x̂' = w·x·(1 + β·[sold out]) + (1 − w)·x̂                expected sales (β: demand beyond a stock-out)
+    x̂' = max(w·x·(1 + β·[sold out]) + (1 − w)·x̂, φ·m)    expected sales (β: demand beyond a stock-out;
+                                                           m: the orders per capital-goods firm, or the
+                                                           mean expectation of consumption-goods firms)
     Y* = max(0, x̂' + θ_s·(s*·x̂' − inventory))               planned output (s*: target inventory in steps,
                                                            θ_s the share of the gap closed per step)
     L* = (Y* / (A·K^α))^{1/(1−α)}  (consumption goods),  L* = Y*/A_k  (capital goods)   skill units
@@ -11,7 +13,8 @@ Plans (adaptive expectations, inventories against expected sales):
     w' = w·(1 + clip(χ·π^e + ω·[vacancies unfilled] − ω/2·[the firm shrinks], ±5 %))    wage offer
     p̃  = (1 + μ')·w'·L(x̂')/x̂'                              normal-cost price (unit labour cost at x̂')
     p' = clip(p + θ_p·(p̃ − p), ±Δp_max of p)                partial adjustment, menu costs
-    I  = max(0, δ·K + speed·(κ·x̂' − K))·max(0, 1 − 3·(r_loan − r₀))   capital units wanted (κ: K/x at t=0)
+    I  = max(0, δ·K + speed·(κ·x̂' − K))·clip(1 − 3·(r_loan − π^e − r₀), 0, 1)   capital units wanted
+                                                           (κ: K/x at t=0; r_loan − π^e the real rate)
 
 Production: Y = A·K^α·L^{1−α} for consumption goods, Y = A_k·L for capital goods, with L the skill units
 employed. Accounts: profit = revenue − wages − interest − depreciation; corporate tax on positive profit;
@@ -73,6 +76,18 @@ def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     sold_out = (f.inventory <= 1e-9 * np.maximum(f.sales, 1e-300)) & (f.sales > 0)
     observed = f.sales * (1 + col(p.stockout_signal) * sold_out)
     expected = w * observed + (1 - w) * f.expected_sales
+    # every firm sees its market: a capital-goods firm the orders of the consumption-goods firms, a
+    # consumption-goods firm its rivals' sales, and expects at least ``demand_floor`` of an equal share;
+    # otherwise a firm that once sold nothing makes nothing, sells nothing and never returns, and when the
+    # last capital-goods firm goes that way investment stops and the capital stock decays to nothing
+    capital = p.firm_kind_f == 1
+    if capital.any():
+        orders = (f.investment_plan * consumer).sum(axis=1) / capital.sum()
+        rivals = (f.expected_sales * (consumer & f.alive)).sum(axis=1) / np.maximum(
+            (consumer & f.alive).sum(axis=1), 1
+        )
+        share = np.where(capital, orders[:, None], rivals[:, None])
+        expected = np.maximum(expected, col(p.demand_floor) * share)
     target = col(p.inventory_target)
     # production meets expected sales and closes part of the inventory gap (a full correction each step
     # makes the classic inventory cycle: output saw-toothing from one step to the next)
@@ -116,8 +131,12 @@ def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         unit_cost > 0, np.clip(moved, (1 - step_max) * f.price, (1 + step_max) * f.price), f.price
     )
     depreciation = col(p.depreciation) / p.steps_per_year
-    base_rate = col(p.neutral_rate + p.inflation_target + p.loan_spread)
-    brake = np.clip(1 - 3 * (f.loan_rate - base_rate), 0.0, 1.0)
+    # investment answers the real cost of credit, the loan rate less the inflation expected over a year:
+    # under a nominal brake a spell of inflation (rates up with it under the Taylor rule) stops all
+    # investment, the capital stock decays, and output collapses while employment is full
+    expected_annual = (1 + np.maximum(col(s.expected_inflation), -0.5)) ** p.steps_per_year - 1
+    base_rate = col(p.neutral_rate + p.loan_spread)
+    brake = np.clip(1 - 3 * (f.loan_rate - expected_annual - base_rate), 0.0, 1.0)
     invest = np.where(
         consumer,
         np.maximum(

@@ -22,7 +22,7 @@ import numpy as np
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.banking import accounts
 from econsim.models.banking.firms import capital_goods_price, col
-from econsim.models.banking.labour import random_order
+from econsim.models.banking.labour import queue_order, random_order
 from econsim.models.banking.markets import shop
 
 
@@ -87,7 +87,7 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         budget,
         f.price,
         stock,
-        random_order(draws.random((n_h,))),
+        queue_order(draws.random((2,)), n_h),
         draws.random((n_h, z)),
         p.consumer_firms,
         seller,

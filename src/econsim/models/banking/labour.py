@@ -35,6 +35,17 @@ def random_order(u_bn: np.ndarray) -> np.ndarray:
     return out
 
 
+def queue_order(u_b2: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) int64: a queue of the n households that starts at a random one and runs forwards or
+    backwards (two uniforms per run). Households are drawn i.i.d. from the survey, so their index says
+    nothing about them, and each takes every place in the queue equally often over the steps; a full
+    permutation would send the market kernels to a random address of every household array once per
+    household (cache misses that were two thirds of a step at 10⁶ households)."""
+    start = np.minimum((u_b2[:, 0] * n).astype(np.int64), n - 1)[:, None]
+    offset = np.arange(n, dtype=np.int64)
+    return (start + np.where(u_b2[:, 1:2] < 0.5, offset, -offset)) % n
+
+
 @jit(cache=True)
 def _fisher_yates(u_bn, out_bn):
     n = u_bn.shape[1]
@@ -58,7 +69,7 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     vacancies = np.ceil(np.maximum(keep - f.units - 0.5, 0.0) / MEAN_WEIGHT).astype(np.int64)
     draws = rng("labour")
     n_h = h.employer.shape[1]
-    order = random_order(draws.random((n_h,)))
+    order = queue_order(draws.random((2,)), n_h)
     visits = draws.random((n_h, int(p.visits_labour)))
     employer, reservation, wage = h.employer.copy(), h.reservation.copy(), h.wage.copy()
     hired = np.zeros_like(vacancies)

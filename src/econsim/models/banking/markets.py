@@ -4,10 +4,10 @@ Every random choice comes in as uniforms drawn from the engine's streams, so a r
 only on its own draws (never on the other runs of its batch).
 
 Labour (``labour_market``): firms first shed workers they no longer need or cannot pay; then job seekers,
-in a random order, visit ``M`` random firms with vacancies and take the best wage offer at or above
+in a random (cyclic, ``labour.queue_order``) order, visit ``M`` random firms with vacancies and take the best wage offer at or above
 their reservation wage.
 
-Goods (``shop``): buyers, in a random order, visit ``Z`` random sellers, sort them by price and buy from
+Goods (``shop``): buyers, in a random (for households cyclic) order, visit ``Z`` random sellers, sort them by price and buy from
 the cheapest with stock until their budget or the stocks run out. The same kernel serves households
 buying consumption goods and firms buying capital goods.
 

@@ -139,6 +139,13 @@ PARAMS: list[Param] = [
         "demand a sold-out firm reads beyond its sales (share of sales)",
         bounds=(0.0, 1.0),
     ),
+    Param(
+        "demand_floor",
+        0.25,
+        "least a firm expects to sell, as a share of its market per firm (orders per capital-goods firm, "
+        "mean expected sales of consumption-goods firms)",
+        bounds=UNIT,
+    ),
     Param("inventory_target", 0.5, "target inventories in steps of expected sales", bounds=POS),
     Param(
         "inventory_adjustment",
