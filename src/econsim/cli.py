@@ -609,8 +609,10 @@ _python_show_warning = warnings.showwarning
 def _add_model_commands() -> None:
     """Commands that belong to one model, as ``econsim <model> ...`` (each imports its model lazily)."""
     from econsim.models.banking.cli import app as banking_app
+    from econsim.models.network.cli import app as network_app
 
     app.add_typer(banking_app, name="banking")
+    app.add_typer(network_app, name="network")
 
 
 _add_model_commands()

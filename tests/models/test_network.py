@@ -204,7 +204,7 @@ def test_case_study_configs_run(name):
     columns = set(model.recorded) | {"price_0", "price_1", "price_2", "price_3"}
     columns |= {f"price_c{c}_a{a}" for c in range(3) for a in (1, 2)}
     for fig in cfg.pop("figures"):
-        assert set(fig["vars"]) <= columns, fig
+        assert set(fig.get("vars", ())) <= columns, fig
     cfg.update(steps=3, runs=1)
     cfg["params"]["n_agents"] = 300
     df = econsim.run(cfg).to_pandas()

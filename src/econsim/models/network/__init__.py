@@ -13,6 +13,8 @@ run splits into agent ranges. Layout and axes: ``state``; equations: each stage'
 
 from __future__ import annotations
 
+from typing import Any
+
 from econsim.engine import Block, Model
 from econsim.models.network.bridges import bridges
 from econsim.models.network.hierarchy import aggregate
@@ -26,7 +28,10 @@ from econsim.models.network.strategies import imitate
 from econsim.models.network.trading import rebalance
 from econsim.models.registry import ModelExtras
 
-FIGURES = [
+FIGURES: list[dict[str, Any]] = [
+    {"kind": "model", "name": "network", "file": "network_sample.png"},
+    {"kind": "model", "name": "prices", "file": "prices.png"},
+    {"kind": "model", "name": "risk", "file": "risk_contagion.png"},
     {"kind": "timeseries", "vars": ["price_spread", "systemic_risk"], "file": "risk.png"},
     {"kind": "timeseries", "vars": ["amm_volume", "p2p_volume", "arb_volume"], "file": "volumes.png"},
     {"kind": "timeseries", "vars": ["gini", "active_edges", "cluster_edge_share"], "file": "network.png"},
@@ -56,4 +61,33 @@ model = Model(
     },
 )
 
-extras = ModelExtras(default_figures=FIGURES)
+
+def _figure(name: str):
+    """A figure of ``figures.py``, imported when drawn (it loads matplotlib and pandas)."""
+
+    def draw(results, df, options):
+        from econsim.models.network import figures
+
+        return getattr(figures, f"{name}_figure")(results, df, options)
+
+    draw.__name__ = f"{name}_figure"
+    return draw
+
+
+def contagion_report(results):
+    from econsim.models.network.figures import contagion_report as report
+
+    return report(results)
+
+
+def cycles_report(results):
+    from econsim.models.network.figures import cycles_report as report
+
+    return report(results)
+
+
+extras = ModelExtras(
+    figures={name: _figure(name) for name in ("network", "prices", "risk")},
+    default_figures=FIGURES,
+    reports={"contagion": contagion_report, "cycles": cycles_report},
+)

@@ -182,12 +182,15 @@ def herding(
 
 # --------------------------------------------------------------------------- cycles
 def price_cycles(price_btx: np.ndarray, k: int = 3) -> pd.DataFrame:
-    """Dominant cycles of the log prices (columns: every run's chain × asset series) by principal
-    components and their periodograms (``analysis.spectral.dominant_cycles``)."""
+    """Dominant cycles of the daily log returns (columns: every run's chain × asset series) by principal
+    components and their periodograms (``analysis.spectral.dominant_cycles``). Returns, not price
+    levels: a price that walks at random has a red spectrum whose largest ordinate is always the
+    lowest frequency, while its returns are white noise, against which Fisher's g tests; a cycle in the
+    level is a cycle of the same frequency in the returns."""
     p = np.asarray(price_btx, float)
     B, T = p.shape[:2]
-    series = np.log(p.reshape(B, T, -1)).transpose(1, 0, 2).reshape(T, -1)
-    return dominant_cycles(series, k=min(k, series.shape[1]))
+    series = np.diff(np.log(p.reshape(B, T, -1)), axis=1).transpose(1, 0, 2).reshape(T - 1, -1)
+    return dominant_cycles(series, k=min(k, series.shape[1]), detrend="mean")
 
 
 # --------------------------------------------------------------------------- contagion
