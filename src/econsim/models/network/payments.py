@@ -26,9 +26,11 @@ copies of the others): ``_pay`` (payments, offer totals per buyer), ``_scales`` 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.engine.jit import njit
+from econsim.engine.kernels import jit
 from econsim.models.network.prefetch import AHEAD, prefetch
 from econsim.models.network.state import UNIT
 
@@ -66,14 +68,23 @@ def _pay_one(
 ):
     """Payments (debited from the walker now, credited to ``due`` of the payee) and each buyer's offer
     total per chain (``owed`` rows, (n, C) int64) — over the walkers 0 … len(indptr) − 2."""
+    price = _prices(pool_cash, pool_asset)
+    _pay_rows(
+        0, indptr.shape[0] - 1, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
+        due, owed,
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _pay_rows(
+    lo, hi, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate, due, owed
+):
     C, K = holdings.shape[1], holdings.shape[2]
     A = K - 1
-    price = _prices(pool_cash, pool_asset)
-    n = indptr.shape[0] - 1
-    slots = indptr[n]
+    slots = indptr[indptr.shape[0] - 1]
     mu_flat, due_flat, owed_flat = mu.reshape(-1), due.reshape(-1), owed.reshape(-1)
     CK = C * K
-    for i in range(n):
+    for i in range(lo, hi):
         total = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             if eta[e] >= eta_min:
@@ -129,15 +140,40 @@ def _fill_one(
 ):
     """The trades at the buyers' scales: the walker's side applied now, the buyer's into ``due``; each
     slot's value, each agent's traded base units (``units``, walkers and counterparties) and the total."""
+    price = _prices(pool_cash, pool_asset)
+    out[0] = _fill_rows(
+        0, indptr.shape[0] - 1, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
+        scale, due, flow, units,
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _fill_rows(
+    lo,
+    hi,
+    indptr,
+    target,
+    eta,
+    holdings,
+    h0,
+    mu,
+    price,
+    t,
+    eta_min,
+    pay_rate,
+    otc_rate,
+    scale,
+    due,
+    flow,
+    units,
+):
     C, K = holdings.shape[1], holdings.shape[2]
     A = K - 1
-    price = _prices(pool_cash, pool_asset)
     volume = 0
-    n = indptr.shape[0] - 1
-    slots = indptr[n]
+    slots = indptr[indptr.shape[0] - 1]
     mu_flat, due_flat, scale_flat = mu.reshape(-1), due.reshape(-1), scale.reshape(-1)
     CK = C * K
-    for i in range(n):
+    for i in range(lo, hi):
         total = 0.0
         for e in range(indptr[i], indptr[i + 1]):
             if eta[e] >= eta_min:
@@ -177,12 +213,73 @@ def _fill_one(
             units[i] += moved
             units[j] += moved
             volume += moved
-    out[0] = volume
+    return volume
+
+
+def _pay_threads_one(
+    indptr,
+    target,
+    eta,
+    holdings,
+    h0,
+    mu,
+    pool_cash,
+    pool_asset,
+    t,
+    eta_min,
+    pay_rate,
+    otc_rate,
+    due_k,
+    owed_k,
+):
+    """``_pay`` with the walkers cut into one contiguous chunk per thread; chunk k credits its own
+    ``due_k[k]`` and ``owed_k[k]`` (integers: their sum is the single-walk result, in any order)."""
+    price = _prices(pool_cash, pool_asset)
+    n, chunks = indptr.shape[0] - 1, due_k.shape[0]
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        _pay_rows(
+            min(n, k * size), min(n, (k + 1) * size), indptr, target, eta, holdings, h0, mu, price, t,
+            eta_min, pay_rate, otc_rate, due_k[k], owed_k[k],
+        )  # fmt: skip
+
+
+def _fill_threads_one(
+    indptr,
+    target,
+    eta,
+    holdings,
+    h0,
+    mu,
+    pool_cash,
+    pool_asset,
+    t,
+    eta_min,
+    pay_rate,
+    otc_rate,
+    scale,
+    due_k,
+    flow,
+    units_k,
+    volume_k,
+):
+    """``_fill`` chunked like ``_pay_threads``: chunk k's counterparties' sides go to ``due_k[k]``, its
+    traded units to ``units_k[k]``, its volume to ``volume_k[k]``."""
+    price = _prices(pool_cash, pool_asset)
+    n, chunks = indptr.shape[0] - 1, due_k.shape[0]
+    size = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        volume_k[k] = _fill_rows(
+            min(n, k * size), min(n, (k + 1) * size), indptr, target, eta, holdings, h0, mu, price, t,
+            eta_min, pay_rate, otc_rate, scale, due_k[k], flow, units_k[k],
+        )  # fmt: skip
 
 
 _pay = per_run(_pay_one, shared=("indptr",), cache=True)
 _scales = per_run(_scales_one, cache=True)
 _fill = per_run(_fill_one, shared=("indptr",), cache=True)
+_pay_threads = per_run(jit(_pay_threads_one, cache=True, parallel=True), shared=("indptr",))
+_fill_threads = per_run(jit(_fill_threads_one, cache=True, parallel=True), shared=("indptr",))
 
 
 def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -190,19 +287,30 @@ def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     holdings = h0.copy()
     B, N, C = h0.shape[:3]
     indptr = p.graph_indptr
-    due, owed = np.zeros_like(h0), np.zeros((B, N, C), np.int64)
     t = np.broadcast_to(np.asarray(s.day, np.int64), (B,))
     rates = [np.broadcast_to(np.asarray(v, float), (B,)) for v in (p.eta_min, p.pay_rate, p.otc_rate)]
     common = (indptr, s.edges.target, s.edges.eta, holdings, h0, s.agents.mu, s.pool_cash, s.pool_asset, t)
-    _pay(*common, *rates, due, owed)
-    scale = np.empty((B, N, C))
-    _scales(holdings, owed, scale)
-    flow, units, out = np.empty_like(s.edges.eta), np.zeros((B, N), np.int64), np.zeros((B, 1), np.int64)
-    _fill(*common, *rates, scale, due, flow, units, out)
-    holdings += due
+    flow, scale = np.empty_like(s.edges.eta), np.empty((B, N, C))
+    chunks = int(p.threads)
+    if chunks > 1:  # one chunk of walkers per thread, each crediting its own rows (summed: exact)
+        due_k, owed_k = np.zeros((B, chunks, *h0.shape[1:]), np.int64), np.zeros((B, chunks, N, C), np.int64)
+        _pay_threads(*common, *rates, due_k, owed_k)
+        _scales(holdings, owed_k.sum(axis=1), scale)
+        units_k, volume_k = np.zeros((B, chunks, N), np.int64), np.zeros((B, chunks), np.int64)
+        _fill_threads(*common, *rates, scale, due_k, flow, units_k, volume_k)
+        holdings += due_k.sum(axis=1)
+        units, volume = units_k.sum(axis=1), volume_k.sum(axis=1)
+    else:
+        due, owed = np.zeros_like(h0), np.zeros((B, N, C), np.int64)
+        _pay(*common, *rates, due, owed)
+        _scales(holdings, owed, scale)
+        units, out = np.zeros((B, N), np.int64), np.zeros((B, 1), np.int64)
+        _fill(*common, *rates, scale, due, flow, units, out)
+        holdings += due
+        volume = out[:, 0]
     return {
         "agents.holdings": holdings,
         "agents.traded": s.agents.traded + units / UNIT,
         "edges.flow": flow,
-        "p2p_volume": out[:, 0] / UNIT,
+        "p2p_volume": volume / UNIT,
     }

@@ -9,19 +9,37 @@ correlates (herding); the noise keeps strategies moving, and clusters re-form as
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.engine.jit import njit
+from econsim.engine.kernels import jit
 from econsim.models.network.draws import normal, stream_word
-from econsim.models.network.prefetch import AHEAD, prefetch
+from econsim.models.network.prefetch import AHEAD, BLOCKS, prefetch
 
 
 def _imitate_one(indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new):
     """The agents 0 … len(indptr) − 2 (their rows of ``mu`` may be followed by ghost copies of others);
     agent i's noise is keyed by its id ``agent_id[i]``, so it is the same wherever the agent is computed."""
+    _imitate_rows(
+        0, indptr.shape[0] - 1, indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new
+    )
+
+
+def _imitate_threads_one(indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new):
+    """``_imitate`` over agent blocks spread over threads (each agent's row written by its block only)."""
     n = indptr.shape[0] - 1
-    slots = indptr[n]
+    size = (n + BLOCKS - 1) // BLOCKS
+    for blk in prange(BLOCKS):
+        lo, hi = min(n, blk * size), min(n, (blk + 1) * size)
+        _imitate_rows(lo, hi, indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new)
+
+
+@njit(inline="always")
+def _imitate_rows(lo, hi, indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, mu_new):
+    slots = indptr[indptr.shape[0] - 1]
     mu_flat = mu.reshape(-1)
-    for i in range(n):
+    for i in range(lo, hi):
         g = agent_id[i]
         total, m0, m1 = 0.0, 0.0, 0.0
         for e in range(indptr[i], indptr[i + 1]):
@@ -43,11 +61,14 @@ def _imitate_one(indptr, agent_id, target, eta, mu, word, eta_min, pull, sigma, 
 
 
 _imitate = per_run(_imitate_one, shared=("indptr", "agent_id"), cache=True)
+_imitate_threads = per_run(
+    jit(_imitate_threads_one, cache=True, parallel=True), shared=("indptr", "agent_id")
+)
 
 
 def imitate(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     mu = np.empty_like(s.agents.mu)
-    _imitate(
+    (_imitate_threads if int(p.threads) > 1 else _imitate)(
         p.graph_indptr,
         np.arange(s.agents.mu.shape[1]),
         s.edges.target,

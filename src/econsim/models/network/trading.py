@@ -18,8 +18,12 @@ order of filling, so agents may be filled block by block.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from econsim.engine import Arrays, RandomStreams, per_run
+from econsim.engine.jit import njit
+from econsim.engine.kernels import jit
+from econsim.models.network.prefetch import BLOCKS
 from econsim.models.network.state import UNIT
 
 
@@ -32,15 +36,41 @@ def rebalance_fraction(risk_aversion, trade_cost):
 
 def _orders_one(holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells, buys):
     """Each agent's orders (base units: + numeraire in, − tokens in), and the chain's totals."""
-    N, C, K = holdings.shape
-    A = K - 1
+    price, tilt = _quotes(sentiment, pool_cash, pool_asset)
+    _orders_rows(
+        0, holdings.shape[0], holdings, mu, tilt, price, phi, int(min_trade * UNIT), orders, sells, buys
+    )
+
+
+def _orders_threads_one(
+    holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells_k, buys_k
+):
+    """``_orders`` over agent blocks spread over threads; block k's totals in sells_k[k], buys_k[k]."""
+    price, tilt = _quotes(sentiment, pool_cash, pool_asset)
+    n, blocks = holdings.shape[0], sells_k.shape[0]
+    size = (n + blocks - 1) // blocks
+    for k in prange(blocks):
+        lo, hi = min(n, k * size), min(n, (k + 1) * size)
+        _orders_rows(
+            lo, hi, holdings, mu, tilt, price, phi, int(min_trade * UNIT), orders, sells_k[k], buys_k[k]
+        )
+
+
+@njit(inline="always")
+def _quotes(sentiment, pool_cash, pool_asset):
+    C, A = pool_cash.shape
     price = np.empty((C, A))
     for c in range(C):
         for a in range(A):
             price[c, a] = pool_cash[c, a] / pool_asset[c, a]
-    tilt = np.exp(sentiment)
-    floor_units = int(min_trade * UNIT)
-    for i in range(N):
+    return price, np.exp(sentiment)
+
+
+@njit(inline="always")
+def _orders_rows(lo, hi, holdings, mu, tilt, price, phi, floor_units, orders, sells, buys):
+    C, K = holdings.shape[1], holdings.shape[2]
+    A = K - 1
+    for i in range(lo, hi):
         for c in range(C):
             value = float(holdings[i, c, 0])
             for a in range(A):
@@ -100,8 +130,22 @@ def _execute_one(pool_cash, pool_asset, sells, buys, pool_fee, cash_out, asset_o
 def _fill_one(holdings, orders, rate, cash_out, asset_out, traded, paid):
     """Every trader's pro-rata share, floored (each share depends on its own order only, so agents can
     be filled in any order or place); ``paid`` (2, C, A) counts what left the pools' outputs."""
-    N, C, K = holdings.shape
-    for i in range(N):
+    _fill_rows(0, holdings.shape[0], holdings, orders, rate, cash_out, asset_out, traded, paid)
+
+
+def _fill_threads_one(holdings, orders, rate, cash_out, asset_out, traded, paid_k):
+    """``_fill`` over agent blocks spread over threads; block k's counts in paid_k[k]."""
+    n, blocks = holdings.shape[0], paid_k.shape[0]
+    size = (n + blocks - 1) // blocks
+    for k in prange(blocks):
+        lo, hi = min(n, k * size), min(n, (k + 1) * size)
+        _fill_rows(lo, hi, holdings, orders, rate, cash_out, asset_out, traded, paid_k[k])
+
+
+@njit(inline="always")
+def _fill_rows(lo, hi, holdings, orders, rate, cash_out, asset_out, traded, paid):
+    C, K = holdings.shape[1], holdings.shape[2]
+    for i in range(lo, hi):
         traded[i] = 0.0
         for c in range(C):
             for a in range(K - 1):
@@ -123,6 +167,8 @@ def _fill_one(holdings, orders, rate, cash_out, asset_out, traded, paid):
 _orders = per_run(_orders_one, cache=True)
 _execute = per_run(_execute_one, cache=True)
 _fill = per_run(_fill_one, cache=True)
+_orders_threads = per_run(jit(_orders_threads_one, cache=True, parallel=True))
+_fill_threads = per_run(jit(_fill_threads_one, cache=True, parallel=True))
 
 
 def settle(pool_cash, pool_asset, cash_out, asset_out, paid):
@@ -131,19 +177,34 @@ def settle(pool_cash, pool_asset, cash_out, asset_out, paid):
     pool_asset += asset_out - paid[..., 1, :, :]
 
 
-def _rebalance(holdings, mu, sentiment, pool_cash, pool_asset, phi, pool_fee, min_trade, orders, traded, out):
+def _rebalance(
+    holdings, mu, sentiment, pool_cash, pool_asset, phi, pool_fee, min_trade, orders, traded, out, threads=1
+):
     """The whole rebalancing of a batch, in place: orders, the pools' swaps, the shares, the remainders.
 
     The totals (``sells``, ``buys``, ``paid``) are integer sums over agents, the same in any order, which
-    is what lets a partitioned run compute them block by block (``models.network.partitioned``)."""
+    is what lets a partitioned run compute them block by block (``models.network.partitioned``) and a
+    run's agent blocks go to ``threads`` threads."""
     B, _, C, K = holdings.shape
-    sells, buys = np.zeros((B, C, K - 1), np.int64), np.zeros((B, C, K - 1), np.int64)
-    _orders(holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells, buys)
+    if threads > 1:
+        sells_k, buys_k = np.zeros((B, BLOCKS, C, K - 1), np.int64), np.zeros((B, BLOCKS, C, K - 1), np.int64)
+        _orders_threads(
+            holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells_k, buys_k
+        )
+        sells, buys = sells_k.sum(axis=1), buys_k.sum(axis=1)
+    else:
+        sells, buys = np.zeros((B, C, K - 1), np.int64), np.zeros((B, C, K - 1), np.int64)
+        _orders(holdings, mu, sentiment, pool_cash, pool_asset, phi, min_trade, orders, sells, buys)
     cash_out, asset_out = np.empty_like(sells), np.empty_like(sells)
     rate = np.empty((B, 2, C, K - 1))
     _execute(pool_cash, pool_asset, sells, buys, pool_fee, cash_out, asset_out, rate, out)
-    paid = np.zeros((B, 2, C, K - 1), np.int64)
-    _fill(holdings, orders, rate, cash_out, asset_out, traded, paid)
+    if threads > 1:
+        paid_k = np.zeros((B, BLOCKS, 2, C, K - 1), np.int64)
+        _fill_threads(holdings, orders, rate, cash_out, asset_out, traded, paid_k)
+        paid = paid_k.sum(axis=1)
+    else:
+        paid = np.zeros((B, 2, C, K - 1), np.int64)
+        _fill(holdings, orders, rate, cash_out, asset_out, traded, paid)
     settle(pool_cash, pool_asset, cash_out, asset_out, paid)
 
 
@@ -169,6 +230,7 @@ def rebalance(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         orders,
         traded,
         out,
+        int(p.threads),
     )
     return {
         "sentiment": sentiment,
