@@ -21,7 +21,7 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts, bam, interbank
+from econsim.models.banking import accounts, bam, interbank, sovereign
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -52,6 +52,7 @@ _STAGES: list[Any] = [
     firm_accounts,
     interbank.interbank_clearing,
     bank_accounts,
+    sovereign.sovereign_debt,
     settlement,
     interbank.interbank_market,
     macro,
@@ -72,15 +73,15 @@ model = Model(
     name="banking",
     doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
-    params=[*PARAMS, *interbank.PARAMS, *bam.PARAMS],
-    state=[*STATE, *interbank.STATE],
+    params=[*PARAMS, *interbank.PARAMS, *sovereign.PARAMS, *bam.PARAMS],
+    state=[*STATE, *interbank.STATE, *sovereign.STATE],
     populations=POPULATIONS,
-    static=bam.with_bam_static(static),
-    static_sizes=("n_holders",),
+    static=sovereign.with_bond_sizes(bam.with_bam_static(static)),
+    static_sizes=("n_holders", "bond_slots", "n_bond_holders"),
     init=bam.with_bam_initial(initial_economy),
     step=STEP,
     observables=OBSERVABLES,
-    invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS],
+    invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS, *sovereign.INVARIANTS],
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={
         "firm_output": "firms.output",

@@ -9,6 +9,8 @@ Sectors (holders): households h, firms f, banks k, the central bank and the gove
     advances   central-bank lending: asset of the CB, liability of a bank
     capital    real asset of consumption-goods firms, booked at cost (its purchase is ``investment``)
     interbank  overnight loans between banks: asset of the lender, liability of the borrower (``interbank``)
+    term_bonds government bonds of 2–30 years at face: asset of banks and the CB, liability of the
+               government (``sovereign``; ``bonds`` are the floating-rate bills)
 
 Money is created and destroyed only where it is in a real economy: a loan creates a deposit (the lender
 credits the borrower's account, settling reserves with the borrower's bank if that is another bank),
@@ -34,11 +36,12 @@ from econsim.engine import Arrays, Invariant
 from econsim.mechanisms.ledger import Ledger
 
 SECTORS = ("households", "firms", "banks", "central_bank", "government")
-INSTRUMENTS = ("deposits", "reserves", "loans", "bonds", "advances", "capital", "interbank")
+INSTRUMENTS = ("deposits", "reserves", "loans", "bonds", "advances", "capital", "interbank", "term_bonds")
 FLOWS = (
     "consumption", "government_purchases", "investment", "wages", "income_tax", "sales_tax",
     "corporate_tax", "benefits", "loan_interest", "deposit_interest", "reserve_interest", "bond_interest",
     "advance_interest", "dividends", "cb_profit", "write_offs", "capital_transfers", "interbank_interest",
+    "capital_gains",
 )  # fmt: skip
 REAL = {"capital": "investment"}
 PREFIX = "ledger"

@@ -1,0 +1,110 @@
+"""Term bonds, auctions, the yield curve and QE in the banking model: the register ties to the ledger
+every step (strict mode), QE creates exactly as many reserves as the face it buys and tapers as set,
+the coupons are the auctions' yields, and (slow tier) the qe and sovereign_debt scenarios show QE
+lowering the term premium and the term debt piling up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from econsim.engine import Simulation
+from econsim.models.banking import accounts
+from econsim.models.banking.sovereign import TENORS, quantitative_easing
+from econsim.models.registry import get_model
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "banking"
+SMALL = {
+    "n_households": 150,
+    "n_firms": 15,
+    "n_banks": 3,
+    "government_spending": 0.3,
+    "debt_response": 0.0,
+    "term_issuance": 1.0,
+    "qe_amount": 0.05,
+    "qe_start": 6,
+    "qe_steps": 3,
+    "qe_taper_steps": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    sim = Simulation(get_model("banking"), SMALL, runs=2, seed=2, strict=True)
+    cols = sim.run(14).columns
+    return sim, cols
+
+
+def test_qe_creates_reserves_equal_to_the_bonds_bought(small_run):
+    sim, cols = small_run
+    q, created = cols["qe_purchases"], cols["qe_reserves_created"]
+    target = 0.05 * sim.state["initial_output"]
+    # steps 6–8 buy the full amount, 9–11 taper by quarters (1 − k/4), then nothing
+    scale = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0], dtype=float)
+    np.testing.assert_allclose(q, scale[:, None] * target[None, :], rtol=1e-12)
+    np.testing.assert_allclose(created, q, rtol=1e-12, atol=1e-9)
+    # the central bank only gets term bonds from QE here (no 2-year bond has matured yet)
+    np.testing.assert_allclose(np.diff(cols["cb_term_bonds"], axis=0), q[1:], rtol=1e-12, atol=1e-6)
+
+
+def test_qe_on_the_ledger_moves_bonds_against_reserves_one_for_one(small_run):
+    sim, _ = small_run
+    led = accounts.books(sim.state, sim.params)
+    face = sim.state["bond_face"]
+    n_k = led.sizes[2]
+    res0 = led.stock_of("banks", "reserves").sum(axis=1)
+    cb0 = led.stock_of("central_bank", "term_bonds")[:, 0].copy()
+    held0 = led.stock_of("banks", "term_bonds").sum(axis=1)
+    Q = np.array([1000.0, 2500.0])
+    after, bought = quantitative_easing(led, face, Q, n_k)
+    np.testing.assert_allclose(bought, Q)
+    np.testing.assert_allclose(led.stock_of("banks", "reserves").sum(axis=1) - res0, Q, rtol=1e-12)
+    np.testing.assert_allclose(led.stock_of("central_bank", "term_bonds")[:, 0] - cb0, Q, rtol=1e-12)
+    np.testing.assert_allclose(held0 - led.stock_of("banks", "term_bonds").sum(axis=1), Q, rtol=1e-12)
+    led.check()  # every balance-sheet and flow identity still holds
+    np.testing.assert_allclose(after.sum(axis=(1, 2))[:, n_k] - face.sum(axis=(1, 2))[:, n_k], Q, rtol=1e-12)
+
+
+def test_auctions_set_coupons_and_yields_are_recorded(small_run):
+    sim, cols = small_run
+    issued = cols["bond_issued"][1:]
+    assert (issued > 0).mean() > 0.7 and (issued >= 0).all()
+    assert np.all(np.abs(cols["bond_unsold"]) < 1e-6 * cols["bond_issued"].max())
+    ys = np.stack([cols[f"yield_{int(m)}y"] for m in TENORS])
+    assert np.isfinite(ys).all()
+    np.testing.assert_allclose(cols["term_spread"], cols["yield_10y"] - cols["yield_2y"], atol=1e-15)
+    # the term premium rises with maturity: 30-year above 2-year in every run after the first auction
+    assert (cols["yield_30y"][1:] > cols["yield_2y"][1:]).all()
+    coupon = sim.state["bond_coupon"]
+    live = sim.state["bond_face"].sum(axis=-1) > 0
+    assert (coupon[live] > 0).all()
+    assert cols["term_debt"][-1].min() > 0
+
+
+@pytest.mark.slow
+def test_qe_scenario_lowers_the_term_premium():
+    cfg = yaml.safe_load((CONFIGS / "qe.yaml").read_text())
+    spread = {}
+    for q in (cfg["params"]["qe_amount"], 0.0):
+        sim = Simulation(get_model("banking"), {**cfg["params"], "qe_amount": q}, runs=2, seed=cfg["seed"])
+        cols = sim.run(cfg["steps"]).columns
+        spread[q] = cols["yield_10y"] - cols["policy_rate"]
+        if q:
+            m0, qe = cols["m0"], cols["qe_purchases"]
+    during = slice(30, 50)
+    assert (spread[cfg["params"]["qe_amount"]][during] - spread[0.0][during]).mean() < -0.002
+    assert qe.sum(axis=0).min() > 0 and m0[45].min() > m0[23].max()
+
+
+@pytest.mark.slow
+def test_sovereign_debt_scenario_piles_up_term_debt():
+    cfg = yaml.safe_load((CONFIGS / "sovereign_debt.yaml").read_text())
+    sim = Simulation(get_model("banking"), cfg["params"], runs=2, seed=cfg["seed"], strict=True)
+    cols = sim.run(cfg["steps"]).columns
+    debt = cols["term_debt"]
+    assert (np.diff(debt[1:48], axis=0) > -1e-6).all() and debt[-1].min() > 10 * debt[2].max()
+    assert (cols["deficit"][1:] > 0).mean() > 0.9
+    assert (cols["bond_volume"][2:] > 0).all()
