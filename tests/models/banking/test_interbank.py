@@ -29,7 +29,6 @@ def test_interbank_contagion_scenario_defaults_a_bank_downstream():
     assert (volume[1:shock] > 0).all()  # reserves are pooled overnight every step before the shock
     dep, lend = cols["policy_rate"][1:, 0] - 0.005, cols["policy_rate"][1:, 0] + 0.005
     assert (rate[1:] >= np.maximum(dep, 0.0) - 1e-12).all() and (rate[1:] <= lend + 1e-12).all()
-    assert cols["interbank_defaults"][:shock, 0].sum() == 0
     assert cols["loan_losses"][shock, 0] > 0
     assert cols["interbank_defaults"][shock, 0] == 1  # the hit bank cannot repay in full
     assert cols["contagion_failures"][shock, 0] >= 1  # a creditor that was solvent is pushed under
