@@ -354,3 +354,21 @@ def test_cli_analyze_and_live_write_tables_that_load_into_pandas(tmp_path):
     )
     frame = pd.read_csv(live / "live.csv")
     assert list(frame.day) == list(range(1, 7)) and "feed_c2_a2" in frame and "readings" in text
+
+
+def test_strategy_skeleton_integrates_adaptively_to_consensus(traj):
+    from econsim.engine.adaptive import next_step
+    from econsim.models.network.analysis import strategy_skeleton
+
+    res, spread = strategy_skeleton(traj, t_end=40.0, tol=1e-7)
+    assert res.t[-1] == pytest.approx(40.0) and (res.errors <= 1e-7).all()
+    assert res.dt.max() > 5 * res.dt[0] and spread[-1] < 0.8 * spread[0]
+    tries = res.attempts
+    start = np.concatenate([[0.0], np.cumsum(tries[:, 0] * tries[:, 2])])  # time before each attempt
+    for k in range(len(tries) - 1):
+        dt, err, ok = tries[k]
+        rule = next_step(dt, err, 1e-7) if ok else 0.5 * dt
+        assert tries[k + 1, 0] == pytest.approx(min(rule, 40.0 - start[k + 1]))  # the last cut to t_end
+    # against a much finer solution
+    fine, _ = strategy_skeleton(traj, t_end=40.0, tol=1e-9)
+    assert np.abs(res.y[-1] - fine.y[-1]).max() < 1e-4

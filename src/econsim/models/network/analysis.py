@@ -144,6 +144,43 @@ def collect(
     )
 
 
+# --------------------------------------------------------------------------- adaptive skeleton
+def strategy_skeleton(
+    traj: Trajectories, run: int = 0, t_end: float = 200.0, tol: float = 1e-6, imitation: float | None = None
+):
+    """The deterministic skeleton of the strategy dynamics on the run's final links, integrated with
+    adaptive time steps (``engine.adaptive.integrate``, Heun with step doubling):
+
+        dμ_i/dt = κ_μ·(m̄_i(μ) − μ_i),   m̄_i = Σ_active η_e μ_{j_e} / Σ_active η_e   (``strategies``)
+
+    from the run's last μ. The daily model is the Euler–Maruyama step of this with Δt = 1 plus noise;
+    without noise it relaxes to consensus within each connected component, and the adaptive step grows
+    (up to doubling each step) as it does. Returns the ``AdaptiveResult`` and the dispersion of μ at
+    each accepted time."""
+    from econsim.engine.adaptive import integrate
+
+    kappa = float(traj.params.get("imitation", 0.05) if imitation is None else imitation)
+    indptr = traj.indptr
+    n = indptr.size - 1
+    sources = np.repeat(np.arange(n), np.diff(indptr))
+    target = traj.target[run][: indptr[-1]].astype(np.int64)
+    w = np.where(traj.eta[run][: indptr[-1]] >= traj.eta_min, traj.eta[run][: indptr[-1]], 0.0)
+    total = np.bincount(sources, weights=w, minlength=n)
+    lonely = total <= 0
+
+    def f(t, y):
+        mu = y.reshape(n, 2)
+        mean = np.stack(
+            [np.bincount(sources, weights=w * mu[target, k], minlength=n) for k in (0, 1)], axis=1
+        )
+        mean = np.where(lonely[:, None], mu, mean / np.where(lonely, 1.0, total)[:, None])
+        return (kappa * (mean - mu)).ravel()
+
+    res = integrate(f, 0.0, traj.mu[run, -1].ravel(), t_end, dt0=0.1, tol=tol, method="heun")
+    spread = res.y.reshape(len(res.t), n, 2).std(axis=1).mean(axis=1)
+    return res, spread
+
+
 # --------------------------------------------------------------------------- herding
 def herding(
     traj: Trajectories, burn_in: int | None = None, draws: int = 20, random_network: bool = False

@@ -99,6 +99,7 @@ def analyze(
     contagion = an.contagion_table(traj)
     compression = an.compression_table(traj)
     forecasts = an.agent_forecasts(traj)
+    skeleton, spread = an.strategy_skeleton(traj, t_end=float(steps))
     risk = pd.DataFrame(
         {
             "day": np.tile(np.arange(1, steps + 1), runs),
@@ -121,6 +122,14 @@ def analyze(
             "hub_cascade_share_final": float(traj.cascade[:, -1].mean()),
         },
         "forecasts": forecasts["scores"],
+        "strategy_skeleton": {
+            "accepted_steps": len(skeleton.dt),
+            "rejected_steps": skeleton.rejected,
+            "dt_first": float(skeleton.dt[0]),
+            "dt_max": float(skeleton.dt.max()),
+            "spread_start": float(spread[0]),
+            "spread_end": float(spread[-1]),
+        },
         "wall_time_s": time.perf_counter() - start,
     }
     _write(
@@ -161,6 +170,12 @@ def analyze(
     console.print(
         f"forecasts (RMSE of Δ log value): subgraph {f['rmse_subgraph']:.4g}, own only {f['rmse_own']:.4g}, "
         f"persistence {f['rmse_persistence']:.4g}"
+    )
+    k = summary["strategy_skeleton"]
+    console.print(
+        f"strategy skeleton over {steps} days, adaptive Heun: {k['accepted_steps']} steps "
+        f"({k['rejected_steps']} rejected), Δt {k['dt_first']:.2g} → max {k['dt_max']:.2g}; "
+        f"μ spread {k['spread_start']:.3f} → {k['spread_end']:.3f}"
     )
     console.print(f"tables and risk_over_time.png in {out}")
 
