@@ -23,6 +23,11 @@ table shows the best and the median, and ratios are best against best. For the e
 this process it also shows their CPU seconds (``time.process_time``): on a machine shared with other
 work the wall time of a 20 ms run swings by several times, its CPU time much less, so the targets print
 the CPU-time ratio beside the wall-time ratio they are judged on.
+
+For ``econsim.cadcad`` the script also times the notebook's own functions alone (``time_user_functions``:
+the states each step is handed, the three policies and ten updates called on them in a bare loop), the
+floor of any runner of the unchanged model: the targets print what each goal allows in CPU seconds, what
+is left of it for all the bookkeeping, and the ratio a runner with no bookkeeping at all would reach.
 """
 
 from __future__ import annotations
@@ -226,6 +231,81 @@ def time_econsim_cadcad(
     return times, df
 
 
+def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -> dict[str, float] | None:
+    """CPU seconds the notebook's own functions take on this sweep when nothing else runs: the floor of
+    any runner of the unchanged model.
+
+    Every state each step of each run is handed (the very objects, numpy scalars included, from
+    ``econsim.cadcad``'s own runs) is kept first; then the three policies and the ten state updates are
+    called on them in a bare loop — no state copies, no merging, no rows, no table. Best of ``repeat``
+    (``time.process_time``): {"policies": s, "updates": s, "total": s} (total: both, in one loop)."""
+    try:
+        from econsim.cadcad import spec as specs
+        from econsim.cadcad.batch import seed_globals
+        from econsim.cadcad.simulate import simulate_run
+    except ImportError:
+        return None
+    model = peers.load_model()
+    spec = specs.from_arguments(
+        model.genesis_states,
+        model.partial_state_update_blocks,
+        peers.normalize_params(params),
+        runs,
+        steps,
+        None,
+        None,
+    )
+    calls = []  # (params, state handed to the step, policy input)
+    for run in spec.runs:
+        point = dict(spec.points[run.point])
+        seed_globals(1, run)
+        history = simulate_run(spec.models[run.model], point, run)
+        for rows in history[:-1]:
+            state = rows[-1]
+            calls.append((point, state, None))
+    block = model.partial_state_update_blocks[0]
+    policies, updates = list(block["policies"].values()), list(block["variables"].values())
+    history: list = []
+    with_input = []
+    for point, state, _ in calls:
+        signal: dict = {}
+        for f in policies:
+            signal.update(f(point, 1, history, state))
+        with_input.append((point, state, signal))
+
+    def only_policies() -> None:
+        for point, state, _ in with_input:
+            for f in policies:
+                f(point, 1, history, state)
+
+    def only_updates() -> None:
+        for point, state, signal in with_input:
+            for f in updates:
+                f(point, 1, history, state, signal)
+
+    def both() -> None:
+        for point, state, signal in with_input:
+            for f in policies:
+                f(point, 1, history, state)
+            for f in updates:
+                f(point, 1, history, state, signal)
+
+    out = {}
+    for name, fn in (("policies", only_policies), ("updates", only_updates), ("total", both)):
+        best = float("inf")
+        for _ in range(repeat):
+            c0 = time.process_time()
+            fn()
+            best = min(best, time.process_time() - c0)
+        out[name] = best
+    out["calls"] = float(len(with_input))
+    return out
+
+
+#: CPU seconds of the notebook's functions alone (``time_user_functions``), when measured
+FLOOR: dict[str, float] = {}
+
+
 def _fastest(seconds: dict[str, float], names: list[str]) -> str | None:
     run = [n for n in names if PEER_LABELS[n] in seconds]
     return min(run, key=lambda n: seconds[PEER_LABELS[n]]) if run else None
@@ -256,6 +336,33 @@ def target_ratios(rows: list[tuple[str, list[float], str]]) -> None:
         by_cpu = f"; CPU time {min(cpu_peer) / min(cpu_what):.1f}x" if cpu_what and cpu_peer else ""
         print(f"  {what} vs {PEER_LABELS[peer]} ({peer_s:.2f}s): {r:8.1f}x  {verdict}{by_cpu}")
 
+    compat_cpu = CPU.get(COMPAT_LABEL)
+    if FLOOR and compat_cpu:
+        own = min(compat_cpu)
+        print(
+            f"  the notebook's functions alone (policies {FLOOR['policies']:.3f}s + updates "
+            f"{FLOOR['updates']:.3f}s, {FLOOR['total']:.3f}s CPU in one loop of {FLOOR['calls']:.0f} steps) "
+            f"against {COMPAT_LABEL}'s {own:.3f}s CPU: its own bookkeeping (state dicts, merging, rows, "
+            f"the table) is {own - FLOOR['total']:.3f}s"
+        )
+        for peer, need in (
+            ("cadcad-single", 10.0),
+            (_fastest(seconds, [n for n in PEER_NAMES if n.startswith("radcad")]), 2.0),
+        ):
+            peer_cpu = CPU.get(PEER_LABELS[peer]) if peer else None
+            if not peer_cpu:
+                continue
+            allowed = min(peer_cpu) / need
+            verdict = (
+                "impossible for any runner of the unchanged functions: they alone take more"
+                if FLOOR["total"] >= allowed
+                else f"leaves {allowed - FLOOR['total']:.3f}s CPU for all the bookkeeping"
+            )
+            print(
+                f"    goal >= {need:g}x {PEER_LABELS[peer]} ({min(peer_cpu):.3f}s CPU) allows {allowed:.3f}s CPU: "
+                f"{verdict}; a runner with no bookkeeping at all would reach "
+                f"{min(peer_cpu) / FLOOR['total']:.1f}x (CPU time)"
+            )
     native = seconds.get("econsim")
     if native:
         line("econsim", "cadcad-local" if PEER_LABELS["cadcad-local"] in seconds else None, native, 1000)
@@ -334,6 +441,15 @@ def main(argv: list[str] | None = None) -> int:
             stored = time_econsim(config, repeat=max(3, args.repeat // 2), out=True)
             rows.append(("econsim, to a Parquet results folder", stored, "manifest + parts, read back"))
 
+    if COMPAT not in args.skip:
+        floor = time_user_functions(peers, params, args.runs, args.steps)
+        if floor:
+            FLOOR.update(floor)
+            print(
+                f"notebook functions alone: {floor['total']:.3f}s CPU (policies {floor['policies']:.3f}s, "
+                f"updates {floor['updates']:.3f}s)",
+                flush=True,
+            )
     for executor, label in COMPAT_EXECUTORS.items():
         timed = (
             None

@@ -7,6 +7,7 @@ import random
 
 import cadcad_models as m
 import numpy as np
+import pandas as pd
 import pytest
 from cadcad_reference import assert_same_table, experiment, run_cadcad
 
@@ -226,3 +227,57 @@ def test_figures_draw_from_a_cadcad_results_folder(tmp_path):
     res = econsim.load(tmp_path / "res")
     written = save_figures(res, res.manifest["config"]["figures"], tmp_path / "fig")
     assert written and all(p.stat().st_size > 0 for p in written)
+
+
+def _kinds_model(extra_key: bool):
+    """One block whose state holds every kind of value a table column can get (ints, floats, numpy
+    scalars, booleans, text, lists), and optionally an update that adds a name the initial state lacks."""
+
+    def policy(params, substep, sH, s):
+        return {"step": 1}
+
+    def grow(params, substep, sH, s, _input):
+        return "count", s["count"] + _input["step"]
+
+    def scale(params, substep, sH, s, _input):
+        return "level", np.float64(s["level"]) * 1.5
+
+    def flag(params, substep, sH, s, _input):
+        return "even", s["count"] % 2 == 0
+
+    def text(params, substep, sH, s, _input):
+        return "label", f"t{s['count']}"
+
+    def listed(params, substep, sH, s, _input):
+        return "items", [s["count"]] * 2
+
+    def added(params, substep, sH, s, _input):
+        return "added", 0.5 * s["count"]
+
+    updates = {"count": grow, "level": scale, "even": flag, "label": text, "items": listed}
+    if extra_key:
+        updates["added"] = added
+    state = {"count": 0, "level": 1.0, "even": True, "label": "t0", "items": [0, 0]}
+    return state, [{"policies": {"p": policy}, "variables": updates}]
+
+
+@pytest.mark.parametrize("extra_key", [False, True])
+def test_table_from_the_flat_values_equals_the_table_from_the_rows(extra_key):
+    """simulate_batch slices its columns out of one flat list of the rows' values when every row has the
+    same keys in the same order; the table is the one built from the rows themselves."""
+    from econsim.cadcad import batch
+    from econsim.cadcad.spec import from_arguments
+
+    state, blocks = _kinds_model(extra_key)
+    spec = from_arguments(state, blocks, {}, 3, 5, None, None)
+    fast = batch.simulate_batch(spec, tuple(range(len(spec.runs))), seed=1)
+    original = batch.rows_to_frame
+    try:
+        batch.rows_to_frame = lambda rows, names, flat=None: original(rows, names)
+        reference = batch.simulate_batch(spec, tuple(range(len(spec.runs))), seed=1)
+    finally:
+        batch.rows_to_frame = original
+    pd.testing.assert_frame_equal(fast, reference, check_exact=True)
+    assert fast["level"].dtype == np.float64 and fast["count"].dtype == np.int64
+    assert fast["even"].dtype == bool and fast["items"].iloc[-1] == [4, 4]  # the count before the last step
+    assert ("added" in fast.columns) == extra_key
