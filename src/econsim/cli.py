@@ -33,6 +33,8 @@ FLAGS = {
     "executor": "--executor ",
     "workers": "--workers ",
     "address": "--address ",
+    "partitions": "--partitions ",
+    "partition_method": "--partition-method ",
     "strict": "--strict ",
     "save_fig": "--save-fig ",
     "save_metrics": "--save-metrics ",
@@ -127,6 +129,12 @@ def run(
         int | None, typer.Option(min=1, help="worker processes for --executor process/ray")
     ] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray")] = None,
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="split each run's agents over P Ray actors (--executor ray)")
+    ] = None,
+    partition_method: Annotated[
+        str | None, typer.Option(help="metis | hilbert | random: how agents are assigned to partitions")
+    ] = None,
     save_fig: Annotated[Path | None, typer.Option(help="folder, or file for the first figure")] = None,
     save_metrics: Annotated[Path | None, typer.Option(help=".npz file for every recorded observable")] = None,
     set_: Annotated[
@@ -160,6 +168,8 @@ def run(
         executor=executor,
         workers=workers,
         address=address,
+        partitions=partitions,
+        partition_method=partition_method,
         strict=strict,
         params=params or None,
         initial_state=initial or None,

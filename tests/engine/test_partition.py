@@ -15,7 +15,7 @@ from econsim.mechanisms import graph as graphs
 
 def test_exact_sum_is_the_correctly_rounded_sum_in_any_order():
     rng = np.random.default_rng(3)
-    for trial in range(300):
+    for trial in range(120):
         x = rng.standard_normal(int(rng.integers(1, 60))) * 10.0 ** int(rng.integers(-40, 40))
         if trial % 3 == 0:
             x = np.concatenate([x, [1e20, -1e20, 1e-10, 2.0**-1060]])

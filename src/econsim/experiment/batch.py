@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from econsim.engine.errors import ConfigError
+from econsim.engine.partition.runtime import PartitionedSimulation
 from econsim.engine.simulation import Simulation
 from econsim.experiment.checkpoint import run_with_checkpoints
 from econsim.experiment.store import PartTarget, write_part
-from econsim.models.registry import ModelSource, get_extras, get_model
+from econsim.models.registry import ModelSource, builtin_model_names, get_extras, get_model
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class BatchTask:
     part: PartTarget | None = None
     #: how a worker process registers the model (``models.registry.ModelSource``); None in this process
     model_source: ModelSource | None = None
+    #: partitions of the (single) run, their method, where they run (local | ray) and the Ray cluster
+    partitions: int = 1
+    partition_method: str = "metis"
+    partition_backend: str = "local"
+    address: str | None = None
 
     @property
     def n_runs(self) -> int:
@@ -130,7 +137,57 @@ def execute_batch(
     ``on_fields`` receives the model's progress fields (``ModelExtras.progress_fields``) whenever
     ``on_step`` is called."""
     started = time.perf_counter()
-    sim = Simulation.from_task(task, get_model(task.model_name))
+    sim = simulation_of(task)
+    try:
+        return _execute(task, sim, started, on_step, on_fields)
+    finally:
+        if isinstance(sim, PartitionedSimulation):
+            sim.close()
+
+
+def partitioner_path(model_name: str) -> str:
+    """The model's partitioner ("module:factory"), or a ConfigError naming the models that have one."""
+    path = get_extras(model_name).partitioner
+    if path is None:
+        raise ConfigError(
+            f"model '{model_name}' cannot be split over partitions; models that can: "
+            + ", ".join(n for n in builtin_model_names() if get_extras(n).partitioner is not None)
+        )
+    return path
+
+
+def simulation_of(task: BatchTask) -> Simulation:
+    """The batch's simulation: in this process, or split over partitions when the task says so."""
+    model = get_model(task.model_name)
+    if task.partitions <= 1:
+        return Simulation.from_task(task, model)
+    params, initial_state = task.inputs()
+    return PartitionedSimulation(
+        model,
+        params,
+        partitioner=partitioner_path(task.model_name),
+        partitions=task.partitions,
+        method=task.partition_method,
+        backend=task.partition_backend,
+        address=task.address,
+        seed=task.seed,
+        initial_state=initial_state,
+        subset=task.subset_b,
+        run=task.run_b,
+        common_random_numbers=task.common_random_numbers,
+        strict=task.strict,
+        record_every=task.record_every,
+        validate=False,
+    )
+
+
+def _execute(
+    task: BatchTask,
+    sim: Simulation,
+    started: float,
+    on_step: Callable[[int], Any] | None,
+    on_fields: Callable[[dict[str, float]], Any] | None,
+) -> BatchResult:
     fields = get_extras(task.model_name).progress_fields if on_fields is not None else None
     if task.part is not None and task.part.checkpoints:
         times, columns = run_with_checkpoints(sim, task.part, task.steps, on_step, on_fields, fields)

@@ -261,6 +261,11 @@ class ExperimentConfig(_Strict):
     workers: Count | None = Field(default=None, ge=1)
     address: str | None = None
     memory_budget_mb: Real = Field(default=256.0, gt=0)
+    #: split each run's agents over this many partitions (``engine.partition``): Ray actors with
+    #: executor ray, local workers with inprocess; results are the same for every value
+    partitions: Count = Field(default=1, ge=1)
+    #: how agents are assigned to partitions: metis (graph), hilbert (coordinates) or random
+    partition_method: str = "metis"
     #: a larger sweep is refused before it is expanded
     max_sweep_points: Count = Field(default=MAX_SWEEP_POINTS, ge=1)
     out: str | None = None
@@ -283,6 +288,24 @@ class ExperimentConfig(_Strict):
         if name not in valid:
             raise ValueError(f"unknown executor '{name}'{suggest(name, valid)}; valid: {', '.join(valid)}")
         return name
+
+    @field_validator("partition_method")
+    @classmethod
+    def _known_partition_method(cls, method: str) -> str:
+        from econsim.engine.partition.partition import METHODS
+
+        if method not in METHODS:
+            raise ValueError(f"unknown partition method '{method}'; valid: {', '.join(METHODS)}")
+        return method
+
+    @model_validator(mode="after")
+    def _partitions_run_on_actors(self) -> ExperimentConfig:
+        if self.partitions > 1 and self.executor not in ("ray", "inprocess"):
+            raise ValueError(
+                f"partitions = {self.partitions} splits each run over Ray actors (executor: ray) or "
+                f"local workers (executor: inprocess), not over executor '{self.executor}'"
+            )
+        return self
 
     @field_validator("address")
     @classmethod

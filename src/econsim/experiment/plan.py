@@ -299,6 +299,9 @@ def cut_batches(model: Model, config: ExperimentConfig, plan: Plan, workers: int
     for first, last in groups:
         sizes = {**model.defaults(), **plan.fixed_params, **plan.subsets[first]}
         lo, hi = first * config.runs, last * config.runs
-        size = batch_size_for(model, config, plan.n_runs_total, workers, sizes)
+        # a partitioned run is a batch of its own: its partitions are the parallelism
+        size = (
+            1 if config.partitions > 1 else batch_size_for(model, config, plan.n_runs_total, workers, sizes)
+        )
         batches += [(a, min(a + size, hi)) for a in range(lo, hi, size)]
     return batches

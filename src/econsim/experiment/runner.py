@@ -16,7 +16,7 @@ import numpy as np
 
 from econsim.analysis.divergence import DivergedRunsWarning, diverged_runs, divergence_report
 from econsim.engine.errors import unknown
-from econsim.experiment.batch import BatchTask
+from econsim.experiment.batch import BatchTask, partitioner_path
 from econsim.experiment.checks import preflight
 from econsim.experiment.config import ExperimentConfig, load_config, outputs_in_results_folder
 from econsim.experiment.executors import Executor, make_executor
@@ -51,6 +51,10 @@ def batch_task(
         common_random_numbers=cfg.common_random_numbers,
         part=part,
         model_source=source,
+        partitions=cfg.partitions,
+        partition_method=cfg.partition_method,
+        partition_backend="ray" if cfg.executor == "ray" else "local",
+        address=cfg.address,
     )
 
 
@@ -96,7 +100,7 @@ def run(
     # fresh plan needs its worker count to cut batches, a resumed one keeps the folder's batches
     executor: Executor | None = None
     if not (cfg.out and not overwrite and (Path(cfg.out) / MANIFEST).is_file()):
-        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+        executor = _executor(cfg)
     plan = make_plan(cfg, workers=executor.workers if executor is not None else 1)
     if not cfg.out:
         assert executor is not None
@@ -108,7 +112,7 @@ def run(
         fp = fingerprint(plan)
         todo = [i for i in range(len(plan.batches)) if i not in done]
         if todo and executor is None:
-            executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+            executor = _executor(cfg)
         source = _shipped_source(plan, executor)
         every_steps, every_s = cfg.checkpoint_every_steps, cfg.checkpoint_every_s
         tasks = [
@@ -136,6 +140,15 @@ def run(
         results.batches_computed = len(tasks)
         _finish(results, cfg, store.folder, progress)
     return results
+
+
+def _executor(cfg: ExperimentConfig) -> Executor:
+    """The configured executor; partitioned runs go one by one from here (their partitions are the
+    workers: Ray actors, or local ones)."""
+    if cfg.partitions > 1:
+        partitioner_path(cfg.model)  # a model that cannot be split fails here, before any work
+        return make_executor("inprocess")
+    return make_executor(cfg.executor, cfg.workers, cfg.address)
 
 
 def _shipped_source(plan: Plan, executor: Executor | None) -> ModelSource | None:

@@ -56,6 +56,9 @@ class ModelExtras:
     adapt_config: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     #: when a run has diverged (left out of figures, counted in the reports: ``analysis.divergence``)
     divergence: Divergence | None = None
+    #: import path ("module:factory") of the model's ``engine.partition.runtime.Partitioner``, which lets
+    #: one run be split over workers (``--partitions``)
+    partitioner: str | None = None
 
 
 NO_EXTRAS = ModelExtras()

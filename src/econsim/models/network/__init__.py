@@ -90,4 +90,5 @@ extras = ModelExtras(
     figures={name: _figure(name) for name in ("network", "prices", "risk")},
     default_figures=FIGURES,
     reports={"contagion": contagion_report, "cycles": cycles_report},
+    partitioner="econsim.models.network.partitioned:NetworkPartitioner",
 )

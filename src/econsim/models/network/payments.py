@@ -8,7 +8,7 @@ w_e = η_e / Σ_active η its weight,
     payment on chain c:   ⌊pay_rate · μ_i0 · w_e · H⁰_ic0⌋      from i to j = target_e
     OTC offer:            q_e = ⌊otc_rate · μ_i0 · w_e · H⁰_ica · (μ_j1 − μ_i1)⌋ tokens of asset a on chain c
                           from i to j when j wants more risk (μ_j1 > μ_i1), at cost_e = ⌊q_e · P_ca⌋;
-                          (c, a) = slot (e + t) mod C·A, rotating daily
+                          (c, a) = slot (e + t) mod C·A, rotating daily (e the slot's id)
 
 Buyer j has budget b_jc = its numeraire on chain c after its own payments; when the offers to j on
 chain c cost more than that, every one is cut by the same factor s_jc = b_jc·(1 − 10⁻¹²) / Σ cost_e:
@@ -64,20 +64,34 @@ def _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A):
 
 
 def _pay_one(
-    indptr, target, eta, holdings, h0, mu, pool_cash, pool_asset, t, eta_min, pay_rate, otc_rate, due, owed
+    indptr,
+    slot_id,
+    target,
+    eta,
+    holdings,
+    h0,
+    mu,
+    pool_cash,
+    pool_asset,
+    t,
+    eta_min,
+    pay_rate,
+    otc_rate,
+    due,
+    owed,
 ):
     """Payments (debited from the walker now, credited to ``due`` of the payee) and each buyer's offer
     total per chain (``owed`` rows, (n, C) int64) — over the walkers 0 … len(indptr) − 2."""
     price = _prices(pool_cash, pool_asset)
     _pay_rows(
-        0, indptr.shape[0] - 1, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
+        0, indptr.shape[0] - 1, indptr, slot_id, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
         due, owed,
     )  # fmt: skip
 
 
 @njit(inline="always")
 def _pay_rows(
-    lo, hi, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate, due, owed
+    lo, hi, indptr, slot_id, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate, due, owed
 ):
     C, K = holdings.shape[1], holdings.shape[2]
     A = K - 1
@@ -106,7 +120,9 @@ def _pay_rows(
                     due[j, c, 0] += pay
             want = mu[j, 1] - mu[i, 1]
             if want > 0.0 and A > 0:
-                c, _, q, cost = _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A)
+                c, _, q, cost = _offer(
+                    slot_id[i] + e - indptr[i], i, j, t, act, want, h0, price, otc_rate, C, A
+                )
                 if q > 0 and cost > 0:
                     owed[j, c] += cost
 
@@ -121,6 +137,7 @@ def _scales_one(holdings, owed, scale):
 
 def _fill_one(
     indptr,
+    slot_id,
     target,
     eta,
     holdings,
@@ -142,7 +159,7 @@ def _fill_one(
     slot's value, each agent's traded base units (``units``, walkers and counterparties) and the total."""
     price = _prices(pool_cash, pool_asset)
     out[0] = _fill_rows(
-        0, indptr.shape[0] - 1, indptr, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
+        0, indptr.shape[0] - 1, indptr, slot_id, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
         scale, due, flow, units,
     )  # fmt: skip
 
@@ -152,6 +169,7 @@ def _fill_rows(
     lo,
     hi,
     indptr,
+    slot_id,
     target,
     eta,
     holdings,
@@ -197,7 +215,9 @@ def _fill_rows(
                     moved += pay
             want = mu[j, 1] - mu[i, 1]
             if want > 0.0 and A > 0:
-                c, a, q, cost = _offer(e, i, j, t, act, want, h0, price, otc_rate, C, A)
+                c, a, q, cost = _offer(
+                    slot_id[i] + e - indptr[i], i, j, t, act, want, h0, price, otc_rate, C, A
+                )
                 if q > 0 and cost > 0:
                     s = scale[j, c]
                     if s < 1.0:
@@ -218,6 +238,7 @@ def _fill_rows(
 
 def _pay_threads_one(
     indptr,
+    slot_id,
     target,
     eta,
     holdings,
@@ -239,13 +260,14 @@ def _pay_threads_one(
     size = (n + chunks - 1) // chunks
     for k in prange(chunks):
         _pay_rows(
-            min(n, k * size), min(n, (k + 1) * size), indptr, target, eta, holdings, h0, mu, price, t,
+            min(n, k * size), min(n, (k + 1) * size), indptr, slot_id, target, eta, holdings, h0, mu, price, t,
             eta_min, pay_rate, otc_rate, due_k[k], owed_k[k],
         )  # fmt: skip
 
 
 def _fill_threads_one(
     indptr,
+    slot_id,
     target,
     eta,
     holdings,
@@ -270,16 +292,16 @@ def _fill_threads_one(
     size = (n + chunks - 1) // chunks
     for k in prange(chunks):
         volume_k[k] = _fill_rows(
-            min(n, k * size), min(n, (k + 1) * size), indptr, target, eta, holdings, h0, mu, price, t,
+            min(n, k * size), min(n, (k + 1) * size), indptr, slot_id, target, eta, holdings, h0, mu, price, t,
             eta_min, pay_rate, otc_rate, scale, due_k[k], flow, units_k[k],
         )  # fmt: skip
 
 
-_pay = per_run(_pay_one, shared=("indptr",), cache=True)
+_pay = per_run(_pay_one, shared=("indptr", "slot_id"), cache=True)
 _scales = per_run(_scales_one, cache=True)
-_fill = per_run(_fill_one, shared=("indptr",), cache=True)
-_pay_threads = per_run(jit(_pay_threads_one, cache=True, parallel=True), shared=("indptr",))
-_fill_threads = per_run(jit(_fill_threads_one, cache=True, parallel=True), shared=("indptr",))
+_fill = per_run(_fill_one, shared=("indptr", "slot_id"), cache=True)
+_pay_threads = per_run(jit(_pay_threads_one, cache=True, parallel=True), shared=("indptr", "slot_id"))
+_fill_threads = per_run(jit(_fill_threads_one, cache=True, parallel=True), shared=("indptr", "slot_id"))
 
 
 def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -289,7 +311,18 @@ def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     indptr = p.graph_indptr
     t = np.broadcast_to(np.asarray(s.day, np.int64), (B,))
     rates = [np.broadcast_to(np.asarray(v, float), (B,)) for v in (p.eta_min, p.pay_rate, p.otc_rate)]
-    common = (indptr, s.edges.target, s.edges.eta, holdings, h0, s.agents.mu, s.pool_cash, s.pool_asset, t)
+    common = (
+        indptr,
+        indptr[:-1],
+        s.edges.target,
+        s.edges.eta,
+        holdings,
+        h0,
+        s.agents.mu,
+        s.pool_cash,
+        s.pool_asset,
+        t,
+    )
     flow, scale = np.empty_like(s.edges.eta), np.empty((B, N, C))
     chunks = int(p.threads)
     if chunks > 1:  # one chunk of walkers per thread, each crediting its own rows (summed: exact)

@@ -208,12 +208,17 @@ def _rebalance(
     settle(pool_cash, pool_asset, cash_out, asset_out, paid)
 
 
-def rebalance(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
-    """Sentiment moves, then every agent rebalances on every chain against the pools."""
+def next_sentiment(s: Arrays, p, rng: RandomStreams) -> np.ndarray:
+    """s' = (1 − κ_s)·s + σ_s·z per chain and asset: (B, C, A)."""
     z = rng("sentiment").standard_normal(s.sentiment.shape[1:])
     kappa = np.asarray(p.sentiment_reversion, float).reshape(-1, 1, 1)
     sigma = np.asarray(p.sentiment_vol, float).reshape(-1, 1, 1)
-    sentiment = (1.0 - kappa) * s.sentiment + sigma * z
+    return (1.0 - kappa) * s.sentiment + sigma * z
+
+
+def rebalance(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Sentiment moves, then every agent rebalances on every chain against the pools."""
+    sentiment = next_sentiment(s, p, rng)
     holdings, pool_cash, pool_asset = s.agents.holdings.copy(), s.pool_cash.copy(), s.pool_asset.copy()
     orders = np.empty((*holdings.shape[:3], holdings.shape[3] - 1), np.int64)
     traded = np.empty(holdings.shape[:2])
