@@ -34,9 +34,9 @@ from econsim.models.banking.setup import initial_economy, static
 from econsim.models.banking.state import POPULATIONS, STATE
 from econsim.models.registry import ModelExtras
 
-# under ``clearing: bam`` one stage (``bam.bam_step``) makes the whole step; the others then do nothing,
-# except the clock, the government's bond finance and reserve positions (settlement) and the aggregates
-_SHARED_STAGES = (clock, settlement, macro)
+# under ``clearing: bam`` one stage (``bam.bam_step``) makes the whole step after the clock; the others
+# then do nothing
+_SHARED_STAGES = (clock,)
 _STAGES: list[Any] = [
     clock,
     bam.bam_step,

@@ -56,7 +56,6 @@ from econsim.models.banking.bam_markets import (
     credit_market,
     fire,
     labour_market,
-    pool,
     shop,
     trimmed_mean,
 )
@@ -145,10 +144,6 @@ AGGREGATE_VARS = [
 ]
 
 
-def _runs(x: np.ndarray) -> np.ndarray:
-    return np.broadcast_to(np.arange(x.shape[0])[:, None], x.shape)
-
-
 def _sum_by(index_bn: np.ndarray, weight_bn: np.ndarray, n: int) -> np.ndarray:
     """Per run, Σ of ``weight`` over entries with each ``index`` (−1 ignored): (B, n), each bin summed in
     entry order within its own run."""
@@ -156,6 +151,50 @@ def _sum_by(index_bn: np.ndarray, weight_bn: np.ndarray, n: int) -> np.ndarray:
     keep = index_bn >= 0
     flat = (np.arange(B)[:, None] * n + np.where(keep, index_bn, 0)).ravel()
     return np.bincount(flat, np.where(keep, weight_bn, 0.0).ravel(), minlength=B * n).reshape(B, n)
+
+
+def _pay(led: Any, flow: str, payer: tuple[str, Any, Any, Any], payee: tuple[str, Any, Any, Any]) -> None:
+    """Payments for ``flow`` from one side to the other, each side (sector, members, their banks,
+    amounts) listing every party once, booked as one ``Ledger.book_net``: a household's or firm's
+    deposit moves and, as a deferred net settlement system clears a market, each bank's deposit liability
+    and reserves move by its customers' net inflow; the government pays from its account at the central
+    bank, a bank from its reserves."""
+    n_k = led.sizes[2]
+    debit: list[tuple[Any, ...]] = []
+    credit: list[tuple[Any, ...]] = []
+    net_k = None
+    for (sector, member, bank, amount), out in ((payer, True), (payee, False)):
+        uses, gives = (debit, credit) if out else (credit, debit)
+        if sector == "government":
+            amount = amount.sum(axis=1) if np.ndim(amount) == 2 else amount
+        uses.append((sector, flow, member, amount))
+        if sector in ("households", "firms"):
+            gives.append((sector, "deposits", member, amount))
+            inflow = _sum_by(np.broadcast_to(bank, np.shape(amount)), amount, n_k)
+            net_k = (-inflow if out else inflow) + (0.0 if net_k is None else net_k)
+        else:
+            gives.append((sector, "reserves", member, amount))
+    if net_k is not None:
+        bank_k = np.arange(n_k)
+        debit.append(("banks", "reserves", bank_k, net_k))
+        credit.append(("banks", "deposits", bank_k, net_k))
+    led.book_net(debit=debit, credit=credit)
+
+
+def _settle(led: Any) -> None:
+    """The end of a step: the government's overdraft at the central bank becomes bonds the central bank
+    holds (a surplus redeems them), and a bank short of reserves borrows advances (one long repays)."""
+    account = led.stock_of("government", "reserves")[:, 0]
+    held = led.stock_of("central_bank", "bonds")[:, 0]
+    issue = np.where(account < 0, -account, -np.minimum(account, np.maximum(held, 0.0)))
+    led.book_net(
+        debit=[("central_bank", "bonds", None, issue), ("government", "reserves", None, issue)],
+        credit=[("central_bank", "reserves", None, issue), ("government", "bonds", None, issue)],
+    )
+    reserves = led.stock_of("banks", "reserves")
+    advances = -led.stock_of("banks", "advances")
+    borrow = np.maximum(-reserves, 0.0) - np.minimum(np.maximum(reserves, 0.0), advances)
+    accounts.between_banks_and_cb(led, None, "reserves", np.arange(led.sizes[2]), borrow)
 
 
 # --- setting up and gating -----------------------------------------------------------------------------
@@ -266,6 +305,26 @@ def skipped_under_bam(stage):
 
 
 # --- one step ------------------------------------------------------------------------------------------
+class _Draws:
+    """The step's uniforms, from one block of the run's stream ``rng("bam")`` (one refill per step): each
+    64-bit word gives two uniforms of 32 bits, handed out in order, one array per purpose."""
+
+    def __init__(self, rng: RandomStreams, shapes: dict[str, tuple[int, ...]]) -> None:
+        sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
+        total = sum(sizes.values())
+        words = rng("bam").words((total + 1) // 2)
+        u = words.view(np.uint32) * 2.0**-32
+        self.arrays: dict[str, np.ndarray] = {}
+        at = 0
+        for name, shape in shapes.items():
+            piece = u[:, at : at + sizes[name]]
+            self.arrays[name] = np.ascontiguousarray(piece).reshape(u.shape[0], *shape)
+            at += sizes[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+
 def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     """One BAM step (the module docstring gives its rules), booked on the ledger."""
     if p.clearing != "bam":
@@ -275,9 +334,22 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     B, n_f = f.price.shape
     n_h = h.employer.shape[1]
     n_k = led.sizes[2]
-    runs_f = _runs(f.price)
-    firm_n, household_n = np.arange(n_f), np.arange(n_h)
+    firm_n, household_n, bank_k = np.arange(n_f), np.arange(n_h), np.arange(n_k)
     phi = col(p.productivity)
+    m, h_max, z = int(p.visits_labour), int(p.visits_credit), int(p.visits_goods)
+    draws = _Draws(
+        rng,
+        {
+            "firms": (3, n_f),
+            "banks": (2, n_k),
+            "fire": (2, n_h),
+            "apply": (n_h, m),
+            "rounds": (n_h, m),
+            "credit": (n_f, h_max),
+            "visit": (n_h, z),
+            "shop": (n_h,),
+        },
+    )
 
     # households' worker state (copies: the kernels write in place)
     employer, wage = h.employer.copy(), h.wage.copy()
@@ -286,26 +358,22 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     units = np.rint(f.units).astype(I64)
 
     # 1. planning
-    draws_f = rng("bam_firms").random((3, n_f))
+    u_f = draws["firms"]
     p_avg = col(s.average_price)
     sold_out = f.inventory <= 0.0
     price = f.price
-    grow = sold_out & (price >= p_avg)
-    shrink = ~sold_out & (price < p_avg)
-    rho = col(p.bam_quantity_shock) * draws_f[:, 0]
-    planned = f.output * np.where(grow, 1 + rho, np.where(shrink, 1 - rho, 1.0))
+    rho = col(p.bam_quantity_shock) * u_f[:, 0]
+    grow = np.where(sold_out & (price >= p_avg), 1 + rho, np.where(~sold_out & (price < p_avg), 1 - rho, 1.0))
+    planned = f.output * grow
     breakeven = (f.wage_bill + f.interest_paid) / np.maximum(planned, EPS)
-    eta = col(p.bam_price_shock) * draws_f[:, 1]
-    up = sold_out & (price < p_avg)
-    down = ~sold_out & (price >= p_avg)
-    price = np.where(
-        up,
-        np.maximum(price * (1 + eta), breakeven),
-        np.where(down, np.maximum(price * (1 - eta), breakeven), price),
-    )
+    eta = col(p.bam_price_shock) * u_f[:, 1]
+    moved = np.where(sold_out, price * (1 + eta), price * (1 - eta))
+    adjust = np.where(sold_out, price < p_avg, price >= p_avg)
+    price = np.where(adjust, np.maximum(moved, breakeven), price)
     desired = np.ceil(planned / phi).astype(I64)
     vacancies = np.maximum(desired - units, 0)
-    draws_h = rng("bam_labour").random((2 + 2 * int(p.visits_labour), n_h))
+    u_fire = draws["fire"]
+    wage_bill = np.zeros((B, n_f))
     fire(
         employer,
         wage,
@@ -316,7 +384,8 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         units,
         units - desired,
         np.zeros((B, n_f)),
-        np.ascontiguousarray(draws_h[:, 0]),
+        wage_bill,
+        np.ascontiguousarray(u_fire[:, 0]),
         0,
     )
 
@@ -326,11 +395,8 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     inflation_yoy = history[:, 4] / np.maximum(history[:, 0], 1e-300) - 1.0
     w_min = np.where(revise, s.minimum_wage * (1 + inflation_yoy), s.minimum_wage)
     wage = np.where((employer >= 0) & (wage < w_min[:, None]), w_min[:, None], wage)
-    xi = np.where(vacancies > 0, col(p.bam_wage_shock) * draws_f[:, 2], 0.0)
+    xi = np.where(vacancies > 0, col(p.bam_wage_shock) * u_f[:, 2], 0.0)
     offer = np.maximum(f.offer * (1 + xi), w_min[:, None])
-    m = int(p.visits_labour)
-    pick = np.ascontiguousarray(draws_h[:, 2 : 2 + m].transpose(0, 2, 1))
-    order = np.ascontiguousarray(draws_h[:, 2 + m :].transpose(0, 2, 1))
     labour_market(
         employer,
         wage,
@@ -341,33 +407,31 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         units,
         vacancies,
         offer,
-        pick,
-        order,
+        draws["apply"],
+        draws["rounds"],
         int(p.bam_contract),
+        wage_bill,
     )
-    wage_bill = _sum_by(employer, wage, n_f)
 
-    # 3. credit
+    # 3. credit: one-step loans, booked per firm and per bank
     equity = led.net_worth[:, led.holders("banks")]
     supply = np.maximum(equity / col(p.capital_requirement), 0.0)
-    draws_k = rng("bam_banks").random((2, n_k))
-    spread = col(p.bam_rate_shock) * draws_k[:, 0]
+    spread = col(p.bam_rate_shock) * draws["banks"][:, 0]
     deposits_f = led.stock_of("firms", "deposits")
-    worth = led.net_worth[:, led.holders("firms")]
+    worth = np.ascontiguousarray(led.net_worth[:, led.holders("firms")])
     demand = np.maximum(wage_bill - deposits_f, 0.0)
     fragility = np.where(worth > 0, demand / np.where(worth > 0, worth, 1.0), col(p.bam_max_fragility))
-    h_max = int(p.visits_credit)
     loan = np.zeros((B, n_f, h_max))
     lender = np.zeros((B, n_f, h_max), dtype=I64)
     rate = np.zeros((B, n_f, h_max))
     per_run = lambda x: np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (B,)))  # noqa: E731
     credit_market(
         demand.copy(),
-        np.ascontiguousarray(worth),
+        worth,
         fragility,
         supply,
         spread,
-        rng("bam_credit").random((n_f, h_max)),
+        draws["credit"],
         per_run(np.asarray(p.bam_base_rate, dtype=float) / p.steps_per_year),
         per_run(p.bam_max_fragility),
         per_run(p.bam_loan_cap),
@@ -376,11 +440,22 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         rate,
     )
     loan_f = loan.sum(axis=2)
-    loan_m, lender_m = loan.reshape(B, -1), np.where(lender >= 0, lender, 0).reshape(B, -1)
-    borrower_m = np.repeat(firm_n, h_max)
-    accounts.lend(led, borrower_m, f.bank[:, borrower_m], lender_m, loan_m)
-    funds = led.stock_of("firms", "deposits").copy()
-    gap = np.maximum(wage_bill - funds, 0.0)
+    lender_m = lender.reshape(B, -1)
+    by_bank = lambda x: _sum_by(lender_m, x.reshape(B, -1), n_k)  # noqa: E731
+    lent_k = by_bank(loan)
+    led.book_net(
+        debit=[
+            ("banks", "loans", bank_k, lent_k),
+            ("firms", "deposits", firm_n, loan_f),
+            ("banks", "reserves", f.bank, loan_f),
+        ],
+        credit=[
+            ("firms", "loans", firm_n, loan_f),
+            ("banks", "deposits", f.bank, loan_f),
+            ("banks", "reserves", bank_k, lent_k),
+        ],
+    )
+    gap = np.maximum(wage_bill - led.stock_of("firms", "deposits"), 0.0)
     fire(
         employer,
         wage,
@@ -391,33 +466,24 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         units,
         np.zeros((B, n_f), dtype=I64),
         gap,
-        np.ascontiguousarray(draws_h[:, 1]),
+        wage_bill,
+        np.ascontiguousarray(u_fire[:, 1]),
         1,
     )
-    wage_bill = _sum_by(employer, wage, n_f)
 
-    # 4. production
+    # 4. production: wages, output, the market price, contracts ticking
     employed = employer >= 0
-    employer0 = np.where(employed, employer, 0)
     paid = np.where(employed, wage, 0.0)
-    savings = np.maximum(led.stock_of("households", "deposits"), 0.0).copy()
-    accounts.pay(
-        led,
-        "wages",
-        ("firms", employer0, f.bank[runs_f[:, :1], employer0]),
-        ("households", household_n, h.bank),
-        paid,
-    )
-    output = phi * units
-    made = output.copy()
-    weights = np.where(output >= 1e-3, output, 0.0)
+    savings = np.maximum(led.stock_of("households", "deposits"), 0.0)
+    _pay(led, "wages", ("firms", firm_n, f.bank, wage_bill), ("households", household_n, h.bank, paid))
+    made = phi * units
+    weights = np.where(made >= 1e-3, made, 0.0)
     total_out = weights.sum(axis=1)
     p_new = np.where(
         total_out > 0, (price * weights).sum(axis=1) / np.maximum(total_out, 1e-300), s.average_price
     )
     history = np.concatenate([history[:, 1:], p_new[:, None]], axis=1)
-    contract = np.where(employed & (contract == 0), 1, contract)
-    contract = np.where(employed, contract - 1, contract)
+    contract = np.where(employed, np.maximum(contract, 1) - 1, contract)
     ends = employed & (contract == 0)
     units = units - _sum_by(np.where(ends, employer, -1), np.ones((B, n_h)), n_f).astype(I64)
     previous = np.where(ends, employer, previous)
@@ -427,85 +493,58 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     employer = np.where(ends, -1, employer)
 
     # 5. goods
-    mean_savings = savings.mean(axis=1, keepdims=True)
-    ratio = savings / np.maximum(mean_savings, EPS)
-    propensity = 1.0 / (1.0 + np.tanh(ratio) ** col(p.bam_propensity_exponent))
-    budget = (savings + paid) * propensity
-    z = int(p.visits_goods)
-    draws_g = rng("bam_goods").random((z + 1, n_h))
-    stock = output.copy()
+    ratio = savings / np.maximum(savings.mean(axis=1, keepdims=True), EPS)
+    budget = (savings + paid) / (1.0 + np.tanh(ratio) ** col(p.bam_propensity_exponent))
+    stock = made.copy()
     favourite = h.favourite.copy()
-    seller = np.empty((B, n_h, z), dtype=I64)
-    spent = np.empty((B, n_h, z))
-    qty = np.empty((B, n_h, z))
     left = budget.copy()
-    shop(
-        left,
-        favourite,
-        price,
-        stock,
-        output,
-        np.ascontiguousarray(draws_g[:, :z].transpose(0, 2, 1)),
-        np.ascontiguousarray(draws_g[:, z]),
-        seller,
-        spent,
-        qty,
-    )
-    seller_m = seller.reshape(B, -1)
-    seller0 = np.where(seller_m >= 0, seller_m, 0)
-    buyer_m = np.repeat(household_n, z)
-    accounts.pay(
-        led,
-        "consumption",
-        ("households", buyer_m, h.bank[:, buyer_m]),
-        ("firms", seller0, f.bank[runs_f[:, :1], seller0]),
-        spent.reshape(B, -1),
-    )
-    revenue = _sum_by(seller_m, spent.reshape(B, -1), n_f)
-    sold = _sum_by(seller_m, qty.reshape(B, -1), n_f)
+    revenue, sold = np.zeros((B, n_f)), np.zeros((B, n_f))
+    shop(left, favourite, price, stock, made, draws["visit"], draws["shop"], revenue, sold)
+    spent = budget - left
+    _pay(led, "consumption", ("households", household_n, h.bank, spent), ("firms", firm_n, f.bank, revenue))
 
     # 6. revenue: debt service or default, dividends
     interest_due = loan * rate
-    debt = loan_f + interest_due.sum(axis=2)
-    funds = led.stock_of("firms", "deposits").copy()
-    solvent = funds - debt >= -EPS
-    principal_owed = np.maximum(loan_f, 1e-300)
-    share = np.where(
-        solvent[:, :, None], 1.0, np.minimum(np.maximum(funds, 0.0) / principal_owed, 1.0)[:, :, None]
+    due_f = interest_due.sum(axis=2)
+    funds = led.stock_of("firms", "deposits")
+    solvent = funds - (loan_f + due_f) >= -EPS
+    cash = np.maximum(funds, 0.0)
+    principal_f = np.where(solvent, loan_f, np.minimum(cash, loan_f))
+    interest_f = np.where(solvent, due_f, np.minimum(np.maximum(cash - principal_f, 0.0), due_f))
+    written_f = loan_f - principal_f
+    # what each lender gets: its share of the firm's principal and interest
+    p_share = np.where(loan_f > 0, principal_f / np.maximum(loan_f, 1e-300), 0.0)
+    i_share = np.where(due_f > 0, interest_f / np.maximum(due_f, 1e-300), 0.0)
+    principal_k = by_bank(loan * p_share[:, :, None])
+    interest_k = by_bank(interest_due * i_share[:, :, None])
+    written_k = lent_k - principal_k
+    service_f = principal_f + interest_f
+    led.book_net(
+        debit=[
+            ("firms", "loan_interest", firm_n, interest_f),
+            ("firms", "loans", firm_n, loan_f),
+            ("banks", "deposits", f.bank, service_f),
+            ("banks", "reserves", bank_k, principal_k + interest_k),
+            ("banks", "write_offs", bank_k, written_k),
+        ],
+        credit=[
+            ("firms", "deposits", firm_n, service_f),
+            ("banks", "loan_interest", bank_k, interest_k),
+            ("banks", "loans", bank_k, lent_k),
+            ("banks", "reserves", f.bank, service_f),
+            ("firms", "write_offs", firm_n, written_f),
+        ],
     )
-    principal_paid = loan * share
-    cash_left = np.maximum(funds - principal_paid.sum(axis=2), 0.0)
-    interest_owed = np.maximum(interest_due.sum(axis=2), 1e-300)
-    interest_share = np.where(solvent, 1.0, np.minimum(cash_left / interest_owed, 1.0))
-    interest_paid = interest_due * interest_share[:, :, None]
-    accounts.pay(
-        led,
-        "loan_interest",
-        ("firms", borrower_m, f.bank[:, borrower_m]),
-        ("banks", lender_m, None),
-        interest_paid.reshape(B, -1),
-    )
-    accounts.repay(led, borrower_m, f.bank[:, borrower_m], lender_m, principal_paid.reshape(B, -1))
-    accounts.write_off(led, borrower_m, lender_m, (loan - principal_paid).reshape(B, -1))
-    profit = revenue - wage_bill - interest_due.sum(axis=2)
+    profit = revenue - wage_bill - due_f
     dividend = np.where(solvent, col(p.payout) * np.maximum(profit, 0.0), 0.0)
-    payer = np.empty((B, n_f + n_h), dtype=I64)
-    payee = np.empty((B, n_f + n_h), dtype=I64)
-    amount = np.empty((B, n_f + n_h))
-    pool(dividend, np.full((B, n_h), 1.0 / n_h), payer, payee, amount)
-    accounts.pay(
-        led,
-        "dividends",
-        ("firms", payer, f.bank[runs_f[:, :1], payer]),
-        ("households", payee, h.bank[runs_f[:, :1], payee]),
-        amount,
-    )
+    share_h = np.broadcast_to(dividend.sum(axis=1, keepdims=True) / n_h, (B, n_h))
+    _pay(led, "dividends", ("firms", firm_n, f.bank, dividend), ("households", household_n, h.bank, share_h))
 
     # 7. exit and entry
     worth = led.net_worth[:, led.holders("firms")]
-    bankrupt = (worth < EPS) | (output <= EPS)
+    bankrupt = (worth < EPS) | (made <= EPS)
     staff = employer >= 0
-    laid_off = staff & bankrupt[runs_f[:, :1], np.where(staff, employer, 0)]
+    laid_off = staff & np.take_along_axis(bankrupt, np.where(staff, employer, 0), axis=1)
     employer = np.where(laid_off, -1, employer)
     previous = np.where(laid_off, -1, previous)
     wage_after = np.where(laid_off, 0.0, wage_after)
@@ -513,33 +552,19 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     expired = np.where(laid_off, 0, expired)
     fired = np.where(laid_off, 0, fired)
     units = np.where(bankrupt, 0, units)
-    out: dict[str, np.ndarray] = {}
-    price_made = price
+    output, price_made = made, price
     if bankrupt.any():
         survivors = ~bankrupt
         survivors = np.where(survivors.any(axis=1, keepdims=True), survivors, True)
         mean_worth, mean_output, mean_wage = np.zeros((B, 1)), np.zeros((B, 1)), np.zeros((B, 1))
         trimmed_mean(np.ascontiguousarray(worth), survivors, TRIM, mean_worth)
-        trimmed_mean(output, survivors, TRIM, mean_output)
+        trimmed_mean(made, survivors, TRIM, mean_output)
         trimmed_mean(wage_after, employer >= 0, TRIM, mean_wage)
+        # the government takes over what cash an exit leaves and endows its entrant
         target = col(p.bam_entrant_size) * mean_worth
-        deposits_f = led.stock_of("firms", "deposits")
-        transfer = np.where(bankrupt, target - deposits_f, 0.0)
-        accounts.pay(
-            led,
-            "capital_transfers",
-            ("government", None, None),
-            ("firms", firm_n, f.bank),
-            np.maximum(transfer, 0.0),
-        )
-        accounts.pay(
-            led,
-            "capital_transfers",
-            ("firms", firm_n, f.bank),
-            ("government", None, None),
-            np.maximum(-transfer, 0.0),
-        )
-        output = np.where(bankrupt, col(p.bam_entrant_output) * mean_output, output)
+        grant = np.where(bankrupt, target - led.stock_of("firms", "deposits"), 0.0)
+        _pay(led, "capital_transfers", ("government", None, None, grant), ("firms", firm_n, f.bank, grant))
+        output = np.where(bankrupt, col(p.bam_entrant_output) * mean_output, made)
         price = np.where(bankrupt, p_new[:, None] * col(p.bam_entrant_markup), price)
         offer = np.where(bankrupt, np.maximum(col(p.bam_entrant_wage) * mean_wage, w_min[:, None]), offer)
     equity = led.net_worth[:, led.holders("banks")]
@@ -548,60 +573,75 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         alive_k = ~failed
         n_alive = alive_k.sum(axis=1, keepdims=True)
         # a random surviving bank (the j-th alive one) gives its equity to the replacement
-        j = np.minimum((draws_k[:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0))
+        j = np.minimum(
+            (draws["banks"][:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0)
+        )
         rank = np.cumsum(alive_k, axis=1) - 1
         pick_k = np.argmax(alive_k[:, None, :] & (rank[:, None, :] == j[:, :, None]), axis=2)
         copied = np.take_along_axis(equity, pick_k, axis=1)
         target_k = np.where(n_alive > 0, copied, col(p.bam_bank_equity))
-        accounts.pay(
-            led,
-            "capital_transfers",
-            ("government", None, None),
-            ("banks", np.arange(n_k), None),
-            np.where(failed, np.maximum(target_k - equity, 0.0), 0.0),
-        )
+        rescue = np.where(failed, np.maximum(target_k - equity, 0.0), 0.0)
+        _pay(led, "capital_transfers", ("government", None, None, rescue), ("banks", bank_k, None, rescue))
+    _settle(led)
+    # the economy's aggregates, as ``macro.macro`` defines them
     base = col(s.base_price_c)
-    out.update(
-        {
-            "households.employer": employer,
-            "households.wage": wage_after,
-            "households.previous_employer": previous,
-            "households.contract_left": contract,
-            "households.contract_expired": expired,
-            "households.was_fired": fired,
-            "households.favourite": favourite,
-            "households.spending": budget - left,
-            "households.disposable": paid,
-            "households.other_income": _sum_by(payee, amount, n_h),
-            "firms.price": price,
-            "firms.output": output,
-            "firms.inventory": np.where(bankrupt, 0.0, stock),
-            "firms.expected_sales": planned,
-            "firms.labour_target": desired.astype(float),
-            "firms.offer": offer,
-            "firms.units": units.astype(float),
-            "firms.vacancies": np.where(bankrupt, 0, vacancies),
-            "firms.unfilled": np.where(bankrupt, 0, vacancies),
-            "firms.wage_bill": np.where(bankrupt, 0.0, wage_bill),
-            "firms.interest_paid": np.where(bankrupt, 0.0, interest_due.sum(axis=2)),
-            "firms.revenue": revenue,
-            "firms.sales": sold,
-            "firms.profit": profit,
-            "firms.defaults": f.defaults + bankrupt,
-            "banks.defaults": s.banks.defaults + failed,
-            "banks.equity": led.net_worth[:, led.holders("banks")],
-            "average_price": p_new,
-            "price_history": history,
-            "minimum_wage": w_min,
-            "loans_granted": loan_f.sum(axis=1),
-            "gdp": made.sum(axis=1) * base[:, 0],
-            "gdp_nominal": (made * price_made).sum(axis=1),
-            "consumption": sold.sum(axis=1) * base[:, 0],
-            "investment": np.zeros(B),
-            "government_purchases": np.zeros(B),
-            "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
-            "bank_defaults": failed.sum(axis=1).astype(float),
-            **accounts.updates(led),
-        }
+    gdp = made.sum(axis=1) * base[:, 0]
+    units_sold = sold.sum(axis=1)
+    price_index = np.where(
+        units_sold > 0, revenue.sum(axis=1) / np.maximum(units_sold, 1e-300), s.price_index
     )
-    return out
+    inflation = price_index / np.maximum(s.price_index, 1e-300) - 1.0
+    staff = employer >= 0
+    n_staff = staff.sum(axis=1)
+    open_positions = np.where(bankrupt, 0, vacancies).sum(axis=1)
+    gov = led._sector("government")
+    return {
+        "price_index": price_index,
+        "inflation": inflation,
+        "expected_inflation": s.expected_inflation
+        + np.asarray(p.expectation_gain) * (inflation - s.expected_inflation),
+        "unemployment": 1.0 - staff.mean(axis=1),
+        "vacancy_rate": open_positions / np.maximum(open_positions + n_staff, 1),
+        "wage_index": (wage_after * staff).sum(axis=1) / np.maximum(n_staff, 1),
+        "potential": 0.98 * s.potential + 0.02 * gdp,
+        "deficit": -led.flow[:, :, gov].sum(axis=1),
+        "households.employer": employer,
+        "households.wage": wage_after,
+        "households.previous_employer": previous,
+        "households.contract_left": contract,
+        "households.contract_expired": expired,
+        "households.was_fired": fired,
+        "households.favourite": favourite,
+        "households.spending": spent,
+        "households.disposable": paid,
+        "households.other_income": np.ascontiguousarray(share_h),
+        "firms.price": price,
+        "firms.output": output,
+        "firms.inventory": np.where(bankrupt, 0.0, stock),
+        "firms.expected_sales": planned,
+        "firms.labour_target": desired.astype(float),
+        "firms.offer": offer,
+        "firms.units": units.astype(float),
+        "firms.vacancies": np.where(bankrupt, 0, vacancies),
+        "firms.unfilled": np.where(bankrupt, 0, vacancies),
+        "firms.wage_bill": np.where(bankrupt, 0.0, wage_bill),
+        "firms.interest_paid": np.where(bankrupt, 0.0, due_f),
+        "firms.revenue": revenue,
+        "firms.sales": sold,
+        "firms.profit": profit,
+        "firms.defaults": f.defaults + bankrupt,
+        "banks.defaults": s.banks.defaults + failed,
+        "banks.equity": led.net_worth[:, led.holders("banks")],
+        "average_price": p_new,
+        "price_history": history,
+        "minimum_wage": w_min,
+        "loans_granted": loan_f.sum(axis=1),
+        "gdp": gdp,
+        "gdp_nominal": (made * price_made).sum(axis=1),
+        "consumption": sold.sum(axis=1) * base[:, 0],
+        "investment": np.zeros(B),
+        "government_purchases": np.zeros(B),
+        "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
+        "bank_defaults": failed.sum(axis=1).astype(float),
+        **accounts.updates(led),
+    }

@@ -20,9 +20,6 @@ min(gap, cap·net worth) while its credit supply lasts, at r̄·(1 + φ_k·min(f
 
 ``shop``: households, in a random order, visit Z firms — the largest producer of their last visit
 among them (loyalty) — cheapest first, buying until their budget or the stocks run out.
-
-``pool``: payments from many payers into one pool shared equally by many payees, booked as at most
-payers + payees − 1 direct payments (the north-west corner rule of a transport plan).
 """
 
 from __future__ import annotations
@@ -35,11 +32,14 @@ EPS = 1e-9
 
 
 @per_run(shared=("mode",), cache=True)
-def fire(employer_h, wage_h, previous_h, fired_h, contract_h, expired_h, units_f, count_f, gap_f, u_h, mode):
+def fire(
+    employer_h, wage_h, previous_h, fired_h, contract_h, expired_h, units_f, count_f, gap_f, bill_f, u_h, mode
+):
     """One run. Buckets the workers by employer, then each firm that must shed draws its workers in a
     random order (partial Fisher–Yates on ``u_h``) and fires them: ``count_f`` of them (mode 0) or until
     the wages fired reach ``gap_f`` (mode 1; all of them if they never do). A fired worker remembers its
-    employer; ``units_f`` (workers employed) and, in mode 1, ``gap_f`` (left unfunded) are updated."""
+    employer; ``units_f`` (workers employed), ``bill_f`` (the wage bill, less the wages shed) and, in
+    mode 1, ``gap_f`` (left unfunded) are updated."""
     n_h, n_f = employer_h.shape[0], units_f.shape[0]
     start = np.zeros(n_f + 1, dtype=np.int64)
     for h in range(n_h):
@@ -85,6 +85,7 @@ def fire(employer_h, wage_h, previous_h, fired_h, contract_h, expired_h, units_f
             units_f[f] -= 1
             if mode == 1 and shed >= gap_f[f]:
                 break
+        bill_f[f] -= shed
         if mode == 1:
             gap_f[f] = max(gap_f[f] - shed, 0.0)
 
@@ -103,11 +104,13 @@ def labour_market(
     pick_hm,
     order_hm,
     contract,
+    bill_f,
 ):
     """One run. Unemployed workers sample min(M, F) firms (``pick_hm``), rank them by wage offer, put
     their last employer first if their contract expired (not if they were fired), then apply in M
     rounds, served in a random order each round (``order_hm[:, r]``); a hire takes the firm's offer for
-    ``contract`` steps. ``units_f`` and ``vacancies_f`` are updated in place."""
+    ``contract`` steps. ``units_f`` and ``vacancies_f`` are updated in place; ``bill_f`` is the wage bill
+    of every firm afterwards."""
     n_h, n_f = employer_h.shape[0], units_f.shape[0]
     m = pick_hm.shape[1]
     k = min(m, n_f)
@@ -181,6 +184,11 @@ def labour_market(
                 active[kept] = h
                 kept += 1
         n_active = kept
+    for f in range(n_f):
+        bill_f[f] = 0.0
+    for h in range(n_h):
+        if employer_h[h] >= 0:
+            bill_f[employer_h[h]] += wage_h[h]
 
 
 @per_run(cache=True)
@@ -275,11 +283,12 @@ def credit_market(
 
 
 @per_run(cache=True)
-def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, seller_hz, spent_hz, qty_hz):
+def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, revenue_f, sold_f):
     """One run. Each household with a budget samples min(Z, F) firms (``pick_hz``), its favourite (the
     largest producer it saw last time, −1 none) among them, and remembers the largest of this sample;
     then, in a random order (``order_h``), buys from its firms cheapest first: min(budget/price, stock)
-    each, until the budget (left in ``budget_h``) or the stocks (``stock_f``, drawn down) run out."""
+    each, until the budget (left in ``budget_h``) or the stocks (``stock_f``, drawn down) run out;
+    ``revenue_f`` and ``sold_f`` are each firm's sales in money and units."""
     n_h, z = pick_hz.shape
     n_f = price_f.shape[0]
     k = min(z, n_f)
@@ -287,11 +296,10 @@ def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, se
     buyers = np.empty(n_h, dtype=np.int64)
     n_b = 0
     chosen = np.empty(max(k, 1), dtype=np.int64)
+    for f in range(n_f):
+        revenue_f[f] = 0.0
+        sold_f[f] = 0.0
     for h in range(n_h):
-        for j in range(z):
-            seller_hz[h, j] = -1
-            spent_hz[h, j] = 0.0
-            qty_hz[h, j] = 0.0
         if budget_h[h] <= EPS or k == 0:
             continue
         if k == n_f:
@@ -358,51 +366,9 @@ def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, se
                 money = budget
             budget -= money
             stock_f[f] -= q
-            seller_hz[h, a] = f
-            spent_hz[h, a] = money
-            qty_hz[h, a] = q
+            revenue_f[f] += money
+            sold_f[f] += q
         budget_h[h] = budget
-
-
-@per_run(cache=True)
-def pool(amount_f, share_h, payer_t, payee_t, amount_t):
-    """One run. Payer f pays ``amount_f[f]`` into a pool that payee h receives the share ``share_h[h]``
-    of (shares sum to one); writes the direct payments of the north-west corner rule — payers and payees
-    walked in order, each payment the smaller of what the payer still owes and the payee is still due —
-    into ``payer_t``, ``payee_t``, ``amount_t`` (at most F + H − 1 of them; the rest zero)."""
-    n_f, n_h = amount_f.shape[0], share_h.shape[0]
-    n_t = amount_t.shape[0]
-    for t in range(n_t):
-        payer_t[t] = 0
-        payee_t[t] = 0
-        amount_t[t] = 0.0
-    total = 0.0
-    for f in range(n_f):
-        total += max(amount_f[f], 0.0)
-    if total <= 0.0:
-        return
-    f, h, t = 0, 0, 0
-    owes = max(amount_f[0], 0.0)
-    due = share_h[0] * total
-    while f < n_f and h < n_h and t < n_t:
-        pay = min(owes, due)
-        if h == n_h - 1:  # the last payee takes what is left, so every payer pays exactly its amount
-            pay = owes
-        if pay > 0.0:
-            payer_t[t] = f
-            payee_t[t] = h
-            amount_t[t] = pay
-            t += 1
-        owes -= pay
-        due -= pay
-        if owes <= 0.0 or h == n_h - 1:
-            f += 1
-            if f < n_f:
-                owes = max(amount_f[f], 0.0)
-        else:
-            h += 1
-            if h < n_h:
-                due = share_h[h] * total
 
 
 @per_run(shared=("trim",), cache=True)
