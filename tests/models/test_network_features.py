@@ -372,3 +372,29 @@ def test_strategy_skeleton_integrates_adaptively_to_consensus(traj):
     # against a much finer solution
     fine, _ = strategy_skeleton(traj, t_end=40.0, tol=1e-9)
     assert np.abs(res.y[-1] - fine.y[-1]).max() < 1e-4
+
+
+def test_price_cycles_find_a_cycle_injected_into_the_chains_prices():
+    from econsim.models.network.analysis import price_cycles
+
+    rng = np.random.default_rng(0)  # test data, not model draws
+    T, period = 121, 8.0
+    t = np.arange(T)
+    common = 0.05 * np.sin(2 * np.pi * t / period)
+    log_p = common[None, :, None, None] + 0.01 * rng.standard_normal((2, T, 3, 2)).cumsum(axis=1)
+    table = price_cycles(np.exp(log_p))
+    assert table.loc[0, "period"] == pytest.approx(period) and table.loc[0, "p_value"] < 1e-6
+
+
+def test_a_swept_parameter_overrides_the_configurations_fixed_value():
+    from econsim.models.network.analysis import _experiment
+
+    res = _experiment(
+        {
+            "model": "network",
+            "params": {**SMALL, "n_agents": 60, "mean_degree": 4, "pay_rate": 0.3},
+            "steps": 1,
+            "sweep": {"zip": {"pay_rate": [0.01, 0.02]}},
+        }
+    )
+    assert res.subsets()["pay_rate"].tolist() == [0.01, 0.02]

@@ -9,6 +9,11 @@ Every token amount is an integer of base units and the strict invariant ``tokens
 every step, that no unit of any asset is created or lost. Each stage's loop is a compiled kernel for one
 run; the agents' state is contiguous by agent and the graph's slots by source agent (``state``), so a
 run splits into agent ranges. Layout and axes: ``state``; equations: each stage's module.
+
+Around the model: ``edgelist`` (the graph from a file, parameter ``edge_list``), ``realtime`` (a live
+Kalman-filtered price feed, event-driven), ``analysis`` (herding, cycles, contagion, compression,
+forecasts, the adaptive strategy skeleton, equilibria, surrogate, stress tests), ``figures`` (the model's
+figures and reports) and ``cli`` (``econsim network …``).
 """
 
 from __future__ import annotations

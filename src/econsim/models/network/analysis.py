@@ -362,10 +362,13 @@ def agent_forecasts(
 
 
 # --------------------------------------------------------------------------- batched experiments
-def _experiment(base: dict[str, Any], **overrides: Any):
+def _experiment(cfg: dict[str, Any]):
+    """Run the experiment ``cfg``; a parameter it sweeps overrides the configuration's fixed value."""
     import econsim
 
-    return econsim.run({**base, **overrides})
+    swept = {k for part in cfg.get("sweep", {}).values() for k in part}
+    params = {k: v for k, v in (cfg.get("params") or {}).items() if k not in swept}
+    return econsim.run({**cfg, "params": params})
 
 
 def equilibria(
