@@ -137,7 +137,7 @@ def test_fire_sheds_a_count_or_until_the_gap_is_covered():
     previous, fired, contract, expired = (np.zeros((1, 6), dtype=np.int64) for _ in range(4))
     units = np.array([[3, 2]])
     bill = np.array([[6.0, 2.0]])
-    u = np.random.default_rng(1).random((1, 6))
+    u = np.random.default_rng(1).integers(0, 2**32, (1, 6), dtype=np.uint32)
     e = employer.copy()
     fire(
         e,
@@ -178,7 +178,7 @@ def test_labour_market_fills_vacancies_and_puts_the_last_employer_first():
     offer = np.array([[1.0, 2.0, 0.5]])
     bill = np.zeros((1, n_f))
     rng = np.random.default_rng(2)
-    pick, order = rng.random((1, n_h, m)), rng.random((1, n_h, m))
+    pick, order = (rng.integers(0, 2**32, (1, n_h, m), dtype=np.uint32) for _ in range(2))
     labour_market(
         employer, wage, previous, fired, contract, expired, units, vacancies, offer, pick, order, 8, bill
     )
@@ -200,7 +200,9 @@ def test_shop_buys_cheapest_first_and_never_overdraws():
     favourite = np.full((1, n_h), -1)
     revenue, sold = np.zeros((1, n_f)), np.zeros((1, n_f))
     left = budget.copy()
-    shop(left, favourite, price, stock, output, rng.random((1, n_h, z)), rng.random((1, n_h)), revenue, sold)
+    words = rng.integers(0, 2**32, (1, n_h, z + 1), dtype=np.uint32)
+    visit, order = np.ascontiguousarray(words[:, :, :z]), np.ascontiguousarray(words[:, :, z])
+    shop(left, favourite, price, stock, output, visit, order, revenue, sold)
     assert (left >= 0).all() and (stock >= -1e-12).all()
     np.testing.assert_allclose(revenue.sum() + left.sum(), budget.sum(), rtol=1e-12)  # money is kept
     np.testing.assert_allclose(stock + sold, 2.0)

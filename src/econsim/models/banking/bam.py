@@ -53,10 +53,13 @@ from econsim.engine import Arrays, Block, Param, RandomStreams, Var
 from econsim.models.banking import accounts
 from econsim.models.banking.bam_markets import (
     EPS,
+    U32,
     credit_market,
     fire,
     labour_market,
+    lay_off,
     shop,
+    tick_contracts,
     trimmed_mean,
 )
 from econsim.models.banking.firms import col
@@ -306,23 +309,26 @@ def skipped_under_bam(stage):
 
 # --- one step ------------------------------------------------------------------------------------------
 class _Draws:
-    """The step's uniforms, from one block of the run's stream ``rng("bam")`` (one refill per step): each
-    64-bit word gives two uniforms of 32 bits, handed out in order, one array per purpose."""
+    """The step's random 32-bit words (a word w is the uniform w·2⁻³²), from one block of the run's stream
+    ``rng("bam")`` (one refill per step, each 64-bit word giving two), handed out in order, one array per
+    purpose."""
 
     def __init__(self, rng: RandomStreams, shapes: dict[str, tuple[int, ...]]) -> None:
         sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
         total = sum(sizes.values())
-        words = rng("bam").words((total + 1) // 2)
-        u = words.view(np.uint32) * 2.0**-32
+        words = rng("bam").words((total + 1) // 2).view(np.uint32)
         self.arrays: dict[str, np.ndarray] = {}
         at = 0
         for name, shape in shapes.items():
-            piece = u[:, at : at + sizes[name]]
-            self.arrays[name] = np.ascontiguousarray(piece).reshape(u.shape[0], *shape)
+            piece = words[:, at : at + sizes[name]]
+            self.arrays[name] = np.ascontiguousarray(piece).reshape(words.shape[0], *shape)
             at += sizes[name]
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
+
+    def uniform(self, name: str) -> np.ndarray:
+        return self.arrays[name] * U32
 
 
 def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -358,7 +364,7 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     units = np.rint(f.units).astype(I64)
 
     # 1. planning
-    u_f = draws["firms"]
+    u_f = draws.uniform("firms")
     p_avg = col(s.average_price)
     sold_out = f.inventory <= 0.0
     price = f.price
@@ -416,7 +422,8 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     # 3. credit: one-step loans, booked per firm and per bank
     equity = led.net_worth[:, led.holders("banks")]
     supply = np.maximum(equity / col(p.capital_requirement), 0.0)
-    spread = col(p.bam_rate_shock) * draws["banks"][:, 0]
+    u_k = draws.uniform("banks")
+    spread = col(p.bam_rate_shock) * u_k[:, 0]
     deposits_f = led.stock_of("firms", "deposits")
     worth = np.ascontiguousarray(led.net_worth[:, led.holders("firms")])
     demand = np.maximum(wage_bill - deposits_f, 0.0)
@@ -471,11 +478,12 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         1,
     )
 
-    # 4. production: wages, output, the market price, contracts ticking
+    # 4.–6. production, goods and revenue: wages, sales, debt service and dividends are computed in
+    # order, then booked together (one settlement of the banks' net customer flows)
     employed = employer >= 0
     paid = np.where(employed, wage, 0.0)
     savings = np.maximum(led.stock_of("households", "deposits"), 0.0)
-    _pay(led, "wages", ("firms", firm_n, f.bank, wage_bill), ("households", household_n, h.bank, paid))
+    funds = led.stock_of("firms", "deposits") - wage_bill  # after wages
     made = phi * units
     weights = np.where(made >= 1e-3, made, 0.0)
     total_out = weights.sum(axis=1)
@@ -483,14 +491,8 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         total_out > 0, (price * weights).sum(axis=1) / np.maximum(total_out, 1e-300), s.average_price
     )
     history = np.concatenate([history[:, 1:], p_new[:, None]], axis=1)
-    contract = np.where(employed, np.maximum(contract, 1) - 1, contract)
-    ends = employed & (contract == 0)
-    units = units - _sum_by(np.where(ends, employer, -1), np.ones((B, n_h)), n_f).astype(I64)
-    previous = np.where(ends, employer, previous)
-    expired = np.where(ends, 1, expired)
-    fired = np.where(ends, 0, fired)
-    wage_after = np.where(ends, 0.0, wage)
-    employer = np.where(ends, -1, employer)
+    tick_contracts(employer, wage, previous, contract, expired, fired, units)
+    wage_after = wage  # the wages of those still employed
 
     # 5. goods
     ratio = savings / np.maximum(savings.mean(axis=1, keepdims=True), EPS)
@@ -501,12 +503,11 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     revenue, sold = np.zeros((B, n_f)), np.zeros((B, n_f))
     shop(left, favourite, price, stock, made, draws["visit"], draws["shop"], revenue, sold)
     spent = budget - left
-    _pay(led, "consumption", ("households", household_n, h.bank, spent), ("firms", firm_n, f.bank, revenue))
+    funds = funds + revenue
 
     # 6. revenue: debt service or default, dividends
     interest_due = loan * rate
     due_f = interest_due.sum(axis=2)
-    funds = led.stock_of("firms", "deposits")
     solvent = funds - (loan_f + due_f) >= -EPS
     cash = np.maximum(funds, 0.0)
     principal_f = np.where(solvent, loan_f, np.minimum(cash, loan_f))
@@ -517,40 +518,41 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     i_share = np.where(due_f > 0, interest_f / np.maximum(due_f, 1e-300), 0.0)
     principal_k = by_bank(loan * p_share[:, :, None])
     interest_k = by_bank(interest_due * i_share[:, :, None])
-    written_k = lent_k - principal_k
-    service_f = principal_f + interest_f
-    led.book_net(
-        debit=[
-            ("firms", "loan_interest", firm_n, interest_f),
-            ("firms", "loans", firm_n, loan_f),
-            ("banks", "deposits", f.bank, service_f),
-            ("banks", "reserves", bank_k, principal_k + interest_k),
-            ("banks", "write_offs", bank_k, written_k),
-        ],
-        credit=[
-            ("firms", "deposits", firm_n, service_f),
-            ("banks", "loan_interest", bank_k, interest_k),
-            ("banks", "loans", bank_k, lent_k),
-            ("banks", "reserves", f.bank, service_f),
-            ("firms", "write_offs", firm_n, written_f),
-        ],
-    )
     profit = revenue - wage_bill - due_f
     dividend = np.where(solvent, col(p.payout) * np.maximum(profit, 0.0), 0.0)
     share_h = np.broadcast_to(dividend.sum(axis=1, keepdims=True) / n_h, (B, n_h))
-    _pay(led, "dividends", ("firms", firm_n, f.bank, dividend), ("households", household_n, h.bank, share_h))
+    # each party's deposit moves by its net receipts; each bank settles its customers' net flow in
+    # reserves, a lender receives principal and interest and writes off the rest of its loans
+    inflow_h = paid + share_h - spent
+    outflow_f = wage_bill - revenue + principal_f + interest_f + dividend
+    net_k = _sum_by(h.bank, inflow_h, n_k) - _sum_by(f.bank, outflow_f, n_k)
+    led.book_net(
+        debit=[
+            ("firms", "wages", firm_n, wage_bill),
+            ("households", "consumption", household_n, spent),
+            ("firms", "loan_interest", firm_n, interest_f),
+            ("firms", "dividends", firm_n, dividend),
+            ("households", "deposits", household_n, inflow_h),
+            ("firms", "loans", firm_n, loan_f),
+            ("banks", "reserves", bank_k, principal_k + interest_k + net_k),
+            ("banks", "write_offs", bank_k, lent_k - principal_k),
+        ],
+        credit=[
+            ("households", "wages", household_n, paid),
+            ("firms", "consumption", firm_n, revenue),
+            ("banks", "loan_interest", bank_k, interest_k),
+            ("households", "dividends", household_n, share_h),
+            ("firms", "deposits", firm_n, outflow_f),
+            ("banks", "loans", bank_k, lent_k),
+            ("banks", "deposits", bank_k, net_k),
+            ("firms", "write_offs", firm_n, written_f),
+        ],
+    )
 
     # 7. exit and entry
     worth = led.net_worth[:, led.holders("firms")]
     bankrupt = (worth < EPS) | (made <= EPS)
-    staff = employer >= 0
-    laid_off = staff & np.take_along_axis(bankrupt, np.where(staff, employer, 0), axis=1)
-    employer = np.where(laid_off, -1, employer)
-    previous = np.where(laid_off, -1, previous)
-    wage_after = np.where(laid_off, 0.0, wage_after)
-    contract = np.where(laid_off, 0, contract)
-    expired = np.where(laid_off, 0, expired)
-    fired = np.where(laid_off, 0, fired)
+    lay_off(employer, wage_after, previous, contract, expired, fired, bankrupt)
     units = np.where(bankrupt, 0, units)
     output, price_made = made, price
     if bankrupt.any():
@@ -573,9 +575,7 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         alive_k = ~failed
         n_alive = alive_k.sum(axis=1, keepdims=True)
         # a random surviving bank (the j-th alive one) gives its equity to the replacement
-        j = np.minimum(
-            (draws["banks"][:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0)
-        )
+        j = np.minimum((u_k[:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0))
         rank = np.cumsum(alive_k, axis=1) - 1
         pick_k = np.argmax(alive_k[:, None, :] & (rank[:, None, :] == j[:, :, None]), axis=2)
         copied = np.take_along_axis(equity, pick_k, axis=1)

@@ -1,10 +1,10 @@
 """The BAM economy's decentralised markets (Delli Gatti et al. 2011, ch. 3), each a compiled kernel
 written for one run and mapped over the batch (``engine.per_run``).
 
-Every random choice comes in as uniforms drawn from the engine's streams, one array per purpose, so a
-run's matches depend only on its own draws. Sampling k of n partners without replacement uses Floyd's
-algorithm (k uniforms, every k-subset equally likely); a random order of m agents is a Fisher–Yates
-shuffle (m uniforms).
+Every random choice comes in as random 32-bit words drawn from the engine's streams (a word w stands
+for the uniform w·2⁻³²), one array per purpose, so a run's matches depend only on its own draws.
+Sampling k of n partners without replacement uses Floyd's algorithm (k uniforms, every k-subset equally
+likely); a random order of m agents is a Fisher–Yates shuffle (m uniforms).
 
 ``fire``: firms shed workers chosen at random — a given number (``mode`` 0: labour above the desired
 level), or until the wages shed cover a financing gap (``mode`` 1: the credit market left the wage bill
@@ -20,6 +20,9 @@ min(gap, cap·net worth) while its credit supply lasts, at r̄·(1 + φ_k·min(f
 
 ``shop``: households, in a random order, visit Z firms — the largest producer of their last visit
 among them (loyalty) — cheapest first, buying until their budget or the stocks run out.
+
+``tick_contracts`` and ``lay_off``: contracts run down after production (an expired worker leaves,
+remembering its employer), and the workers of failed firms lose their jobs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from econsim.engine import per_run
 
 EPS = 1e-9
+U32 = 2.0**-32  # a random 32-bit word w is the uniform w·2⁻³² on [0, 1)
 
 
 @per_run(shared=("mode",), cache=True)
@@ -69,7 +73,7 @@ def fire(
         for i in range(size):
             if mode == 0 and i >= todo:
                 break
-            j = i + int(u_h[bucket[lo + i]] * (size - i))
+            j = i + int(u_h[bucket[lo + i]] * U32 * (size - i))
             if j >= size:
                 j = size - 1
             h = bucket[lo + j]
@@ -126,7 +130,7 @@ def labour_market(
         # Floyd: a uniformly random k-subset of the n_f firms
         for a in range(k):
             j = n_f - k + a
-            t = int(pick_hm[h, a] * (j + 1))
+            t = int(pick_hm[h, a] * U32 * (j + 1))
             if t > j:
                 t = j
             seen = False
@@ -162,7 +166,7 @@ def labour_market(
         if n_active == 0:
             break
         for i in range(n_active - 1, 0, -1):  # a fresh random order each round
-            j = int(order_hm[i, r] * (i + 1))
+            j = int(order_hm[i, r] * U32 * (i + 1))
             if j > i:
                 j = i
             t = active[i]
@@ -234,7 +238,7 @@ def credit_market(
             continue
         for a in range(k):
             j = n_l - k + a
-            t = int(pick_fh[f, a] * (j + 1))
+            t = int(pick_fh[f, a] * U32 * (j + 1))
             if t > j:
                 t = j
             seen = False
@@ -315,7 +319,7 @@ def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, re
                 chosen[0] = fav
                 n_chosen = 1
             for j in range(pool - want, pool):
-                t = int(pick_hz[h, j - (pool - want)] * (j + 1))
+                t = int(pick_hz[h, j - (pool - want)] * U32 * (j + 1))
                 if t > j:
                     t = j
                 seen = False
@@ -345,7 +349,7 @@ def shop(budget_h, favourite_h, price_f, stock_f, output_f, pick_hz, order_h, re
         buyers[n_b] = h
         n_b += 1
     for i in range(n_b - 1, 0, -1):
-        j = int(order_h[i] * (i + 1))
+        j = int(order_h[i] * U32 * (i + 1))
         if j > i:
             j = i
         t = buyers[i]
@@ -403,3 +407,37 @@ def trimmed_mean(values_n, mask_n, trim, out):
     for i in range(n - cut, n):
         large += high[i]
     out[0] = (total - small - large) / (n - 2 * cut)
+
+
+@per_run(cache=True)
+def tick_contracts(employer_h, wage_h, previous_h, contract_h, expired_h, fired_h, units_f):
+    """One run. Every employed worker's contract loses a step (one at 0 — raised to the minimum wage
+    without a contract — ends now); a worker whose contract ends leaves its employer (``units_f``),
+    which it remembers as the first firm to apply to."""
+    for h in range(employer_h.shape[0]):
+        f = employer_h[h]
+        if f < 0:
+            continue
+        contract_h[h] = max(contract_h[h], 1) - 1
+        if contract_h[h] == 0:
+            previous_h[h] = f
+            expired_h[h] = 1
+            fired_h[h] = 0
+            wage_h[h] = 0.0
+            employer_h[h] = -1
+            units_f[f] -= 1
+
+
+@per_run(cache=True)
+def lay_off(employer_h, wage_h, previous_h, contract_h, expired_h, fired_h, failed_f):
+    """One run. The workers of the firms that failed (``failed_f``) lose their jobs and any claim to
+    be hired back there."""
+    for h in range(employer_h.shape[0]):
+        f = employer_h[h]
+        if f >= 0 and failed_f[f]:
+            employer_h[h] = -1
+            previous_h[h] = -1
+            wage_h[h] = 0.0
+            contract_h[h] = 0
+            expired_h[h] = 0
+            fired_h[h] = 0
