@@ -376,16 +376,22 @@ def equilibria(
     initial: dict[str, list[float]],
     runs: int = 2,
     steps: int = 60,
-    columns=("mean_risk_target", "mean_activity", "price_spread", "active_edges", "cluster_edge_share"),
-    stable_tol: float = 0.25,
+    columns=("mean_risk_target", "price_spread", "active_edges", "cluster_edge_share"),
+    stable_t: float = 4.0,
+    stable_rel: float = 0.05,
     distance: float = 1.0,
 ) -> dict[str, Any]:
     """Runs from every combination of the ``initial`` values (a grid sweep, one batched experiment). A
-    run's end state is the mean of ``columns`` over its last window of w = steps/5 steps; it counts as
-    stable when no column's window mean moved by more than ``stable_tol`` standard deviations (of that
-    column over every run and step) from the window before. Stable end states are clustered (average
-    linkage on the standardized end states, cut at ``distance``); each cluster is one equilibrium and its
-    basin the initial conditions whose runs end there."""
+    run's end state is the mean of ``columns`` over its last window of w = steps/5 steps. It counts as
+    stable when no column drifts significantly from the window before: Welch's
+    t = |m_last − m_before| / √((s²_last + s²_before)/w) ≤ ``stable_t``, or a move smaller than
+    ``stable_rel`` of the column's spread over all runs and steps, for every column (a column constant in
+    both windows has t = 0): day-to-day noise is not mistaken for motion, and a slow random walk of the
+    mean strategy (the imitation dynamics have no restoring force) that stays within a small part of the
+    spread counts as at rest. Stable end
+    states are clustered (average linkage on end states standardized by each column's spread over all
+    runs and steps, cut at ``distance``); each cluster is one equilibrium and its basin the initial
+    conditions whose runs end there."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     cfg = {"model": "network", **base, "runs": runs, "steps": steps, "sweep": {"grid": dict(initial)}}
@@ -393,13 +399,19 @@ def equilibria(
     df = res.to_pandas()
     df = df[df.timestep >= 1]
     cols = list(columns)
-    w = max(1, steps // 5)
+    w = max(2, steps // 5)
     by = ["subset", "run"]
-    end = df[df.timestep > steps - w].groupby(by)[cols].mean()
-    before = df[(df.timestep > steps - 2 * w) & (df.timestep <= steps - w)].groupby(by)[cols].mean()
+    last = df[df.timestep > steps - w].groupby(by)[cols]
+    prev = df[(df.timestep > steps - 2 * w) & (df.timestep <= steps - w)].groupby(by)[cols]
+    end = last.mean()
+    se = np.sqrt((last.var(ddof=1) + prev.var(ddof=1)) / w)
+    gap = (end - prev.mean()).abs()
     scale = df[cols].std().replace(0, 1.0).fillna(1.0)
-    drift = ((end - before).abs() / scale).max(axis=1)
-    stable = drift <= stable_tol
+    t_stat = (gap / se.where(se > 0, np.inf)).where(gap > 0, 0.0)
+    # a column is at rest when its drift is within noise, or smaller than stable_rel of its spread
+    t_stat = t_stat.where(gap > stable_rel * scale, 0.0)
+    drift, drifting = t_stat.max(axis=1), t_stat.idxmax(axis=1)
+    stable = drift <= stable_t
     z = ((end - end.mean()) / scale).to_numpy()
     labels = np.zeros(len(end), int)
     if stable.sum() >= 2:
@@ -408,11 +420,8 @@ def equilibria(
         labels[stable.to_numpy()] = 1
     subsets = res.subsets()
     runs_frame = end.reset_index()
-    runs_frame["drift"], runs_frame["stable"], runs_frame["equilibrium"] = (
-        drift.to_numpy(),
-        stable.to_numpy(),
-        labels,
-    )
+    runs_frame["drift"], runs_frame["drift_column"] = drift.to_numpy(), drifting.to_numpy()
+    runs_frame["stable"], runs_frame["equilibrium"] = stable.to_numpy(), labels
     runs_frame = runs_frame.join(subsets, on="subset")
     eq = runs_frame[runs_frame.stable].groupby("equilibrium")
     table = eq[cols].mean()
