@@ -408,6 +408,10 @@ def sensitivity(
         list[str] | None, typer.Option("--set", help="NAME=VALUE for a fixed parameter or initial state")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    windows: Annotated[
+        str | None,
+        typer.Option(help="indices per time window too: K equal windows, or FIRST:LAST,FIRST:LAST steps"),
+    ] = None,
 ) -> None:
     """Sobol', Morris or FAST sensitivity indices of a metric, all sample rows run as one experiment."""
     from econsim.experiment.config import load_config
@@ -437,6 +441,7 @@ def sensitivity(
         seed=seed,
         out=folder,
         progress=not quiet and None,
+        windows=windows,
     )
     for note in result.notes:
         err_console.print(f"[yellow]note[/]: {note}", highlight=False)
@@ -455,6 +460,18 @@ def sensitivity(
             for b in result.names[i + 1 :]:
                 pairs.add_row(f"{a} × {b}", f"{result.S2.at[a, b]:.4f}", f"{result.S2_conf.at[a, b]:.4f}")
         out_console.print(pairs)
+    if result.windows is not None:
+        shown_index = "mu_star" if method == "morris" else "S1"
+        w = result.windows[result.windows["index"].isin([shown_index, "ST"])]
+        spans = list(dict.fromkeys(zip(w["start"], w["stop"], strict=True)))
+        by_window = Table(
+            "parameter", "index", *(f"{a}–{b}" for a, b in spans), title="by time window", box=None
+        )
+        for name in result.names:
+            for index in dict.fromkeys(w["index"]):
+                part = w[(w["param"] == name) & (w["index"] == index)].sort_values("window")
+                by_window.add_row(name, index, *(f"{v:.4f}" for v in part["value"]))
+        out_console.print(by_window)
     shown = [str(result.files[k]) for k in result.files if k not in ("sample",)]
     out_console.print("evidence: " + ", ".join(shown), highlight=False)
 
@@ -469,16 +486,35 @@ def calibrate(
     runs: Annotated[int | None, typer.Option(min=2, help="Monte Carlo runs (seeds) per trial")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="experiment and search seed")] = None,
     out: Annotated[Path | None, typer.Option(help="folder (default: results/calibrate-<name>)")] = None,
+    bootstrap: Annotated[
+        int, typer.Option(min=8, help="synthetic data sets of the bootstrap standard errors")
+    ] = 64,
 ) -> None:
     """Fit parameters to observed series by the method of simulated moments."""
     from econsim.experiment.calibrate import calibrate as run_calibration
 
     raw, _ = _read_config(config, None)
-    folder = out or Path("results") / f"calibrate-{raw.get('name')}"
-    result = run_calibration(raw, data, moments, param, trials=trials, runs=runs, seed=seed, out=folder)
-    table = Table("parameter", "value", "std. error", title=f"objective {result.objective:.4g}", box=None)
+    folder = out or Path("results") / f"calibrate-{raw.get('name') or raw.get('model')}"
+    result = run_calibration(
+        raw, data, moments, param, trials=trials, runs=runs, seed=seed, out=folder, bootstrap=bootstrap
+    )
+    table = Table(
+        "parameter",
+        "value",
+        "std. error",
+        "s.e. (Hessian)",
+        "identified",
+        title=f"objective {result.objective:.4g}",
+        box=None,
+    )
     for name in result.names:
-        table.add_row(name, f"{result.values[name]:.6g}", f"{result.se[name]:.3g}")
+        table.add_row(
+            name,
+            f"{result.values[name]:.6g}",
+            f"{result.se[name]:.3g}",
+            f"{result.se_hessian[name]:.3g}",
+            "yes" if result.identified[name] else "NO",
+        )
     out_console.print(table)
     out_console.print(f"calibrated config: {result.files['config']}; figure: {result.files['figure']}")
 

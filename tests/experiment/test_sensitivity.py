@@ -46,6 +46,21 @@ ishigami = Model(
     state=[Var("y", 0.0, "output"), Var("n", 0.0, "a standard normal draw")],
     step=[_ishigami],
 )
+
+
+def _switch(s, p, rng):
+    """y = x1 for steps 1…5, x2 afterwards: the influential input changes half-way."""
+    t = s.t + 1
+    return {"t": t, "y": np.where(t <= 5, p.x1, p.x2)}
+
+
+switch = Model(
+    name="switch",
+    doc="an output driven by x1, then by x2",
+    params=_params(),
+    state=[Var("t", 0.0, "steps so far"), Var("y", 0.0, "output")],
+    step=[_switch],
+)
 linear = Model(
     name="linear",
     doc="an additive linear function",
@@ -59,6 +74,7 @@ linear = Model(
 def _models():
     register("ishigami_test", f"{__name__}:ishigami")
     register("linear_test", f"{__name__}:linear")
+    register("switch_test", f"{__name__}:switch")
 
 
 BOUNDS = {f"x{i}": (-PI, PI) for i in (1, 2, 3)}
@@ -172,3 +188,86 @@ def test_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     assert "S1_conf" in result.output and "x1 × x2" in result.output
     assert (tmp_path / "o" / "indices.png").is_file()
+    windowed = CliRunner().invoke(
+        app,
+        ["sensitivity", str(config), "--metric", "y", "--samples", "64", "--out", str(tmp_path / "w"),
+         "--param", "x1=-3:3", "--param", "x2=-3:3", "--windows", "1", "--quiet"],
+    )  # fmt: skip
+    assert windowed.exit_code == 0, windowed.output
+    assert "by time window" in windowed.output and "1–1" in windowed.output
+    assert (tmp_path / "w" / "windows.csv").is_file()
+
+
+def test_indices_per_time_window_follow_the_driver(tmp_path):
+    r = sensitivity(
+        {"model": "switch_test", "steps": 10, "runs": 1}, "sobol", BOUNDS, "y", samples=256, seed=2,
+        windows=2, out=tmp_path,
+    )  # fmt: skip
+    w = r.windows.set_index(["window", "param", "index"])["value"]
+    assert r.windows[["start", "stop"]].drop_duplicates().to_numpy().tolist() == [[1, 5], [6, 10]]
+    # y = x1 in steps 1…5 and x2 in 6…10: each window's indices are 1 for its driver, 0 for the rest
+    for window, driver in ((0, "x1"), (1, "x2")):
+        for name in ("x1", "x2", "x3"):
+            expected = 1.0 if name == driver else 0.0
+            assert w[(window, name, "S1")] == pytest.approx(expected, abs=0.05)
+            assert w[(window, name, "ST")] == pytest.approx(expected, abs=0.05)
+    # over the whole run (the mean over steps) both count equally: y = (x1 + x2) / 2
+    overall = sensitivity({"model": "switch_test", "steps": 10, "runs": 1}, "sobol", BOUNDS, "y",
+                          samples=256, seed=2, at="mean").table  # fmt: skip
+    assert overall.at["x1", "S1"] == pytest.approx(0.5, abs=0.05)
+    assert overall.at["x2", "S1"] == pytest.approx(0.5, abs=0.05)
+    assert (tmp_path / "windows.csv").is_file() and (tmp_path / "windows.png").stat().st_size > 0
+    morris = sensitivity({"model": "switch_test", "steps": 10, "runs": 1}, "morris", BOUNDS, "y",
+                         samples=4, seed=2, windows="1:5,6:10").windows  # fmt: skip
+    mu = morris[morris["index"] == "mu_star"].set_index(["window", "param"])["value"]
+    assert mu[(0, "x2")] == 0 and mu[(1, "x1")] == 0 and mu[(0, "x1")] > 0 and mu[(1, "x2")] > 0
+
+
+@pytest.mark.parametrize(
+    "windows, message",
+    [
+        (0, "between 1 and steps"),
+        ("3:2", "FIRST ≤ LAST"),
+        ("a:b", "FIRST:LAST"),
+        ("4", None),
+        ("1:99", "steps = 10"),
+    ],
+)
+def test_bad_windows_are_named(windows, message):
+    kw = {"method": "morris", "params": BOUNDS, "metric": "y", "samples": 2, "windows": windows}
+    if message is None:
+        assert len(sensitivity({"model": "switch_test", "steps": 10}, **kw).windows["window"].unique()) == 4
+        return
+    with pytest.raises(ConfigError, match=message):
+        sensitivity({"model": "switch_test", "steps": 10}, **kw)
+
+
+# each built-in model at tiny sizes: a parameter known to drive the metric, and one that cannot move it
+# (it is read only by another variant of the model) or, for honey, one that moves it less
+EVERY_MODEL = {
+    "honey": ({"steps": 120, "params": {"price_walk": "positive"}}, "saturation", "final",
+              ("productivity", (0.8, 0.95)), ("growth", (0.0, 0.01)), False),
+    "tokens": ({"steps": 20, "params": {"N": 20}}, "price", "mean",
+               ("curve_slope", (0.05, 0.2)), ("curve_growth", (0.0, 0.5)), True),  # linear curve
+    "banking": ({"steps": 12, "params": {"n_households": 30, "n_firms": 4, "n_banks": 1}}, "gdp", "mean",
+                ("propensity_income", (0.7, 0.95)), ("alpha1", (0.3, 0.9)), True),  # buffer-stock rule
+    "network": ({"steps": 10, "params": {"n_agents": 20, "n_chains": 1, "n_assets": 2, "mean_degree": 4}},
+                "mean_risk_target", "mean", ("risk_target", (0.2, 0.8)), ("rewire_p", (0.0, 1.0)), True),
+    "atp": ({"steps": 30, "params": {"R": 4, "G": 8, "J": 4, "N": 200}}, "GDP_world", "mean",
+            ("demurrage", (0.005, 0.02)), ("util_target", (0.3, 0.7)), False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", list(EVERY_MODEL))
+def test_every_builtin_model_ranks_its_driver_first(model):
+    config, metric, at, (driver, d_bounds), (other, o_bounds), inert = EVERY_MODEL[model]
+    r = sensitivity(
+        {"model": model, "runs": 2, "seed": 1, **config}, "morris", {driver: d_bounds, other: o_bounds},
+        metric, samples=6, at=at,
+    )  # fmt: skip
+    t = r.table
+    assert np.isfinite(t.to_numpy()).all() and np.isfinite(r.Y).all() and len(r.Y) == 6 * 3
+    assert t["mu_star"].idxmax() == driver and t.at[driver, "mu_star"] > 0
+    assert t.at[driver, "mu_star"] > t.at[driver, "mu_star_conf"]  # told apart from seed noise
+    if inert:
+        assert t.at[other, "mu_star"] == 0 and t.at[other, "sigma"] == 0

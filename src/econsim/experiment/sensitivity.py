@@ -15,6 +15,11 @@ The indices are SALib's with bootstrap confidence intervals (``num_resamples`` r
   interaction); ``samples`` is the number of trajectories;
 - ``fast``: S1 and ST from the Fourier amplitudes of the search curve.
 
+Over time windows (``windows``: K equal windows of the steps, or ``[(a, b), ...]`` — steps a…b), the
+metric of each row is averaged over each window's recorded steps and analysed per window, so an output
+whose driver changes over time shows it: a table (window, start, stop, param, index, value, conf) and
+a figure of each index against the window.
+
 The convergence table recomputes the indices on the first n base samples (n = powers of two for Sobol',
 the first n trajectories for Morris) — unstable or negative indices at the right end mean too few
 samples. FAST's design cannot be cut into smaller designs, so it has no convergence table.
@@ -60,6 +65,8 @@ class SensitivityResult:
     S2_conf: pd.DataFrame | None = None
     #: the indices on sub-samples: columns n (base samples or trajectories), param, index, value, conf
     convergence: pd.DataFrame | None = None
+    #: the indices per time window (``windows``): window, start, stop, param, index, value, conf
+    windows: pd.DataFrame | None = None
     results: Any = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -201,6 +208,64 @@ def row_metric(results, metric: str, at: str | int, n_rows: int) -> np.ndarray:
     return sums / counts
 
 
+def parse_windows(windows: int | str | list[tuple[int, int]] | None, steps: int) -> list[tuple[int, int]]:
+    """Time windows as (first, last) steps: K equal windows (an int, or its text), ``"a:b,c:d"``, or
+    pairs; each within 1…steps."""
+    if windows is None:
+        return []
+    given: Any = windows
+    if isinstance(given, str):
+        text = given.strip()
+        if text.isdigit():
+            given = int(text)
+        else:
+            pairs = []
+            for part in text.split(","):
+                a, sep, b = part.partition(":")
+                try:
+                    pairs.append((int(a), int(b)))
+                except ValueError:
+                    raise ConfigError(
+                        f"--windows {windows!r}: give K (equal windows) or FIRST:LAST,FIRST:LAST steps"
+                    ) from None
+                if not sep:
+                    raise ConfigError(f"--windows {windows!r}: a window is FIRST:LAST, got {part!r}")
+            given = pairs
+    if isinstance(given, int):
+        if not 1 <= given <= steps:
+            raise ConfigError(
+                f"--windows {given}: the number of windows must be between 1 and steps = {steps}"
+            )
+        edges = np.linspace(0, steps, given + 1).round().astype(int)
+        return [(int(edges[i]) + 1, int(edges[i + 1])) for i in range(given)]
+    out = []
+    for a, b in given:
+        if not 1 <= a <= b <= steps:
+            raise ConfigError(f"--windows {a}:{b}: a window needs 1 ≤ FIRST ≤ LAST ≤ steps = {steps}")
+        out.append((int(a), int(b)))
+    if not out:
+        raise ConfigError("--windows: give at least one window")
+    return out
+
+
+def window_metric(results, metric: str, windows: list[tuple[int, int]], n_rows: int) -> np.ndarray:
+    """The metric of each sample row averaged over each window's recorded steps (windows, rows)."""
+    sums = np.zeros((len(windows), n_rows))
+    counts = np.zeros((len(windows), n_rows))
+    for table in results.iter_tables(columns=["subset", "timestep", metric], filters=[("timestep", ">", 0)]):
+        subset = np.asarray(table["subset"].to_numpy(), dtype=np.int64)
+        t = np.asarray(table["timestep"].to_numpy(), dtype=np.int64)
+        values = np.asarray(table[metric].to_numpy(zero_copy_only=False), dtype=float)
+        for w, (a, b) in enumerate(windows):
+            inside = (t >= a) & (t <= b)
+            sums[w] += np.bincount(subset[inside], weights=values[inside], minlength=n_rows)
+            counts[w] += np.bincount(subset[inside], minlength=n_rows)
+    if np.any(counts == 0):
+        empty = sorted({f"{a}:{b}" for w, (a, b) in enumerate(windows) if np.any(counts[w] == 0)})
+        raise ConfigError(f"'{metric}' has no recorded step in window(s) {', '.join(empty)}")
+    return sums / counts
+
+
 def _parse_at(at: str | int, steps: int) -> str | int:
     if isinstance(at, str) and at not in ("final", "mean"):
         try:
@@ -226,6 +291,7 @@ def sensitivity(
     num_resamples: int = 100,
     progress: bool | None = False,
     figures: bool = True,
+    windows: int | str | list[tuple[int, int]] | None = None,
     **overrides: Any,
 ) -> SensitivityResult:
     """Sensitivity indices of ``metric`` to ``params`` by ``method``; see the module doc."""
@@ -266,6 +332,7 @@ def sensitivity(
         notes.append("the sampled values replace the fixed " + ", ".join(f"params.{n}" for n in fixed))
     _check_objective(cfg.model, metric, [])
     at = _parse_at(at, cfg.steps)
+    spans = parse_windows(windows, cfg.steps)
     exp_seed = seed if seed is not None else (cfg.seed if cfg.seed is not None else 0)
 
     X = design(problem, method, samples, exp_seed)
@@ -282,7 +349,7 @@ def sensitivity(
     # the recorded steps: only those the metric reads (a final-step metric needs no time series)
     steps = cfg.steps
     record_every = (
-        cfg.record_every if at == "mean" else (steps if at == "final" else math.gcd(int(at), steps))
+        cfg.record_every if at == "mean" or spans else (steps if at == "final" else math.gcd(int(at), steps))
     )
     raw = cfg.model_dump(exclude_unset=True)
     for key in ("out", "save_fig", "save_metrics"):
@@ -328,9 +395,43 @@ def sensitivity(
         result.S2 = pd.DataFrame(si["S2"], index=names, columns=names)
         result.S2_conf = pd.DataFrame(si["S2_conf"], index=names, columns=names)
     result.convergence = convergence(problem, method, X, Y, exp_seed, num_resamples)
+    if spans:
+        result.windows = _windowed(
+            problem, method, X, window_metric(results, metric, spans, len(X)), spans, exp_seed, num_resamples
+        )
     if out is not None:
         result.files = write_evidence(result, Path(out), figures=figures)
     return result
+
+
+def _windowed(problem, method, X, Y_wr, spans, seed, num_resamples) -> pd.DataFrame:
+    """The indices of each window's metric, long format (window, start, stop, param, index, value, conf)."""
+    pairs = (
+        [("mu_star", "mu_star_conf"), ("sigma", None)]
+        if method == "morris"
+        else [("S1", "S1_conf"), ("ST", "ST_conf")]
+    )
+    rows = []
+    for w, ((a, b), Y) in enumerate(zip(spans, Y_wr, strict=True)):
+        if not np.all(np.isfinite(Y)):
+            raise ConfigError(
+                f"the metric is not finite in some sample rows of window {a}:{b}; narrow the bounds"
+            )
+        table = _table(problem["names"], method, analyze(problem, method, X, Y, seed, num_resamples))
+        for name in problem["names"]:
+            for index, conf in pairs:
+                rows.append(
+                    {
+                        "window": w,
+                        "start": a,
+                        "stop": b,
+                        "param": name,
+                        "index": index,
+                        "value": float(table.at[name, index]),
+                        "conf": float(table.at[name, conf]) if conf else float("nan"),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def write_evidence(result: SensitivityResult, folder: Path, figures: bool = True) -> dict[str, Path]:
@@ -351,6 +452,9 @@ def write_evidence(result: SensitivityResult, folder: Path, figures: bool = True
     if result.convergence is not None:
         files["convergence"] = folder / "convergence.csv"
         result.convergence.to_csv(files["convergence"], index=False)
+    if result.windows is not None:
+        files["windows"] = folder / "windows.csv"
+        result.windows.to_csv(files["windows"], index=False)
     files["summary"].write_text(
         json.dumps(
             {
@@ -459,4 +563,26 @@ def draw(result: SensitivityResult, folder: Path) -> dict[str, Path]:
         fig.tight_layout()
         files["convergence_figure"] = folder / "convergence.png"
         fig.savefig(files["convergence_figure"], dpi=110)
+
+    if result.windows is not None and len(result.windows):
+        wdf = result.windows
+        indices = [i for i in dict.fromkeys(wdf["index"]) if i != "sigma"]
+        fig = Figure(figsize=(5.5 * len(indices), 4))
+        axes = fig.subplots(1, len(indices), squeeze=False)
+        spans = wdf.drop_duplicates("window")[["start", "stop"]].to_numpy()
+        middle = spans.mean(axis=1)
+        for ax, index in zip(axes[0], indices, strict=True):
+            for name in result.names:
+                part = wdf[(wdf["index"] == index) & (wdf["param"] == name)].sort_values("window")
+                v, e = part["value"].to_numpy(), part["conf"].to_numpy()
+                ax.errorbar(middle, v, yerr=np.nan_to_num(e), fmt="o-", capsize=3, markersize=3, label=name)
+            ax.set_xticks(middle, [f"{a}–{b}" for a, b in spans], rotation=30, ha="right", fontsize=7)
+            ax.set_xlabel("window (steps)")
+            ax.set_ylabel(index)
+            ax.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle(f"indices of {result.metric} (mean over each window) by time window", fontsize=9)
+        fig.tight_layout()
+        files["windows_figure"] = folder / "windows.png"
+        fig.savefig(files["windows_figure"], dpi=110)
     return files
