@@ -21,7 +21,7 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts, bam, interbank, sovereign
+from econsim.models.banking import accounts, bam, bank_runs, interbank, sovereign
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -52,6 +52,7 @@ _STAGES: list[Any] = [
     firm_accounts,
     interbank.interbank_clearing,
     bank_accounts,
+    bank_runs.bank_run,
     sovereign.sovereign_debt,
     settlement,
     interbank.interbank_market,
@@ -73,14 +74,14 @@ model = Model(
     name="banking",
     doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
-    params=[*PARAMS, *interbank.PARAMS, *sovereign.PARAMS, *bam.PARAMS],
-    state=[*STATE, *interbank.STATE, *sovereign.STATE],
+    params=[*PARAMS, *interbank.PARAMS, *sovereign.PARAMS, *bank_runs.PARAMS, *bam.PARAMS],
+    state=[*STATE, *interbank.STATE, *sovereign.STATE, *bank_runs.STATE],
     populations=POPULATIONS,
-    static=sovereign.with_bond_sizes(bam.with_bam_static(static)),
-    static_sizes=("n_holders", "bond_slots", "n_bond_holders"),
-    init=bam.with_bam_initial(initial_economy),
+    static=bank_runs.with_depositor_sizes(sovereign.with_bond_sizes(bam.with_bam_static(static))),
+    static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges"),
+    init=bank_runs.with_depositors(bam.with_bam_initial(initial_economy)),
     step=STEP,
-    observables=OBSERVABLES,
+    observables={**OBSERVABLES, **bank_runs.OBSERVABLES},
     invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS, *sovereign.INVARIANTS],
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={
@@ -108,7 +109,7 @@ def _crisis_figure(name: str) -> Any:
 
 
 extras = ModelExtras(
-    figures={name: _crisis_figure(name) for name in ("interbank_cascade", "yield_curve")},
+    figures={name: _crisis_figure(name) for name in ("interbank_cascade", "yield_curve", "bank_run")},
     default_figures=FIGURES,
     reports={"stylized_facts": Report(stylized_facts_report)},
 )

@@ -4,6 +4,7 @@
                         arrows from debtor to creditor as wide as the amount due, each bank coloured by
                         its round in the Eisenberg–Noe cascade — beside the contagion series over time
     yield_curve         the recorded 2/5/10/30-year yields over time and the curve at a few dates
+    bank_run            withdrawals by bank over time beside each bank's deposits
 
 Each takes (results, df, options) as every model figure does; time series are the median over the runs
 of the first sweep point, the network is the first run's.
@@ -116,4 +117,23 @@ def yield_curve(results: Any, df: pd.DataFrame, options: dict[str, Any]) -> Figu
     ax_c.set_xlabel("maturity (years)")
     ax_c.set_ylabel("% a year")
     ax_c.set_title("The yield curve at a few dates")
+    return fig
+
+
+def bank_run(results: Any, df: pd.DataFrame, options: dict[str, Any]) -> Figure:
+    part = _first_point(df)
+    fig = Figure(figsize=(13, 5), layout="constrained")
+    ax_w, ax_d = fig.subplots(1, 2)
+    for ax, name, title in (
+        (ax_w, "withdrawals_by_bank", "Withdrawals in runs, by bank (median over runs)"),
+        (ax_d, "deposits_by_bank", "Deposits by bank (median over runs)"),
+    ):
+        cols = _bank_columns(part, name)
+        t, series = _median_series(part, cols)
+        for c in cols:
+            ax.plot(t, series[c], label=f"bank {c.rsplit('_', 1)[1]}", lw=1.0)
+        ax.set_xlabel("step")
+        ax.set_title(title)
+        if cols:
+            ax.legend(fontsize=8)
     return fig
