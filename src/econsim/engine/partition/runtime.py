@@ -103,7 +103,7 @@ class Worker:
     """Holds one partition's block and runs its step program superstep by superstep.
 
     ``superstep`` returns ``(meta, message to worker 0, …, message to worker P−1)``: meta is
-    (done, totals, minima, compute seconds, bytes sent). ``slowdown`` > 1 makes the worker that many
+    (done, totals, minima, compute seconds, bytes sent, compute CPU seconds). ``slowdown`` > 1 makes the worker that many
     times slower (it sleeps after computing), standing in for a slower or overloaded machine."""
 
     def __init__(self, rank: int, parts: int, partitioner: str | None = None) -> None:
@@ -141,20 +141,20 @@ class Worker:
 
     def _run(self, message: Any) -> tuple[Any, ...]:
         assert self.program is not None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             ex = next(self.program) if message is None else self.program.send(message)
         except StopIteration:
             ex = None
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if self.slowdown > 1.0:
             time.sleep(seconds * (self.slowdown - 1.0))
             seconds *= self.slowdown
         if ex is None:
-            return ((True, {}, {}, seconds, 0), *([None] * self.parts))
+            return ((True, {}, {}, seconds, 0, cpu), *([None] * self.parts))
         sent = sum(_nbytes(m) for m in ex.send.values())
         messages = [ex.send.get(k) for k in range(self.parts)]
-        return ((False, ex.total, ex.least, seconds, sent), *messages)
+        return ((False, ex.total, ex.least, seconds, sent, cpu), *messages)
 
 
 def _nbytes(message: Any) -> int:
@@ -268,6 +268,7 @@ class StepStats:
     sent; restarts after faults and rebalances."""
 
     compute: list[np.ndarray] = field(default_factory=list)
+    cpu: list[np.ndarray] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
     supersteps: list[int] = field(default_factory=list)
     bytes_sent: list[int] = field(default_factory=list)
@@ -388,12 +389,13 @@ class PartitionedSimulation(Simulation):
         due = tuple(bool(d(t)) for _, d in self._blocks)
         started = time.perf_counter()
         replies = self.pool.begin(t, due)
-        compute = np.zeros(self.parts)
+        compute, cpu = np.zeros(self.parts), np.zeros(self.parts)
         sent, supersteps = 0, 0
         last: dict[str, np.ndarray] = {}
         while True:
             metas = self.pool.metas(replies)
             compute += [m[3] for m in metas]
+            cpu += [m[5] for m in metas]
             done = [m[0] for m in metas]
             if all(done):
                 break
@@ -413,6 +415,7 @@ class PartitionedSimulation(Simulation):
             inboxes = [[replies[k][1 + rank] for k in range(self.parts)] for rank in range(self.parts)]
             replies = self.pool.resume(totals, inboxes)
         self.stats.compute.append(compute)
+        self.stats.cpu.append(cpu)
         self.stats.wall.append(time.perf_counter() - started)
         self.stats.supersteps.append(supersteps)
         self.stats.bytes_sent.append(sent)
