@@ -21,7 +21,7 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts, bam, bank_runs, interbank, sovereign
+from econsim.models.banking import accounts, asset_market, bam, bank_runs, interbank, sovereign
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -57,6 +57,7 @@ _STAGES: list[Any] = [
     settlement,
     interbank.interbank_market,
     macro,
+    asset_market.asset_market,
 ]
 STEP: list[Any] = [
     s if s in _SHARED_STAGES or s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES
@@ -74,8 +75,15 @@ model = Model(
     name="banking",
     doc="Ravelin: households, firms, banks, central bank and government on a double-entry ledger; "
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
-    params=[*PARAMS, *interbank.PARAMS, *sovereign.PARAMS, *bank_runs.PARAMS, *bam.PARAMS],
-    state=[*STATE, *interbank.STATE, *sovereign.STATE, *bank_runs.STATE],
+    params=[
+        *PARAMS,
+        *interbank.PARAMS,
+        *sovereign.PARAMS,
+        *bank_runs.PARAMS,
+        *asset_market.PARAMS,
+        *bam.PARAMS,
+    ],
+    state=[*STATE, *interbank.STATE, *sovereign.STATE, *bank_runs.STATE, *asset_market.STATE],
     populations=POPULATIONS,
     static=bank_runs.with_depositor_sizes(sovereign.with_bond_sizes(bam.with_bam_static(static))),
     static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges"),
@@ -109,7 +117,9 @@ def _crisis_figure(name: str) -> Any:
 
 
 extras = ModelExtras(
-    figures={name: _crisis_figure(name) for name in ("interbank_cascade", "yield_curve", "bank_run")},
+    figures={
+        name: _crisis_figure(name) for name in ("interbank_cascade", "yield_curve", "bank_run", "bubble")
+    },
     default_figures=FIGURES,
     reports={"stylized_facts": Report(stylized_facts_report)},
 )

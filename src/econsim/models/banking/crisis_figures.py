@@ -5,6 +5,7 @@
                         its round in the Eisenberg–Noe cascade — beside the contagion series over time
     yield_curve         the recorded 2/5/10/30-year yields over time and the curve at a few dates
     bank_run            withdrawals by bank over time beside each bank's deposits
+    bubble              the equity price against its fundamental, and the trend-followers' share
 
 Each takes (results, df, options) as every model figure does; time series are the median over the runs
 of the first sweep point, the network is the first run's.
@@ -136,4 +137,24 @@ def bank_run(results: Any, df: pd.DataFrame, options: dict[str, Any]) -> Figure:
         ax.set_title(title)
         if cols:
             ax.legend(fontsize=8)
+    return fig
+
+
+def bubble(results: Any, df: pd.DataFrame, options: dict[str, Any]) -> Figure:
+    part = _first_point(df)
+    first = part[part["run"] == part["run"].min()]
+    fig = Figure(figsize=(13, 5), layout="constrained")
+    ax_p, ax_s = fig.subplots(1, 2)
+    t = first["timestep"].to_numpy()
+    ax_p.plot(t, first["asset_price"], label="price", lw=1.0)
+    ax_p.plot(t, first["asset_fundamental"], label="fundamental", lw=1.0, color="k")
+    ax_p.set_xlabel("step")
+    ax_p.legend(fontsize=8)
+    ax_p.set_title("Equity price against its fundamental (first run)")
+    ax_s.plot(t, first["speculator_share"], lw=1.0, label="trend-followers' share")
+    ax_s.plot(t, first["price_to_fundamental"] - 1.0, lw=0.8, label="price / fundamental − 1")
+    ax_s.axhline(0.0, color="0.6", lw=0.5)
+    ax_s.set_xlabel("step")
+    ax_s.legend(fontsize=8)
+    ax_s.set_title("Brock–Hommes: who trades, and the mispricing")
     return fig
