@@ -13,9 +13,10 @@ SMALL = {"n_households": 200, "n_firms": 20, "n_banks": 3}
 
 
 def _leak(sim: Simulation, share: float) -> float:
-    """Add ``share`` of household 0's deposits to them, from nowhere (a copy: stages never mutate)."""
+    """Add ``share`` of household 0's largest stock to its deposits, from nowhere (a copy: stages never
+    mutate)."""
     stock = sim.state["ledger_stock"].copy()
-    amount = share * stock[0, 0, 0]
+    amount = share * np.abs(stock[0, 0]).max()
     stock[0, 0, 0] += amount
     sim.state["ledger_stock"] = stock
     return amount

@@ -11,6 +11,12 @@ Sectors (holders): households h, firms f, banks k, the central bank and the gove
     interbank  overnight loans between banks: asset of the lender, liability of the borrower (``interbank``)
     term_bonds government bonds of 2–30 years at face: asset of banks and the CB, liability of the
                government (``sovereign``; ``bonds`` are the floating-rate bills)
+    equity     shares of a firm at their paid-in value: asset of the firm's owners (household h owns firm
+               h mod F, an equal part each), liability of the firm; dividends are paid on them, a
+               bankrupt firm's shares are written off and its plant is issued anew to the same owners
+    savings    savings (time) deposits: asset of a household, liability of its bank; not money for
+               payments (a household moves them into deposits to spend, ``to_savings``), no reserve
+               requirement, a higher rate
 
 Money is created and destroyed only where it is in a real economy: a loan creates a deposit (the lender
 credits the borrower's account, settling reserves with the borrower's bank if that is another bank),
@@ -36,7 +42,10 @@ from econsim.engine import Arrays, Invariant
 from econsim.mechanisms.ledger import Ledger
 
 SECTORS = ("households", "firms", "banks", "central_bank", "government")
-INSTRUMENTS = ("deposits", "reserves", "loans", "bonds", "advances", "capital", "interbank", "term_bonds")
+INSTRUMENTS = (
+    "deposits", "reserves", "loans", "bonds", "advances", "capital", "interbank", "term_bonds", "savings",
+    "equity",
+)  # fmt: skip
 FLOWS = (
     "consumption", "government_purchases", "investment", "wages", "income_tax", "sales_tax",
     "corporate_tax", "benefits", "loan_interest", "deposit_interest", "reserve_interest", "bond_interest",
@@ -122,6 +131,34 @@ def transfer(
     led.book_net(debit=debit, credit=credit)
 
 
+def owner_part(per_firm_bf: np.ndarray, owner_h: np.ndarray) -> np.ndarray:
+    """(B, H): each owner's equal part of its firm's amount (every firm has an owner: F ≤ H)."""
+    owners_f = np.bincount(owner_h, minlength=per_firm_bf.shape[1])
+    return per_firm_bf[:, owner_h] / np.maximum(owners_f[owner_h], 1)
+
+
+def to_savings(led: Ledger, household_n: Any, bank_h: Any, amount: Any) -> None:
+    """Households move ``amount`` from their deposits into savings at the same bank (negative: back);
+    M1 falls and M2 stays."""
+    led.book_net(
+        debit=[("households", "savings", household_n, amount), ("banks", "deposits", bank_h, amount)],
+        credit=[("households", "deposits", household_n, amount), ("banks", "savings", bank_h, amount)],
+    )
+
+
+def reissue_shares(led: Ledger, firm_n: Any, owner_h: Any, written_off_f: Any, issued_f: Any) -> None:
+    """A bankrupt firm's shares are written off (the owners' loss, ``write_offs``); the plant it keeps is
+    issued as new shares to the same owners (``capital_transfers``: the entrant is theirs)."""
+    n_h = owner_h.shape[0]
+    household_n = np.arange(n_h)
+    for flow, amount in (("write_offs", written_off_f), ("capital_transfers", -issued_f)):
+        per_owner = owner_part(amount, owner_h)
+        led.book_net(
+            debit=[("firms", "equity", firm_n, amount), ("households", flow, household_n, per_owner)],
+            credit=[("firms", flow, firm_n, amount), ("households", "equity", household_n, per_owner)],
+        )
+
+
 def lend(led: Ledger, borrower_f: Any, borrower_bank: Any, lender: Any, amount: Any) -> None:
     """Bank ``lender`` lends to firm ``borrower_f``: a loan (its asset) and a deposit at the firm's bank
     (created money); when the firm banks elsewhere the lender pays that bank in reserves."""
@@ -194,10 +231,14 @@ def opening_balances(
     capital_f: np.ndarray,
     bank_f: np.ndarray,
     equity_ratio: float | np.ndarray,
+    shares_f: np.ndarray | None = None,
+    owner_h: np.ndarray | None = None,
 ) -> Ledger:
     """Stocks at t = 0 that satisfy every identity: banks hold their customers' deposits and the firms'
     loans, keep equity = ``equity_ratio`` × loans and the rest in reserves (borrowing advances where that
-    is negative); the central bank backs the reserves with government bonds; the government owes them."""
+    is negative); the central bank backs the reserves with government bonds; the government owes them.
+    With ``shares_f`` (B, F) and ``owner_h`` (H,) each firm's shares of that paid-in value are held by its
+    owners, an equal part each."""
     B, K = deposits_h.shape[0], led.sizes[2]
     runs_h = np.broadcast_to(np.arange(B)[:, None], bank_h.shape)
     runs_f = np.broadcast_to(np.arange(B)[:, None], bank_f.shape)
@@ -223,6 +264,9 @@ def opening_balances(
     stock[:, k, idx["loans"]] = loans_k
     stock[:, k, idx["reserves"]] = reserves_k
     stock[:, k, idx["advances"]] = -advances_k
+    if shares_f is not None and owner_h is not None:
+        stock[:, f, idx["equity"]] = -shares_f
+        stock[:, h, idx["equity"]] = owner_part(shares_f, owner_h)
     stock[:, cb, idx["reserves"]] = -reserves_k.sum(axis=1)
     stock[:, cb, idx["advances"]] = advances_k.sum(axis=1)
     stock[:, cb, idx["bonds"]] = bonds_cb
@@ -256,6 +300,9 @@ _STATE_KEYS = (
 #: stocks that cannot be negative: (sector, instrument, sign)
 NON_NEGATIVE = (
     ("households", "deposits", 1),
+    ("households", "savings", 1),
+    ("households", "equity", 1),
+    ("firms", "equity", -1),
     ("firms", "deposits", 1),
     ("banks", "reserves", 1),
     ("banks", "loans", 1),
@@ -337,12 +384,18 @@ def sum_by(index_bn: np.ndarray, values_bn: np.ndarray, size: int) -> np.ndarray
 
 
 def _bank_deposits_match(s: Arrays, led: Ledger) -> np.ndarray:
-    """Each bank's deposit liability equals its customers' deposits (relative residual per bank)."""
+    """Each bank's deposit and savings liabilities equal its customers' deposits and savings (relative
+    residual per bank, the worse of the two)."""
     n_k = int(led.sizes[2])
     held = sum_by(s["households.bank"], led.stock_of("households", "deposits"), n_k)
     held = held + sum_by(s["firms.bank"], led.stock_of("firms", "deposits"), n_k)
     owed = -led.stock_of("banks", "deposits")
-    return np.abs(held - owed) / np.maximum(np.abs(owed) + np.abs(held), 1.0)
+    saved = sum_by(s["households.bank"], led.stock_of("households", "savings"), n_k)
+    owed_savings = -led.stock_of("banks", "savings")
+    return np.maximum(
+        np.abs(held - owed) / np.maximum(np.abs(owed) + np.abs(held), 1.0),
+        np.abs(saved - owed_savings) / np.maximum(np.abs(owed_savings) + np.abs(saved), 1.0),
+    )
 
 
 def _no_negative(led: Ledger, gross_bi: np.ndarray, weight: float) -> np.ndarray:

@@ -9,7 +9,9 @@ and its past defaults n:  PD = 1/(1 + e^{−(−4 + 4ℓ + 0.5n)}), refuse above
 A bank lends at most ``credit_supply``·(equity/κ − loans). Loans amortize over ``loan_term_years``.
 
 Every step (rates annual, times the year fraction Δ): firms pay interest and principal (repayment
-destroys the deposit); banks pay deposit interest at max(0, i − markdown); the central bank pays the
+destroys the deposit); banks pay deposit interest at max(0, i − markdown) and savings interest at
+max(0, i − savings markdown), and households move deposits beyond ``liquidity_months`` of disposable
+income into savings; the central bank pays the
 deposit facility on reserves and charges the lending facility on advances; the government pays the bond
 rate i + premium on its bonds; the central bank remits its income to the government. The government
 covers an overdraft of its account by selling bonds to banks (pro rata to their reserves above the
@@ -118,6 +120,17 @@ def interest_and_repayment(s: Arrays, p, rng: RandomStreams) -> dict[str, np.nda
     accounts.pay(
         led, "deposit_interest", ("banks", h.bank, None), ("households", household_n, h.bank), interest_h
     )
+    savings_rate = np.maximum(rate - col(p.savings_markdown)[:, 0], 0.0)
+    interest_s = col(savings_rate) * dt * np.maximum(led.stock_of("households", "savings"), 0.0)
+    accounts.pay(
+        led, "deposit_interest", ("banks", h.bank, None), ("households", household_n, h.bank), interest_s
+    )
+    interest_h = interest_h + interest_s
+    if p.clearing == "markets":  # deposits beyond the payments a household needs go into savings
+        spare = led.stock_of("households", "deposits") - col(p.liquidity_months) * (
+            p.steps_per_year / 12
+        ) * np.maximum(h.disposable, 0.0)
+        accounts.to_savings(led, household_n, h.bank, np.maximum(spare, 0.0))
     interest_f = col(deposit_rate) * dt * np.maximum(led.stock_of("firms", "deposits"), 0.0)
     accounts.pay(led, "deposit_interest", ("banks", f.bank, None), ("firms", firm_n, f.bank), interest_f)
 

@@ -13,15 +13,17 @@ Plans (adaptive expectations, inventories against expected sales):
     w' = w·(1 + clip(χ·π^e + ω·[vacancies unfilled] − ω/2·[the firm shrinks], ±5 %))    wage offer
     p̃  = (1 + μ')·w'·L(x̂')/x̂'                              normal-cost price (unit labour cost at x̂')
     p' = clip(p + θ_p·(p̃ − p), ±Δp_max of p)                partial adjustment, menu costs
-    I  = max(0, δ·K + speed·(κ·x̂' − K))·clip(1 − 3·(r_loan − π^e − r₀), 0, 1)   capital units wanted
-                                                           (κ: K/x at t=0; r_loan − π^e the real rate)
+    I  = max(0, δ·K + speed·(κ·x̂' − K))·clip(1 − 3·(i − π^e − r*), 0, 1)   capital units wanted
+                                                           (κ: K/x at t=0; i − π^e the real rate)
 
 Production: Y = A·K^α·L^{1−α} for consumption goods, Y = A_k·L for capital goods, with L the skill units
 employed. Accounts: profit = revenue − wages − interest − depreciation; corporate tax on positive profit;
 deposits beyond ``cash_buffer`` wage bills and the planned investment first repay the loan, the rest
 goes to the owners as dividends (at least a share ``payout`` of profit after tax, never more than the
-firm's net worth or the deposits beyond next step's wage bill). A firm whose net worth turns negative is bankrupt: its deposits repay its loan,
-the rest of the loan is written off against the lender's equity, its workers are laid off, and an
+firm's net worth or the deposits beyond next step's wage bill). A firm whose net worth (its shareholders' funds: assets − loans) turns negative is bankrupt: its
+deposits repay its loan, the rest of the loan is written off against the lender's equity, its owners'
+shares are written off, and the entrant taking over the plant (free of debt) issues its shares to the
+same owners, its workers are laid off, and an
 entrant takes over the plant in the same slot (price, expectations and wage offer at their kind's mean).
 """
 
@@ -131,12 +133,12 @@ def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         unit_cost > 0, np.clip(moved, (1 - step_max) * f.price, (1 + step_max) * f.price), f.price
     )
     depreciation = col(p.depreciation) / p.steps_per_year
-    # investment answers the real cost of credit, the loan rate less the inflation expected over a year:
-    # under a nominal brake a spell of inflation (rates up with it under the Taylor rule) stops all
-    # investment, the capital stock decays, and output collapses while employment is full
+    # investment answers the real cost of new credit, the policy rate plus the loan spread less the
+    # inflation expected over a year, against its neutral level r* + spread: under a nominal brake, or the
+    # rate of an old loan, a spell of inflation (rates up with it under the Taylor rule) stops investment
+    # for good, the capital stock decays, and output collapses while employment is full
     expected_annual = (1 + np.maximum(col(s.expected_inflation), -0.5)) ** p.steps_per_year - 1
-    base_rate = col(p.neutral_rate + p.loan_spread)
-    brake = np.clip(1 - 3 * (f.loan_rate - expected_annual - base_rate), 0.0, 1.0)
+    brake = np.clip(1 - 3 * (col(s.policy_rate) - expected_annual - col(p.neutral_rate)), 0.0, 1.0)
     invest = np.where(
         consumer,
         np.maximum(
@@ -205,7 +207,9 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     early = np.where(f.alive & (f.lender >= 0), np.minimum(excess, -led.stock_of("firms", "loans")), 0.0)
     accounts.repay(led, firm_n, f.bank, np.where(f.lender >= 0, f.lender, 0), early)
     deposits = led.stock_of("firms", "deposits")
-    equity = np.maximum(led.net_worth[:, led.holders("firms")], 0.0)
+    # the shareholders' funds: net worth before the paid-in shares (a liability of the firm on the ledger)
+    firm_holders = led.holders("firms")
+    equity = np.maximum(led.net_worth[:, firm_holders] - led.stock_of("firms", "equity"), 0.0)
     dividend = np.minimum(
         np.minimum(np.maximum(col(p.payout) * np.maximum(profit - tax, 0.0), excess - early), equity),
         np.maximum(deposits - f.wage_bill, 0.0),
@@ -219,9 +223,9 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         ("households", np.arange(h.bank.shape[1]), h.bank, per_owner_h),
     )
 
-    # bankruptcy: negative net worth; the deposits repay what they can, the rest is written off
-    firm_holders = led.holders("firms")
-    bankrupt = (led.net_worth[:, firm_holders] < -1e-9 * np.maximum(capital_value, 1.0)) & f.alive
+    # bankruptcy: negative shareholders' funds; the deposits repay what they can, the rest is written off
+    own_funds = led.net_worth[:, firm_holders] - led.stock_of("firms", "equity")
+    bankrupt = (own_funds < -1e-9 * np.maximum(capital_value, 1.0)) & f.alive
     loans = -led.stock_of("firms", "loans")
     lender = np.where(f.lender >= 0, f.lender, 0)
     deposits = led.stock_of("firms", "deposits")
@@ -229,6 +233,14 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     accounts.repay(led, firm_n, f.bank, lender, repaid)
     lost = np.where(bankrupt, loans - repaid, 0.0)
     accounts.write_off(led, firm_n, lender, lost)
+    shares = -led.stock_of("firms", "equity")
+    accounts.reissue_shares(
+        led,
+        firm_n,
+        p.firm_owner_h,
+        np.where(bankrupt, shares, 0.0),
+        np.where(bankrupt, np.maximum(led.net_worth[:, firm_holders] + shares, 0.0), 0.0),
+    )
     laid_off = np.zeros_like(h.employer, dtype=bool)
     if bankrupt.any():
         runs = np.arange(B)[:, None]

@@ -75,7 +75,16 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     n_f = f.price.shape[1]
     runs = np.arange(B)[:, None]
     household_n = np.arange(n_h)
-    budget, scale = household_budget(s, p, led.stock_of("households", "deposits"), s.spending_scale)
+    # spending plans answer wealth, deposits and savings together; what the plan needs beyond the
+    # deposits is drawn from savings first (only deposits pay)
+    deposits, savings = led.stock_of("households", "deposits"), led.stock_of("households", "savings")
+    wanted, scale = household_budget(s, p, deposits + savings, s.spending_scale)
+    draw = np.clip(wanted * (1 + col(p.sales_tax)) / (1 - 1e-12) - deposits, 0.0, np.maximum(savings, 0.0))
+    accounts.to_savings(led, household_n, h.bank, -draw)
+    affordable = (
+        np.maximum(led.stock_of("households", "deposits"), 0.0) * (1 - 1e-12) / (1 + col(p.sales_tax))
+    )
+    budget = np.clip(wanted, 0.0, affordable)
 
     draws = rng("goods")
     z = int(p.visits_goods)

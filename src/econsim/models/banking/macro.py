@@ -6,10 +6,11 @@ and the recorded monetary and financial totals.
     u = unemployed / households        v = open positions / (open positions + employed)
     potential output ← 0.98·potential + 0.02·real output              (the Taylor rule's trend)
 
-Observables (from the ledger): M0 = banks' reserves (the monetary base; there is no cash), M1 = deposits of
-households and firms, M2 = M1 (no savings or time deposits in this economy yet), credit = loans to firms,
+Observables (from the ledger), the textbook aggregates: M0 = currency + reserves = banks' reserves (the
+monetary base; this economy has no currency), M1 = currency + demand deposits = deposits of households and
+firms, M2 = M1 + savings (time) deposits, credit = loans to firms,
 leverage = loans / (capital + deposits) of firms, government debt = bonds outstanding, the deficit = the
-government's net lending requirement this step, and the Gini coefficient of household deposits.
+government's net lending requirement this step, and the Gini coefficient of household wealth (deposits, savings and shares).
 """
 
 from __future__ import annotations
@@ -80,9 +81,15 @@ OBSERVABLES = {
         _stock(s, p, "households", "deposits").sum(axis=1) + _stock(s, p, "firms", "deposits").sum(axis=1)
     ),
     "m2": lambda s, p: (
-        _stock(s, p, "households", "deposits").sum(axis=1) + _stock(s, p, "firms", "deposits").sum(axis=1)
+        _stock(s, p, "households", "deposits").sum(axis=1)
+        + _stock(s, p, "firms", "deposits").sum(axis=1)
+        + _stock(s, p, "households", "savings").sum(axis=1)
     ),
-    "wealth_gini": lambda s, p: gini(_stock(s, p, "households", "deposits")),
+    "wealth_gini": lambda s, p: gini(
+        _stock(s, p, "households", "deposits")
+        + _stock(s, p, "households", "savings")
+        + _stock(s, p, "households", "equity")
+    ),
     "bank_equity_ratio": lambda s, p: (
         s["banks.equity"].sum(axis=1) / np.maximum(_stock(s, p, "banks", "loans").sum(axis=1), 1e-300)
     ),

@@ -181,6 +181,19 @@ PARAMS: list[Param] = [
     Param("capital_requirement", 0.08, "minimum equity / loans", bounds=UNIT),
     Param("reserve_requirement", 0.02, "minimum reserves / deposits", bounds=UNIT),
     Param("loan_spread", 0.03, "bank markup of the loan rate over the policy rate", bounds=POS),
+    Param(
+        "savings_markdown",
+        0.005,
+        "savings-deposit rate below the policy rate (floored at zero; above the deposit rate)",
+        bounds=POS,
+    ),
+    Param(
+        "liquidity_months",
+        1.0,
+        "deposits a household keeps for payments, in months of disposable income; the rest is saved in "
+        "savings deposits and drawn back when spending needs it",
+        bounds=POS,
+    ),
     Param("deposit_markdown", 0.01, "deposit rate below the policy rate (floored at zero)", bounds=POS),
     Param("risk_premium", 0.1, "loan-rate premium per unit of default probability", bounds=POS),
     Param("bank_equity", 0.12, "initial bank equity / loans", bounds=(1e-9, 1.0)),

@@ -183,6 +183,8 @@ def initial_economy(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarr
         capital_value_bf,
         bank_bf,
         np.asarray(p.bank_equity, dtype=float),
+        shares_f=np.maximum(capital_value_bf + deposits_bf - loans_bf, 0.0),
+        owner_h=p.firm_owner_h,
     )
     consumer = kind_f == 0
     price_c = np.array(
