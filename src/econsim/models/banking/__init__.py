@@ -21,7 +21,15 @@ from typing import Any
 
 from econsim.engine import Block, Model
 from econsim.engine.report import Report
-from econsim.models.banking import accounts, asset_market, bam, bank_runs, interbank, sovereign
+from econsim.models.banking import (
+    accounts,
+    asset_market,
+    bam,
+    bank_runs,
+    interbank,
+    sovereign,
+    supply_chain,
+)
 from econsim.models.banking.finance import bank_accounts, credit, interest_and_repayment, settlement
 from econsim.models.banking.firms import firm_accounts, firm_plans, production
 from econsim.models.banking.goods import goods
@@ -58,6 +66,7 @@ _STAGES: list[Any] = [
     interbank.interbank_market,
     macro,
     asset_market.asset_market,
+    supply_chain.supply_chain,
 ]
 STEP: list[Any] = [
     s if s in _SHARED_STAGES or s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES
@@ -81,15 +90,25 @@ model = Model(
         *sovereign.PARAMS,
         *bank_runs.PARAMS,
         *asset_market.PARAMS,
+        *supply_chain.PARAMS,
         *bam.PARAMS,
     ],
-    state=[*STATE, *interbank.STATE, *sovereign.STATE, *bank_runs.STATE, *asset_market.STATE],
+    state=[
+        *STATE,
+        *interbank.STATE,
+        *sovereign.STATE,
+        *bank_runs.STATE,
+        *asset_market.STATE,
+        *supply_chain.STATE,
+    ],
     populations=POPULATIONS,
-    static=bank_runs.with_depositor_sizes(sovereign.with_bond_sizes(bam.with_bam_static(static))),
-    static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges"),
-    init=bank_runs.with_depositors(bam.with_bam_initial(initial_economy)),
+    static=supply_chain.with_chain_sizes(
+        bank_runs.with_depositor_sizes(sovereign.with_bond_sizes(bam.with_bam_static(static)))
+    ),
+    static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges", "n_chain"),
+    init=supply_chain.with_chain(bank_runs.with_depositors(bam.with_bam_initial(initial_economy))),
     step=STEP,
-    observables={**OBSERVABLES, **bank_runs.OBSERVABLES},
+    observables={**OBSERVABLES, **bank_runs.OBSERVABLES, **supply_chain.OBSERVABLES},
     invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS, *sovereign.INVARIANTS],
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={
