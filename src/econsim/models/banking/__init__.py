@@ -12,7 +12,8 @@ every balance-sheet row sums to zero, every holder's net worth ties out, every r
 transactions-flow matrix sums to zero, each bank owes exactly its customers' deposits, and no deposit,
 reserve, loan or capital stock is negative. ``survey`` and ``spending`` hold Ravelin's spending model
 (``econsim banking train / predict / validate``). The presets are in ``configs/banking/``; ``sim.yaml``
-reduces the economy to Godley–Lavoie model SIM.
+reduces the economy to Godley–Lavoie model SIM; ``bam.yaml`` (``clearing: bam``, module ``bam``) is the BAM
+economy of Delli Gatti et al. (2011), in one stage.
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ from econsim.models.banking.setup import initial_economy, static
 from econsim.models.banking.state import POPULATIONS, STATE
 from econsim.models.registry import ModelExtras
 
-# under ``clearing: bam`` one stage (``bam.bam_step``) makes the whole step after the clock; the others
-# then do nothing
-_SHARED_STAGES = (clock,)
+# under ``clearing: bam`` one stage (``bam.bam_step``, which also does the clock's work) makes the whole
+# step; the others then do nothing
 _STAGES: list[Any] = [
     clock,
     bam.bam_step,
@@ -68,9 +68,7 @@ _STAGES: list[Any] = [
     asset_market.asset_market,
     supply_chain.supply_chain,
 ]
-STEP: list[Any] = [
-    s if s in _SHARED_STAGES or s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES
-]
+STEP: list[Any] = [s if s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES]
 
 FIGURES = [
     {"kind": "timeseries", "vars": ["gdp", "consumption", "investment"], "file": "output.png"},

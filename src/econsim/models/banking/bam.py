@@ -36,10 +36,13 @@ the end of the step. One step is a quarter, in the book's order:
 
 Everything is booked on the banking economy's double-entry ledger, and its strict identities hold every
 step: a loan creates the borrower's deposit and repayment destroys it; payments between customers of
-two banks settle in reserves; defaults are written off; an exit's remaining cash goes to the government,
-which endows entrants and recapitalises failed banks (``capital_transfers``, financed by bonds in
-``settlement``) — where ``bamengine`` lets that money appear and vanish. Sequential matching runs in
-the compiled per-run kernels of ``bam_markets``; every draw comes from the engine's streams.
+two banks settle in reserves (net, per bank and market); defaults are written off; an exit's remaining
+cash goes to the government, which endows entrants and recapitalises failed banks
+(``capital_transfers``), its overdraft turned into bonds the central bank holds — where ``bamengine``
+lets that money appear and vanish. There is no government spending, tax or interest on deposits,
+reserves or bonds, as in the book. Sequential matching runs in the compiled per-run kernels of
+``bam_markets``; every draw comes from the engine's streams. Under ``clearing: bam`` the other stages of
+the banking economy do nothing (``skipped_under_bam``); ``capital_firm_share`` does not act.
 """
 
 from __future__ import annotations
@@ -337,6 +340,8 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         return {}
     f, h = s.firms, s.households
     led = accounts.books(s, p)
+    led.new_step()  # the clock's work (its stage does nothing under bam: one copy of the books a step)
+    t = s.step + 1
     B, n_f = f.price.shape
     n_h = h.employer.shape[1]
     n_k = led.sizes[2]
@@ -397,7 +402,7 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
 
     # 2. labour: the minimum wage, wage offers, matching
     history = s.price_history
-    revise = (s.step > int(p.bam_min_wage_period)) & ((s.step - 1) % int(p.bam_min_wage_period) == 0)
+    revise = (t > int(p.bam_min_wage_period)) & ((t - 1) % int(p.bam_min_wage_period) == 0)
     inflation_yoy = history[:, 4] / np.maximum(history[:, 0], 1e-300) - 1.0
     w_min = np.where(revise, s.minimum_wage * (1 + inflation_yoy), s.minimum_wage)
     wage = np.where((employer >= 0) & (wage < w_min[:, None]), w_min[:, None], wage)
@@ -596,6 +601,7 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     open_positions = np.where(bankrupt, 0, vacancies).sum(axis=1)
     gov = led._sector("government")
     return {
+        "step": t,
         "price_index": price_index,
         "inflation": inflation,
         "expected_inflation": s.expected_inflation
