@@ -13,7 +13,8 @@ with rumour_k = ``run_rumour`` for the depositors of bank ``run_rumour_bank`` du
 ``run_rumour_step``, and distress_k = (1 − equity_k / (κ·loans_k))⁺ (a bank below its capital requirement
 frightens its depositors). With ``deposit_insurance`` a depositor whose deposits are at most
 ``insurance_limit`` is covered and does not run. A runner moves all its deposits to the bank with the
-highest equity ratio (there is no cash in this economy: a run is a flight of deposits to a safer bank).
+highest equity ratio, demand and savings deposits alike (there is no cash in this economy: a run is a
+flight of deposits to a safer bank).
 
 **Sequential service.** Runners are served in a random order (the ``run_queue`` stream) while bank k can
 pay, from (1) its reserves, (2) overnight loans from banks with reserves above their requirement
@@ -198,7 +199,10 @@ def bank_run(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         rumour_on & (np.arange(n_k)[None, :] == col(p.run_rumour_bank)), col(p.run_rumour), 0.0
     )
     signal = _neighbour_share(s, h.bank) + rumour_k[runs, h.bank] + distress[runs, h.bank]
-    deposits_h = led.stock_of("households", "deposits")
+    # a runner takes its demand and savings deposits alike
+    demand_h = led.stock_of("households", "deposits")
+    savings_h = led.stock_of("households", "savings")
+    deposits_h = demand_h + savings_h
     insured = col(p.deposit_insurance).astype(bool) & (deposits_h <= col(p.insurance_limit))
     ratio = equity / np.maximum(loans, 1e-300)
     safe = np.argmax(np.where(distress > 0, -np.inf, ratio), axis=1)  # (B,)
@@ -226,10 +230,18 @@ def bank_run(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     raised = _raise_funds(s, p, led, paid_k, n_k)
     # the deposits move to the safe bank, settled in reserves
     new_bank = np.where(served, safe[:, None], h.bank)
+    moved_d, moved_s = np.where(served, demand_h, 0.0), np.where(served, savings_h, 0.0)
     led.book(
-        debit=[("banks", "deposits", h.bank), ("banks", "reserves", new_bank)],
-        credit=[("banks", "deposits", new_bank), ("banks", "reserves", h.bank)],
-        amount=paid_h,
+        debit=[
+            ("banks", "deposits", h.bank, moved_d),
+            ("banks", "savings", h.bank, moved_s),
+            ("banks", "reserves", new_bank, paid_h),
+        ],
+        credit=[
+            ("banks", "deposits", new_bank, moved_d),
+            ("banks", "savings", new_bank, moved_s),
+            ("banks", "reserves", h.bank, paid_h),
+        ],
     )
     failed = (wanted > paid_k * (1 + 1e-12) + 1e-9).sum(axis=1)
     return {
@@ -347,7 +359,7 @@ def _withdrawals(s: Arrays, p: Any) -> np.ndarray:
 
 def _deposits(s: Arrays, p: Any) -> np.ndarray:
     led = p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False)
-    return -led.stock_of("banks", "deposits")
+    return -led.stock_of("banks", "deposits") - led.stock_of("banks", "savings")
 
 
 OBSERVABLES = {"withdrawals_by_bank": _withdrawals, "deposits_by_bank": _deposits}
