@@ -7,7 +7,8 @@ first step (compilation, or loading the compiled kernels from the disk cache) is
 ``--repeat`` rounds of ``--days`` steps, and the best round is reported, as wall seconds per day and as
 the process's CPU seconds per day (on a shared machine the CPU time is the steadier figure: it leaves out
 the time other jobs held the core; with 2 threads it adds both threads' time). The load average is
-printed with every timing. Last, the seconds per day of each stage (``Simulation.profile``, best round).
+printed with every timing. Last, the wall seconds per day of each stage (``Simulation.profile``, the
+mean over ``--repeat`` rounds).
 
     python benchmarks/network_scale.py [--sizes 1000 10000 100000 1000000] [--days 5] [--repeat 3]
                                        [--cores 1 2] [--graph erdos_renyi] [--degree 10]
@@ -53,9 +54,9 @@ def one_case(n: int, days: int, repeat: int, degree: int, graph: str, cores: int
             ((time.perf_counter() - w0) / days, (time.process_time() - c0) / days, os.getloadavg()[0])
         )
     stages: dict[str, float] = {}
-    for _ in range(repeat):
+    for _ in range(repeat):  # the mean over all rounds: a block due every k steps is in only some of them
         for name, seconds in sim.profile(days).items():
-            stages[name] = min(stages.get(name, float("inf")), seconds / days)
+            stages[name] = stages.get(name, 0.0) + seconds / (days * repeat)
     wall, _, load = min(rounds)
     return {
         "n": n,
