@@ -398,3 +398,60 @@ def test_a_swept_parameter_overrides_the_configurations_fixed_value():
         }
     )
     assert res.subsets()["pay_rate"].tolist() == [0.01, 0.02]
+
+
+def test_following_a_growing_stream_gives_the_same_run_as_the_recorded_file(tmp_path):
+    from econsim.models.network.realtime import StreamTail, read_stream, run_live
+
+    readings = read_stream(FEED)
+    lines = FEED.read_text().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith(("#", "time"))]
+    body = [ln for ln in lines if ln not in header]
+    growing = tmp_path / "growing.csv"
+    growing.write_text("".join(header))
+    tail = StreamTail(growing)
+    day = [0]
+
+    def poll():  # another program appends the readings of the coming day
+        day[0] += 1
+        due = [ln for ln in body if day[0] - 1 < float(ln.split(",")[0]) <= day[0]]
+        with open(growing, "a") as fh:
+            fh.write("".join(due))
+        return tail.poll()
+
+    params = {**DEFI, "n_agents": 120}
+    followed, _ = run_live(Simulation(get_model("network"), params, runs=1, seed=3), [], 8, poll=poll)
+    recorded, _ = run_live(Simulation(get_model("network"), params, runs=1, seed=3), readings, 8)
+    assert followed.readings == recorded.readings
+    assert followed.frame().equals(recorded.frame())
+
+
+def test_socket_tail_reads_complete_lines_from_a_localhost_stream():
+    import socket
+    import time as clock
+
+    from econsim.models.network.realtime import SocketTail
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    tail = SocketTail("127.0.0.1", port)
+    conn, _ = server.accept()
+    conn.sendall(b"time,chain,asset,price\n0.5,0,1,1.02\n0.7,1,")
+    got = []
+    for _ in range(100):
+        got += tail.poll()
+        if got:
+            break
+        clock.sleep(0.01)
+    assert [(r.time, r.chain, r.price) for r in got] == [(0.5, 0, 1.02)]
+    conn.sendall(b"2,0.98\n")
+    more = []
+    for _ in range(100):
+        more += tail.poll()
+        if more:
+            break
+        clock.sleep(0.01)
+    assert [(r.time, r.chain, r.asset, r.price) for r in more] == [(0.7, 1, 2, 0.98)]
+    conn.close(), tail.close(), server.close()
+    with pytest.raises(ConfigError, match="only a loopback address"):
+        SocketTail("192.0.2.1", port)

@@ -202,35 +202,49 @@ def _risk_figure(traj, path: Path) -> None:
 def live(
     config: CONFIG,
     stream: Annotated[
-        Path, typer.Option(help="CSV feed: time,chain,asset,price (a growing or recorded file)")
-    ],
+        Path | None, typer.Option(help="CSV feed: time,chain,asset,price (a growing or recorded file)")
+    ] = None,
+    socket_: Annotated[
+        str | None, typer.Option("--socket", help="HOST:PORT of a feed on a localhost TCP connection")
+    ] = None,
     days: Annotated[int, typer.Option(min=1, help="days to run")] = 60,
     follow: Annotated[
         bool, typer.Option(help="keep reading lines appended to the file while running")
     ] = False,
-    interval: Annotated[float, typer.Option(min=0.0, help="with --follow: seconds to wait per day")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.0, help="with --follow or --socket: seconds per day")
+    ] = 1.0,
     gain: Annotated[float, typer.Option(help="sentiment per log price gap")] = 2.0,
     agents: Annotated[int | None, typer.Option(min=10, help="override n_agents")] = None,
     runs: Annotated[int, typer.Option(min=1)] = 1,
     out: Annotated[Path, typer.Option(help="folder for live.csv")] = Path("results/network-live"),
 ) -> None:
     """Run the model driven by a Kalman-filtered live price feed, event by event."""
-    from econsim.engine import Simulation
-    from econsim.models.network.realtime import StreamTail, read_stream, run_live
+    from econsim.engine import ConfigError, Simulation
+    from econsim.models.network.realtime import SocketTail, StreamTail, read_stream, run_live
     from econsim.models.registry import get_model
 
+    if (stream is None) == (socket_ is None):
+        raise ConfigError("give the feed as --stream FILE or --socket HOST:PORT (one of the two)")
     base = _base(config, agents)
     sim = Simulation(get_model("network"), base["params"], runs=runs, seed=base["seed"])
-    if follow:
-        tail = StreamTail(stream)
+    if stream is not None and not follow:
+        log, _ = run_live(sim, read_stream(stream), days, gain=gain)
+    else:
+        if socket_ is not None:
+            host, _, port = socket_.rpartition(":")
+            if not port.isdigit():
+                raise ConfigError(f"--socket {socket_!r}: write HOST:PORT")
+            tail: Any = SocketTail(host or "127.0.0.1", int(port))
+        else:
+            assert stream is not None
+            tail = StreamTail(stream)
 
         def poll():
             time.sleep(interval)
             return tail.poll()
 
         log, _ = run_live(sim, tail.poll(), days, gain=gain, poll=poll)
-    else:
-        log, _ = run_live(sim, read_stream(stream), days, gain=gain)
     frame = log.frame()
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "live.csv", index=False)

@@ -2,7 +2,8 @@
 the clock jumps from event to event.
 
 Feed. A CSV text stream — a file that another program appends to (``StreamTail`` reads the complete
-lines added since the last poll), or a recorded one — of readings ``time,chain,asset,price``: time in
+lines added since the last poll), a TCP connection on localhost (``SocketTail``), or a recorded file —
+of readings ``time,chain,asset,price``: time in
 days (non-decreasing), chain 0 … C−1, risky asset 1 … K−1, an observed price d(t) > 0 (lines starting
 with ``#`` and a ``time,chain,asset,price`` header are skipped).
 
@@ -94,6 +95,56 @@ class StreamTail:
             if reading is not None:
                 out.append(reading)
         return out
+
+
+@dataclass
+class SocketTail:
+    """Reads readings from a TCP stream on this machine (``host`` must be a loopback address): ``poll()``
+    returns those of the complete lines received since the last poll, without waiting for more."""
+
+    host: str
+    port: int
+    line_no: int = 0
+    _partial: bytes = b""
+    _sock: Any = None
+
+    def __post_init__(self) -> None:
+        import ipaddress
+        import socket
+
+        try:
+            loopback = ipaddress.ip_address(socket.gethostbyname(self.host)).is_loopback
+        except (OSError, ValueError):
+            loopback = False
+        if not loopback:
+            raise ConfigError(f"stream socket {self.host}:{self.port}: only a loopback address is read")
+        try:
+            self._sock = socket.create_connection((self.host, self.port), timeout=5.0)
+        except OSError as exc:
+            raise ConfigError(f"stream socket {self.host}:{self.port}: cannot connect ({exc})") from None
+        self._sock.setblocking(False)
+
+    def poll(self) -> list[Reading]:
+        chunks = []
+        while True:
+            try:
+                data = self._sock.recv(65536)
+            except BlockingIOError:
+                break
+            if not data:  # the sender closed the stream
+                break
+            chunks.append(data)
+        *lines, self._partial = (self._partial + b"".join(chunks)).split(b"\n")
+        out = []
+        for raw in lines:
+            self.line_no += 1
+            reading = parse_line(raw.decode(), f"stream {self.host}:{self.port}, line {self.line_no}")
+            if reading is not None:
+                out.append(reading)
+        return out
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 def read_stream(path: str | Path) -> list[Reading]:
