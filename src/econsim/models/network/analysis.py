@@ -528,7 +528,8 @@ def surrogate(
 
 # --------------------------------------------------------------------------- policy stress tests
 def read_posterior(path: str | Path, samples: int = 50, seed: int = 0) -> pd.DataFrame:
-    """Parameter samples from a file: a CSV with one column per parameter (and an optional ``weight``);
+    """Parameter samples from a file: a CSV with one column per parameter (and an optional ``weight``) —
+    e.g. ``econsim calibrate``'s bootstrap.csv;
     ``econsim calibrate``'s fit.csv (param, value, se: ``samples`` draws from N(value, se²), the
     estimator's asymptotic normal, from the ``posterior`` stream); or ``econsim optimize``'s trials.csv
     (the best quarter of the trials, by its best.json's direction)."""
