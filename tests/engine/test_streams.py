@@ -104,6 +104,8 @@ def test_streams_restored_at_a_position_continue_identically():
 @pytest.mark.parametrize("words_used", [0, 4, 256, 4 * 2**40])
 def test_compiled_philox_gives_numpys_words(words_used):
     """Stream._fetch (the compiled Philox4x64-10) hands out the words of numpy's Philox of each key."""
+    import numba  # noqa: F401 - loaded, a batch of any size draws through the compiled Philox
+
     from econsim.engine.streams import Stream, derive_keys
 
     keys = derive_keys(11, np.column_stack([np.arange(9), np.full(9, 5)]))

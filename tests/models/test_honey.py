@@ -169,8 +169,10 @@ def test_productivity_scan_reports_the_undecided_range():
 
 
 def _stages_only():
-    """The honey model without its compiled step: the stages, step by step."""
+    """The honey model, its compiled step in use (numba loaded), and a copy without it: the stages."""
     import copy
+
+    import numba  # noqa: F401 - loaded, the compiled step takes stretches of any size
 
     from econsim.models.honey import model
 
@@ -256,6 +258,8 @@ def test_compiled_step_stops_where_strict_mode_refuses_and_the_stages_raise(para
 
 def test_compiled_step_is_what_an_experiment_runs():
     """econsim.run of honey goes through the compiled step (and gives the stages' table)."""
+    import numba  # noqa: F401 - loaded, the compiled step takes stretches of any size
+
     from econsim.models.honey import compiled
 
     calls = []
@@ -281,3 +285,24 @@ def test_compiled_step_is_what_an_experiment_runs():
     finally:
         model.fast_steps = original
     pd.testing.assert_frame_equal(table, reference)
+
+
+def test_a_small_stretch_takes_the_stages_while_numba_is_not_loaded(monkeypatch):
+    """Loading numba costs more than a small experiment's stages: the compiled step declines it then."""
+    import sys
+
+    from econsim.engine.simulation import Simulation
+    from econsim.models.honey import compiled, model
+
+    seen = []
+
+    def recording(stretch):
+        out = compiled.fast_steps(stretch)
+        seen.append(out[0])
+        return out
+
+    monkeypatch.setattr(model, "fast_steps", recording)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    Simulation(model, runs=4, seed=1).run(30)  # 120 run-steps
+    assert seen == [0]
+    assert compiled.COMPILED_RUN_STEPS > 4 * 30

@@ -139,7 +139,17 @@ def test_api_and_cli_write_identical_results(tmp_path):
 
 
 def test_cancel_within_two_seconds_keeps_finished_batches(client, tmp_path):
-    config = {"model": "honey", "runs": 4, "steps": 8000, "seed": 3, "memory_budget_mb": 1, "strict": False}
+    # batches of one run of 60 000 steps (about a second each, compiled): the job is still simulating
+    # when it is cancelled
+    config = {
+        "model": "honey",
+        "runs": 4,
+        "steps": 60_000,
+        "record_every": 20,
+        "seed": 3,
+        "memory_budget_mb": 1,
+        "strict": False,
+    }
     posted = client.post("/runs", json=config)
     location, parts = posted.headers["location"], tmp_path / "data" / "runs" / posted.json()["id"] / "parts"
     deadline = time.monotonic() + 60
@@ -157,7 +167,7 @@ def test_cancel_within_two_seconds_keeps_finished_batches(client, tmp_path):
     resumed = client.post("/runs", json=config)
     assert resumed.status_code == 202 and resumed.headers["location"] == location
     time.sleep(0.2)
-    assert client.get(location).json()["done"] >= len(kept) * 8000
+    assert client.get(location).json()["done"] >= len(kept) * 60_000
     assert client.delete(location).json()["status"] == "cancelled"
     assert sorted(parts.glob("*.parquet"))[: len(kept)] == kept
 
@@ -194,14 +204,16 @@ def test_bad_input_gets_the_cli_messages(client, tmp_path):
 
 
 def test_limits(tmp_path):
-    limits = Limits(max_work=10_000, max_jobs=1, max_job_seconds=0.3, max_session_steps=50)
+    limits = Limits(max_work=1_000_000, max_jobs=1, max_job_seconds=0.3, max_session_steps=50)
     client = TestClient(create_app(Settings(data_dir=tmp_path, limits=limits)))
-    big = client.post("/runs", json={"model": "honey", "runs": 100, "steps": 101, "seed": 1})
+    big = client.post("/runs", json={"model": "honey", "runs": 100, "steps": 10_001, "seed": 1})
     assert big.status_code == 413 and big.json()["limit"] == "max_work"
-    assert "100 runs" in big.json()["error"] and "max_work = 10000" in big.json()["error"]
-    slow = client.post("/runs", json={"model": "honey", "runs": 1, "steps": 9000, "seed": 1})
+    assert "100 runs" in big.json()["error"] and "max_work = 1000000" in big.json()["error"]
+    # 900 000 steps of one run take seconds even compiled: the job outlasts its 0.3 s
+    slow_job = {"model": "honey", "runs": 1, "steps": 900_000, "record_every": 100}
+    slow = client.post("/runs", json={**slow_job, "seed": 1})
     assert slow.status_code == 202
-    second = client.post("/runs", json={"model": "honey", "runs": 1, "steps": 9000, "seed": 2})
+    second = client.post("/runs", json={**slow_job, "seed": 2})
     assert second.status_code == 422 and second.json()["limit"] == "max_jobs"
     info = wait_done(client, slow.headers["location"])
     assert info["status"] == "failed" and "max_job_seconds = 0.3 s" in info["error"]

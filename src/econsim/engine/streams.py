@@ -19,6 +19,7 @@ plain per-run Generator: the reference for the streams and a tool for code that 
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Sequence
 
@@ -114,6 +115,11 @@ def run_generator(seed: int, identity: Sequence[int], stream: str) -> np.random.
     """The Generator of one run's named stream (the reference definition of the streams)."""
     key = np.random.SeedSequence(int(seed), spawn_key=(*map(int, identity), stream_id(stream)))
     return np.random.Generator(np.random.Philox(key=key.generate_state(2, np.uint64)))
+
+
+#: batches of at least this many runs draw their words through the compiled Philox even when numba is
+#: not loaded yet (``Stream._fetch``)
+_COMPILED_RUNS = 256
 
 
 @jit(cache=True)
@@ -217,10 +223,14 @@ class Stream:
     def _fetch(self, n_words: int) -> np.ndarray:
         """The next ``n_words`` (a multiple of 4) raw words of every run: shape (B, n_words).
 
-        Computed by ``philox_words`` (compiled) when numba is there, else by numpy's Philox run by run
-        (``_fetch_numpy``, the reference: the two give the same words)."""
+        Computed by ``philox_words`` (compiled) for a batch of many runs, or whenever numba is loaded
+        already; else by numpy's Philox run by run (``_fetch_numpy``, the reference: the two give the same
+        words). numpy's costs ≈ 8 µs a run and fetch; loading numba and its compiled code once costs a
+        second or more, which only a batch of many runs pays back."""
         if self.n_runs == 0:
             return np.empty((0, n_words), dtype=np.uint64)
+        if self.n_runs < _COMPILED_RUNS and "numba" not in sys.modules:
+            return self._fetch_numpy(n_words)
         try:
             kernel = philox_words.dispatcher
         except ImportError:

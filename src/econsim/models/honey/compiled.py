@@ -16,10 +16,15 @@ bit for a few percent of arguments. The draws of a stretch are taken at once fro
 (two words a step: the uniform, then the normal), in the blocks one draw at a time would fetch, so the
 values and the stream's position are the stages' own. In strict mode a step that the engine's checks
 would refuse is not taken: the stretch stops before it, the stream goes back to where those steps leave it, and the stages redo that step and raise as they always do.
+
+Loading numba and the compiled code costs a second or more once per process, more than the stages take for
+a small experiment: a stretch of fewer than ``COMPILED_RUN_STEPS`` run-steps takes the stages unless numba
+is loaded already (the same bits either way).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +60,10 @@ _TWO_M53 = 2.0**-53
 _TWO_M52 = 2.0**-52
 #: recorded steps staged before they are written to the (K, B, T) records: 8 floats, a cache line per run
 _SLOTS = 8
+
+#: a stretch of fewer run-steps than this goes through the stages unless numba is loaded already: loading
+#: numba and the compiled step once costs a second or more, the stages ≈ 0.2 ms a step
+COMPILED_RUN_STEPS = 50_000
 
 _kernels: dict[str, Any] = {}
 
@@ -203,6 +212,8 @@ def fast_steps(stretch: Stretch) -> tuple[int, Mapping[str, np.ndarray]]:
     codes = [_CODE.get(name, -1) for name in stretch.names]
     if stretch.block_kbt is None or -1 in codes or set(STATE) - set(s):
         return _decline()
+    if "numba" not in sys.modules and n * len(np.asarray(s["reserve"])) < COMPILED_RUN_STEPS:
+        return _decline()  # loading numba would cost more than the stages take
     from econsim.models.honey import model
 
     tol = model.invariants[0].tol if [i.name for i in model.invariants] == ["supply"] else None
