@@ -4,7 +4,7 @@ Sectors (holders): households h, firms f, banks k, the central bank and the gove
 
     deposits   asset of a household or firm, liability of its bank
     reserves   asset of a bank (and the government's account at the central bank), liability of the CB
-    loans      asset of the lending bank, liability of the firm
+    loans      asset of the lending bank, liability of the firm or household (``consumer_credit``)
     bonds      government bonds: asset of banks and the CB, liability of the government
     advances   central-bank lending: asset of the CB, liability of a bank
     capital    real asset of consumption-goods firms, booked at cost (its purchase is ``investment``)
@@ -302,6 +302,7 @@ NON_NEGATIVE = (
     ("households", "deposits", 1),
     ("households", "savings", 1),
     ("households", "equity", 1),
+    ("households", "loans", -1),
     ("firms", "equity", -1),
     ("firms", "deposits", 1),
     ("banks", "reserves", 1),

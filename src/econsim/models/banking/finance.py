@@ -1,8 +1,8 @@
 """Credit, interest, the central bank's facilities, government finance, and the banks' own accounts.
 
 Credit. A firm's financing gap is next step's wage bill plus its planned investment less its deposits.
-Banks score it by a logistic default probability of its leverage ℓ = (loans + gap)/(capital + deposits)
-and its past defaults n:  PD = 1/(1 + e^{−(−4 + 4ℓ + 0.5n)}), refuse above PD = 0.5, and price
+Banks score it by a logistic default probability of its leverage ℓ = (loans + gap)/(capital + deposits +
+revenue), revenue the larger of the last step's and what the expected sales bring, and its past defaults n:  PD = 1/(1 + e^{−(−4 + 4ℓ + 0.5n)}), refuse above PD = 0.5, and price
 
     r = i + spread·√(κ/e_k) + premium·PD          (κ capital requirement, e_k the bank's equity/loans)
 
@@ -59,7 +59,11 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     capital_price = capital_goods_price(f.price, p)
     gap = f.offer * f.labour_target + f.investment_plan * capital_price[:, None] - deposits
     demand = np.where(f.alive, np.maximum(gap, 0.0), 0.0)
-    leverage = (loans + demand) / np.maximum(capital_value + np.maximum(deposits, 0.0) + f.revenue, 1e-12)
+    # what the loan is repaid from: the plant, the cash, and the step's revenue — the revenue its
+    # expected sales bring where that is more (a firm whose cash ran out has orders still, and without
+    # them in its score it could never borrow to pay the workers who would fill them)
+    income = np.maximum(f.revenue, f.expected_sales * f.price)
+    leverage = (loans + demand) / np.maximum(capital_value + np.maximum(deposits, 0.0) + income, 1e-12)
     pd = default_probability(leverage, f.defaults)
     capacity, equity_ratio = bank_capacity(led, p)
     spread = col(p.loan_spread) * np.sqrt(col(p.capital_requirement) / np.maximum(equity_ratio, 1e-6))

@@ -75,6 +75,7 @@ OBSERVABLES = {
             (_stock(s, p, "firms", "capital") + _stock(s, p, "firms", "deposits")).sum(axis=1), 1e-300
         )
     ),
+    "consumer_credit": lambda s, p: -_stock(s, p, "households", "loans").sum(axis=1),
     "gov_debt": lambda s, p: -_stock(s, p, "government", "bonds")[:, 0],
     "m0": lambda s, p: _stock(s, p, "banks", "reserves").sum(axis=1),
     "m1": lambda s, p: (

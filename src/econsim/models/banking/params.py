@@ -178,6 +178,14 @@ PARAMS: list[Param] = [
     Param("loan_term_years", 3.0, "years over which loans amortize", bounds=(1e-3, None)),
     Param("investment_speed", 0.05, "share of the capital gap closed by investment per step", bounds=UNIT),
     # --- banks
+    Param("consumer_spread", 0.05, "consumer-loan rate above the policy rate", bounds=POS),
+    Param("consumer_loan_years", 3.0, "years over which consumer loans amortize", bounds=(1e-3, None)),
+    Param(
+        "consumer_credit_months",
+        3.0,
+        "most a household may owe on consumer loans, in months of disposable income (0: no consumer credit)",
+        bounds=(0.0, 120.0),
+    ),
     Param("capital_requirement", 0.08, "minimum equity / loans", bounds=UNIT),
     Param("reserve_requirement", 0.02, "minimum reserves / deposits", bounds=UNIT),
     Param("loan_spread", 0.03, "bank markup of the loan rate over the policy rate", bounds=POS),

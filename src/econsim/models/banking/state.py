@@ -45,6 +45,9 @@ HOUSEHOLDS = Population(
         _v("education", "education code of the reference person (survey row)"),
         _v("region", "region code (survey row)"),
         _v("tenure", "housing tenure code (survey row)"),
+        _v("loan_rate", "annual rate of the household's consumer loan (0 without one)"),
+        _v("loan_defaults", "consumer loans the household defaulted on so far", dtype=I64),
+        _v("credit_pd", "default probability of the household's credit score"),
         *bam.HOUSEHOLD_VARS,
     ],
 )
@@ -108,6 +111,7 @@ AGGREGATES: list[Var] = [
     _v("potential", "trend of real output (slow moving average)"),
     _v("firm_bankruptcies", "firms that failed this step"),
     _v("bank_defaults", "banks that failed this step"),
+    _v("consumer_defaults", "households that defaulted on a consumer loan this step"),
     _v("deficit", "government deficit this step"),
     _v("initial_output", "nominal output at t = 0 (scales government purchases)"),
     _v("base_price_c", "consumption-good price at t = 0 (real output's deflator)"),
