@@ -370,7 +370,7 @@ def residuals(s: Arrays, p: Any) -> dict[str, np.ndarray]:
         "net_worth": worth,
         "tfm_rows": np.abs(tfm.row_sums()) / turnover,
         "tfm_columns": np.abs(tfm.column_sums()) / turnover,
-        "deposits": _bank_deposits_match(s, led),
+        "deposits": _bank_deposits_match(s, led, weight),
         "negative": _no_negative(led, gross, weight),
     }
 
@@ -384,9 +384,11 @@ def sum_by(index_bn: np.ndarray, values_bn: np.ndarray, size: int) -> np.ndarray
     return np.bincount(flat, weights=values_bn.ravel(), minlength=B * size).reshape(B, size)
 
 
-def _bank_deposits_match(s: Arrays, led: Ledger) -> np.ndarray:
+def _bank_deposits_match(s: Arrays, led: Ledger, weight: float) -> np.ndarray:
     """Each bank's deposit and savings liabilities equal its customers' deposits and savings (relative
-    residual per bank, the worse of the two; savings relative to the bank's deposits plus savings)."""
+    residual per bank, the worse of the two; savings relative to the bank's deposits plus savings; each
+    scale includes the bank's rounding allowance w·V_k, as its liabilities are running sums of every
+    payment in and out)."""
     n_k = int(led.sizes[2])
     held = sum_by(s["households.bank"], led.stock_of("households", "deposits"), n_k)
     held = held + sum_by(s["firms.bank"], led.stock_of("firms", "deposits"), n_k)
@@ -396,9 +398,13 @@ def _bank_deposits_match(s: Arrays, led: Ledger) -> np.ndarray:
     # both relative to the bank's customer funding: a bank whose savers all left (a run) keeps a
     # round-off of its former savings, 1e-16 of them, that must not count as a mismatch of 1e-9
     funding = np.abs(owed) + np.abs(held) + np.abs(owed_savings) + np.abs(saved)
+    k = led._sector("banks")
+    allowance = weight * (
+        led.volume[:, led.offsets[k] : led.offsets[k + 1]] if led.volume is not None else 0.0
+    )
     return np.maximum(
-        np.abs(held - owed) / np.maximum(np.abs(owed) + np.abs(held), 1.0),
-        np.abs(saved - owed_savings) / np.maximum(funding, 1.0),
+        np.abs(held - owed) / np.maximum(np.abs(owed) + np.abs(held) + allowance, 1.0),
+        np.abs(saved - owed_savings) / np.maximum(funding + allowance, 1.0),
     )
 
 

@@ -205,7 +205,9 @@ def bank_run(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
     deposits_h = demand_h + savings_h
     insured = col(p.deposit_insurance).astype(bool) & (deposits_h <= col(p.insurance_limit))
     ratio = equity / np.maximum(loans, 1e-300)
-    safe = np.argmax(np.where(distress > 0, -np.inf, ratio), axis=1)  # (B,)
+    # runners flee to the soundest bank no rumour is about (were the rumoured bank the soundest by its
+    # books, its depositors would otherwise have nowhere to run)
+    safe = np.argmax(np.where((distress > 0) | (rumour_k > 0), -np.inf, ratio), axis=1)  # (B,)
     runner = (signal >= s.run_threshold_h) & ~insured & (deposits_h > 0) & (h.bank != safe[:, None])
     amount = np.where(runner, deposits_h, 0.0)
     # sequential service: a random queue per bank, served while the bank can raise the money
@@ -358,6 +360,7 @@ def _withdrawals(s: Arrays, p: Any) -> np.ndarray:
 
 
 def _deposits(s: Arrays, p: Any) -> np.ndarray:
+    """Each bank's deposit liabilities, demand and savings deposits together (what a run withdraws)."""
     led = p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False)
     return -led.stock_of("banks", "deposits") - led.stock_of("banks", "savings")
 
