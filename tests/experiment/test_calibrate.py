@@ -183,3 +183,18 @@ def test_command_line_writes_a_valid_calibrated_config(tmp_path):
 def test_bad_input_is_named(moments, space, message):
     with pytest.raises(ConfigError, match=message):
         calibrate(BASE, _data(1, steps=20), moments, space, trials=2, runs=2)
+
+
+def test_a_network_calibration_feeds_the_stress_test(tmp_path):
+    from econsim.models.network.analysis import read_posterior
+
+    params, steps, moments, name, (low, high), truth = EVERY_MODEL["network"]
+    base = {"model": "network", "params": params}
+    r = calibrate(base, _data(3, base, {name: truth}, steps), [moments], [f"{name}={low}:{high}"],
+                  trials=6, runs=3, seed=2, bootstrap=8, out=tmp_path)  # fmt: skip
+    # the bootstrap estimates are samples of the stress test's posterior, as they are
+    samples = read_posterior(tmp_path / "bootstrap.csv")
+    assert samples[name].tolist() == r.bootstrap[:, 0].tolist()
+    # and fit.csv gives normal draws around the estimate with its bootstrap standard error
+    draws = read_posterior(tmp_path / "fit.csv", samples=200, seed=1)[name].to_numpy()
+    assert abs(draws.mean() - r.values[name]) < 4 * r.se[name] / np.sqrt(200) + 1e-12
