@@ -418,3 +418,17 @@ def test_events_take_the_token_as_a_query_parameter(tmp_path):
     assert client.get("/health", params={"token": "s3cret"}).status_code == 401
     assert client.get(f"{location}/results", params={"token": "s3cret"}).status_code == 401
     assert client.get(location, headers=auth).json()["status"] == "complete"
+
+
+def test_a_search_job_cancels_within_two_seconds(client):
+    section = {"objective": "reserve", "params": ["throttle=0.002:0.014"], "trials": 50}
+    body = {"model": "honey", "runs": 2, "steps": 3000, "seed": 8, "figures": [], "optimize": section}
+    location = client.post("/runs", json=body).headers["location"]
+    deadline = time.monotonic() + 30
+    while client.get(location).json()["done"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    cancelled = client.delete(location)
+    assert time.monotonic() - started < 2.0
+    info = cancelled.json()
+    assert info["status"] == "cancelled" and 0 < info["done"] < info["total"] and info["result"] is None

@@ -38,3 +38,30 @@ def save_figures(
     """Draw the figures of ``specs`` (see ``figures``) and write them to ``dest``, a folder or the file
     of the first figure; returns the files written."""
     return draw_figures(results, figures(results, specs), dest)
+
+
+def heatmap_cells(results: Results, x: str, y: str, value: str, statistic: str = "mean"):
+    """The cells of a heatmap figure without drawing it: (x values, y values, ``statistic`` over each
+    cell's runs of ``value`` at the last recorded step (ny, nx), runs per cell (ny, nx)); runs whose
+    value is not finite are left out of their cell."""
+    import numpy as np
+
+    from econsim.plotting.aggregate import RunIndex, check_statistic
+    from econsim.plotting.heatmap import final_grid
+
+    check_statistic(statistic)
+    index = RunIndex(results, [x, y])
+    finals = index.matrix(value, last_only=True)
+    return final_grid(index, x, y, finals, statistic, np.isfinite(finals))
+
+
+def figure_png(results: Results, spec: Figure | Mapping[str, Any], dpi: int = 110) -> bytes:
+    """One figure of the results (a configuration entry or Figure) as PNG bytes."""
+    import io
+
+    from econsim.plotting import draw_figure
+
+    fig = draw_figure(results, spec if isinstance(spec, Figure) else Figure.model_validate(spec))
+    sink = io.BytesIO()
+    fig.savefig(sink, format="png", dpi=dpi)
+    return sink.getvalue()

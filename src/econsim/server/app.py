@@ -364,10 +364,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A sweep's heatmap: the statistic over each cell's runs of ``value`` at the last recorded step,
         over two swept names (the runs of the other swept names pooled), as JSON cells or as the PNG
         ``econsim run`` draws for a heatmap figure. Diverged runs are left out of the PNG, as there."""
-        from econsim.experiment.config import Figure
-        from econsim.plotting import draw_figure
-        from econsim.plotting.aggregate import RunIndex
-        from econsim.plotting.heatmap import final_grid
+        from econsim.experiment.figures import figure_png, heatmap_cells
 
         job = the_job(run_id)
         res = job_results(job)
@@ -387,14 +384,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if value not in columns:
             raise unknown("recorded column", value, sorted(columns))
         if format == "png":
-            spec = Figure(kind="heatmap", x=x, y=y, value=value, options={"statistic": statistic})
-            fig = draw_figure(res, spec)
-            sink = io.BytesIO()
-            fig.savefig(sink, format="png", dpi=110)
-            return Response(sink.getvalue(), media_type="image/png")
-        index = RunIndex(res, [x, y])
-        finals = index.matrix(value, last_only=True)
-        xs, ys, grid, count = final_grid(index, x, y, finals, statistic, np.isfinite(finals))
+            spec = {"kind": "heatmap", "x": x, "y": y, "value": value, "options": {"statistic": statistic}}
+            return Response(figure_png(res, spec), media_type="image/png")
+        xs, ys, grid, count = heatmap_cells(res, x, y, value, statistic)
         body = Heatmap(
             x=x,
             y=y,

@@ -201,7 +201,11 @@ def prepare_job(raw: Any, limits: Limits) -> tuple[ExperimentConfig, OptimizeSec
         return cfg, None
     section = optimize_section(raw["optimize"], cfg)
     model = get_model(cfg.model)
-    agents = agents_per_run(model, cfg.params, {})
+    sweep_values = {
+        name: (values.values() if isinstance(values, Range) else list(values))
+        for name, values in {**cfg.sweep.grid, **cfg.sweep.zip}.items()
+    }
+    agents = agents_per_run(model, cfg.params, sweep_values)
     check_work(
         agents,
         cfg.steps,
