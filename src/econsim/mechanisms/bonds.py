@@ -16,8 +16,8 @@ function broadcasts over numpy arrays of bonds (and runs).
     y(τ) = β₀ + β₁ · (1 − e^{−τ/λ})/(τ/λ) + β₂ · [(1 − e^{−τ/λ})/(τ/λ) − e^{−τ/λ}]
 
 so y(0⁺) = β₀ + β₁ and y(∞) = β₀. For a given λ the β are linear least squares; ``nelson_siegel_fit``
-scans a log grid of λ and then narrows λ by golden-section search on the residual sum of squares, for each
-run at once (batched 3 × 3 normal equations).
+scans a log grid of λ and then nested finer grids around the best point (the residual sum of squares),
+every curve and grid point at once (batched 3 × 3 normal equations).
 """
 
 from __future__ import annotations
@@ -219,25 +219,17 @@ def nelson_siegel_fit(
     if not lo < hi:
         raise ConfigError(f"lam_range must be increasing and positive, got {lam_range}")
     lead = y.shape[:-1]
-    logs = np.linspace(lo, hi, grid)
-    sse = np.stack([_ols(tau, y, np.full(lead, np.exp(g)))[1] for g in logs], axis=-1)
-    best = np.argmin(sse, axis=-1)
-    step = (hi - lo) / (grid - 1)
-    a = np.maximum(logs[best] - step, lo)
-    b = np.minimum(logs[best] + step, hi)
-    ratio = (np.sqrt(5.0) - 1.0) / 2.0
-    c1, c2 = b - ratio * (b - a), a + ratio * (b - a)
-    f1, f2 = _ols(tau, y, np.exp(c1))[1], _ols(tau, y, np.exp(c2))[1]
-    for _ in range(refine):
-        left = f1 < f2
-        b = np.where(left, c2, b)
-        a = np.where(left, a, c1)
-        c2_new = np.where(left, c1, a + ratio * (b - a))
-        c1_new = np.where(left, b - ratio * (b - a), c2)
-        f_probe = _ols(tau, y, np.exp(np.where(left, c1_new, c2_new)))[1]
-        f1, f2 = np.where(left, f_probe, f2), np.where(left, f1, f_probe)
-        c1, c2 = c1_new, c2_new
-    lam = np.exp(0.5 * (a + b))
+    # nested grids, each batched over every curve and λ at once: the best point of one grid and its
+    # neighbours are spanned by the next, ``refine`` times (spacing shrinks by (grid − 1)/2 each time)
+    centre = np.full(lead, 0.5 * (lo + hi))
+    half = np.full(lead, 0.5 * (hi - lo))
+    offsets = np.linspace(-1.0, 1.0, grid)
+    for _ in range(1 + refine):
+        logs = np.clip(centre[..., None] + half[..., None] * offsets, lo, hi)  # (..., G)
+        sse = _ols(tau, y[..., None, :], np.exp(logs))[1]
+        centre = np.take_along_axis(logs, np.argmin(sse, axis=-1)[..., None], axis=-1)[..., 0]
+        half = half * 2.0 / (grid - 1)
+    lam = np.exp(centre)
     beta, rss = _ols(tau, y, lam)
     return NelsonSiegel(
         beta0=beta[..., 0], beta1=beta[..., 1], beta2=beta[..., 2], lam=lam, rmse=np.sqrt(rss / tau.size)
