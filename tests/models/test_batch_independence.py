@@ -55,11 +55,7 @@ CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
     ),
     ("banking", "bam"): (
         {"n_households": 60, "n_firms": 10, "n_banks": 2, **BAM},
-        (
-            *(p.name for p in BAM_PARAMS),
-            *("productivity", "visits_labour", "visits_credit", "capital_requirement", "payout"),
-            "initial_deposits",
-        ),
+        tuple(p.name for p in BAM_PARAMS),  # the banking parameters BAM reuses are swept in "default"
     ),
     ("tokens", "call_auction"): ({"venue": "call_auction"}, ("max_slack",)),
     ("tokens", "tatonnement"): ({"venue": "tatonnement"}, ("adjust_speed",)),
