@@ -343,6 +343,9 @@ class Ledger:
         leg by leg, run by run, member by member, so a run's books never depend on its batch. Nothing is
         booked if the batch is unbalanced."""
         specs = [(spec, 1.0) for spec in _leg_list(debit)] + [(spec, -1.0) for spec in _leg_list(credit)]
+        values = [spec[3] if not isinstance(spec, str) and len(spec) > 3 else amount for spec, _ in specs]
+        if all(isinstance(v, np.ndarray) and v.dtype.kind == "f" and not v.any() for v in values):
+            return  # nothing to book (a step without write-offs): skip the passes over the members
         # a debit and a credit leg of one holder set with the very same amount array cancel in that
         # holder's books by construction (a payer's flow and deposit legs): only the others are summed
         # per holder to check them
