@@ -16,6 +16,7 @@ speed-up measured under load is not the speed-up of an idle machine — the acto
 jobs for the two cores.
 
     python benchmarks/partitioned.py [--agents 1000000] [--steps 3] [--parts 1 2] [--method metis]
+                                     [--graph erdos_renyi | watts_strogatz | barabasi_albert]
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=1_000_000)
     ap.add_argument("--degree", type=int, default=10)
+    ap.add_argument(
+        "--graph", default="erdos_renyi", choices=["erdos_renyi", "watts_strogatz", "barabasi_albert"]
+    )
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--parts", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--method", default="metis", choices=["metis", "hilbert", "random"])
@@ -49,9 +53,12 @@ def main() -> None:
     from econsim.models.registry import get_extras, get_model
 
     model = get_model("network")
-    params = {"n_agents": args.agents, "mean_degree": args.degree, "cluster_every": 5}
+    params = {"n_agents": args.agents, "mean_degree": args.degree, "cluster_every": 5, "graph": args.graph}
     every = 10**9  # no records between the timed steps (a record gathers the whole state)
-    print(f"network, {args.agents:,} agents, mean degree {args.degree}, {args.steps} timed steps; {load()}")
+    print(
+        f"network, {args.agents:,} agents, {args.graph}, mean degree {args.degree}, {args.steps} timed steps; "
+        f"{load()}"
+    )
 
     started = time.perf_counter()
     plain = Simulation(model, params, runs=1, seed=args.seed, record_every=every)

@@ -8,7 +8,7 @@ refreshed from their owners twice a step (at its start and after ``imitate``), s
 more than one stage old. The step runs the model's own stage kernels on the block, in the model's
 order, with these supersteps (immediate messages are answered within the step):
 
-    refresh ghosts' μ                                         (sends: μ of the agents peers subscribe to)
+    subscribe (after a split), refresh ghosts' μ               (sends: μ of the agents peers subscribe to)
     bridges                replicated
     rebalance              orders → Σ sells, buys (all-reduce) → pools swap → shares → Σ paid (all-reduce)
     edge_flows             payments, offers → offer totals to the buyers' owners (immediate)
@@ -197,6 +197,7 @@ class NetworkBlock:
         self.eta, self.flow = b["eta"].copy(), b["flow"].copy()
         self.source_gid = np.repeat(self.gid, np.diff(self.indptr))
         self.extra = b["extra"]
+        self.loaded = True
         self._build_ghosts()
 
     # --- ghosts --------------------------------------------------------------------------------
@@ -259,10 +260,12 @@ class NetworkBlock:
     # --- the step -----------------------------------------------------------------------------
     def step(self, t: int, due: tuple[bool, ...]) -> StepProgram:
         p, g, n = self.p, self.g, self.n_own
-        # subscriptions (first step after a split) and the ghosts' μ
-        inbox, _ = yield Exchange(send=self.subscribe)
-        self.subscribe = {}
-        self._take_subscriptions(inbox)
+        # subscriptions on the first step after a split (every block is loaded at once, so all take this
+        # superstep or none do), then the ghosts' μ
+        if self.loaded:
+            inbox, _ = yield Exchange(send=self.subscribe)
+            self.subscribe, self.loaded = {}, False
+            self._take_subscriptions(inbox)
         inbox, _ = yield Exchange(send=self._mu_messages())
         self._place(inbox, self.mu)
 
