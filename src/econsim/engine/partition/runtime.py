@@ -367,6 +367,10 @@ class PartitionedSimulation(Simulation):
         self.pool.close()
 
     # --- one step --------------------------------------------------------------------------------
+    def _run_fast(self, *args: Any, **kwargs: Any) -> int:
+        """A model's compiled stretch of steps (``Model.fast_steps``) runs in one process: never here."""
+        return 0
+
     def _advance(self, seconds: dict[str, float] | None) -> None:
         t = self.t + 1
         if self._needs_scatter:
