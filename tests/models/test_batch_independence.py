@@ -28,6 +28,8 @@ from econsim.models.registry import get_model
 SEED = 4
 #: the BAM economy as a setting of the banking model (configs/banking/bam.yaml's switches)
 BAM: dict[str, Any] = {"clearing": "bam", "capital_firm_share": 0.0, "steps_per_year": 4, "visits_goods": 2}
+#: credit in depth (models/banking/collateral.py), with a covenant tight enough to be breached in 4 steps
+COLLATERAL: dict[str, Any] = {"collateral_credit": True, "covenant_debt_equity": 0.3}
 #: small worlds: (fixed parameters, Monte Carlo runs, steps)
 CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "honey": ({}, 2, 12),
@@ -38,6 +40,7 @@ CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     # a preset of a model ("model/preset"): the batching tests below run it too; its parameters are swept
     # in the model's context of the same name (CONTEXTS)
     "banking/bam": ({"n_households": 60, "n_firms": 10, "n_banks": 2, **BAM}, 2, 6),
+    "banking/collateral": ({"n_households": 60, "n_firms": 10, "n_banks": 2, **COLLATERAL}, 2, 4),
 }
 
 #: (model, context) → fixed parameters under which the listed parameters act
@@ -56,6 +59,10 @@ CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
     ("banking", "bam"): (
         {"n_households": 60, "n_firms": 10, "n_banks": 2, **BAM},
         tuple(p.name for p in BAM_PARAMS),  # the banking parameters BAM reuses are swept in "default"
+    ),
+    ("banking", "collateral"): (
+        {"n_households": 60, "n_firms": 10, "n_banks": 2, **COLLATERAL},
+        ("loan_to_value", "collateral_pledge", "covenant_debt_equity", "covenant_action", "covenant_penalty"),
     ),
     ("tokens", "call_auction"): ({"venue": "call_auction"}, ("max_slack",)),
     ("tokens", "tatonnement"): ({"venue": "tatonnement"}, ("adjust_speed",)),
@@ -217,6 +224,7 @@ SWEEPS: dict[str, dict[str, list[Any]]] = {
     "banking": {"visits_goods": [2, 3], "tax_low": [0.1, 0.15]},
     "network": {"bridge_delay": [1, 2], "pay_rate": [0.02, 0.05]},
     "banking/bam": {"bam_contract": [2, 8], "bam_price_shock": [0.1, 0.2]},
+    "banking/collateral": {"covenant_action": ["reprice", "accelerate"], "loan_to_value": [0.5, 0.8]},
 }
 
 

@@ -3,7 +3,7 @@ double-entry ledger, where markets clear by search and matching and no money lea
 
 One step (a month by default), in order::
 
-    clock → monetary_policy (every ``policy_every`` steps) → firm_plans → credit → labour → production
+    clock → monetary_policy (every ``policy_every`` steps) → firm_plans → covenants → credit → labour → production
     → incomes → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts
     → settlement → macro
 
@@ -27,6 +27,7 @@ from econsim.models.banking import (
     asset_market,
     bam,
     bank_runs,
+    collateral,
     consumer_credit,
     interbank,
     sovereign,
@@ -51,6 +52,7 @@ _STAGES: list[Any] = [
     bam.bam_step,
     Block(monetary_policy, every="policy_every"),
     firm_plans,
+    collateral.covenants,
     credit,
     labour,
     production,
@@ -86,6 +88,7 @@ model = Model(
     "labour, goods and credit markets; Taylor rule; taxes, benefits and bonds",
     params=[
         *PARAMS,
+        *collateral.PARAMS,
         *interbank.PARAMS,
         *sovereign.PARAMS,
         *bank_runs.PARAMS,

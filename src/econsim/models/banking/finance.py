@@ -2,7 +2,8 @@
 
 Credit. A firm's financing gap is next step's wage bill plus its planned investment less its deposits.
 Banks score it by a logistic default probability of its leverage ℓ = (loans + gap)/(capital + deposits +
-revenue), revenue the larger of the last step's and what the expected sales bring, and its past defaults n:  PD = 1/(1 + e^{−(−4 + 4ℓ + 0.5n)}), refuse above PD = 0.5, and price
+revenue), revenue the larger of the last step's and what the expected sales bring, and its past defaults n
+(``collateral_credit`` replaces it by the four-factor score, loan-to-value cap and covenants of ``collateral``):  PD = 1/(1 + e^{−(−4 + 4ℓ + 0.5n)}), refuse above PD = 0.5, and price
 
     r = i + spread·√(κ/e_k) + premium·PD          (κ capital requirement, e_k the bank's equity/loans)
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, collateral
 from econsim.models.banking.firms import capital_goods_price, col
 from econsim.models.banking.labour import random_order
 from econsim.models.banking.markets import credit_market
@@ -63,8 +64,11 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     # expected sales bring where that is more (a firm whose cash ran out has orders still, and without
     # them in its score it could never borrow to pay the workers who would fill them)
     income = np.maximum(f.revenue, f.expected_sales * f.price)
-    leverage = (loans + demand) / np.maximum(capital_value + np.maximum(deposits, 0.0) + income, 1e-12)
-    pd = default_probability(leverage, f.defaults)
+    if p.collateral_credit:
+        demand, pd = collateral.score(led, f, p, demand, loans, capital_value, deposits, income)
+    else:
+        leverage = (loans + demand) / np.maximum(capital_value + np.maximum(deposits, 0.0) + income, 1e-12)
+        pd = default_probability(leverage, f.defaults)
     capacity, equity_ratio = bank_capacity(led, p)
     spread = col(p.loan_spread) * np.sqrt(col(p.capital_requirement) / np.maximum(equity_ratio, 1e-6))
     rate_fk = col(s.policy_rate)[:, :, None] + spread[:, None, :] + (col(p.risk_premium) * pd)[:, :, None]
@@ -90,9 +94,15 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     blended = np.where(
         got, (f.loan_rate * loans + rate * granted) / np.maximum(new_loans, 1e-12), f.loan_rate
     )
+    scored = (
+        {"firms.collateral": col(p.collateral_pledge) * capital_value, "firms.credit_pd": pd}
+        if p.collateral_credit
+        else {}
+    )
     return {
         "firms.lender": np.where(got, chosen, f.lender),
         "firms.loan_rate": blended,
+        **scored,
         **accounts.updates(led),
     }
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, collateral
 
 
 def col(x) -> np.ndarray:
@@ -231,7 +231,11 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     deposits = led.stock_of("firms", "deposits")
     repaid = np.where(bankrupt, np.minimum(np.maximum(deposits, 0.0), loans), 0.0)
     accounts.repay(led, firm_n, f.bank, lender, repaid)
-    lost = np.where(bankrupt, loans - repaid, 0.0)
+    seized, recovered = {}, np.zeros_like(repaid)
+    if p.collateral_credit:
+        recovered, share = collateral.seize(led, firm_n, lender, bankrupt, loans - repaid, p)
+        seized = {**collateral.seizure_record(recovered), "firms.capital": f.capital * (1 - share)}
+    lost = np.where(bankrupt, loans - repaid - recovered, 0.0)
     accounts.write_off(led, firm_n, lender, lost)
     shares = -led.stock_of("firms", "equity")
     accounts.reissue_shares(
@@ -261,7 +265,8 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         )
     out = {
         "firms.depreciation": depreciation,
-        "firms.capital": f.capital * (1 - col(p.depreciation) / p.steps_per_year),
+        "firms.capital": seized.pop("firms.capital", f.capital)
+        * (1 - col(p.depreciation) / p.steps_per_year),
         "firms.profit": profit,
         "firms.defaults": f.defaults + bankrupt,
         "firms.lender": np.where(bankrupt | (-led.stock_of("firms", "loans") <= 1e-9), -1, f.lender),
@@ -272,6 +277,7 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "households.other_income": per_owner_h,
         "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
         **{f"firms.{name}": np.where(bankrupt, fresh[name], getattr(f, name)) for name in fresh},
+        **seized,
         **accounts.updates(led),
     }
     return out

@@ -131,7 +131,9 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         share * col(s.initial_output) * col(s.price_index / s.base_price_c),
     )[:, 0]
     consumer = p.firm_kind_f == 0
-    value = np.where(consumer, stock * f.price, 0.0)
+    # a sold-out stock can be −1e-16 after rounding: counted as 0, else with every firm sold out its share
+    # of a near-zero total would be a large negative purchase
+    value = np.where(consumer, np.maximum(stock, 0.0) * f.price, 0.0)
     g_spent = np.minimum(
         g_nominal[:, None] * value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12), value
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Population, Var
-from econsim.models.banking import accounts, bam
+from econsim.models.banking import accounts, bam, collateral
 
 I64 = np.int64
 
@@ -80,6 +80,7 @@ FIRMS = Population(
         _v("depreciation", "capital written down this step (at cost)"),
         _v("profit", "profit this step, before tax"),
         _v("defaults", "bankruptcies of this firm slot so far", dtype=I64),
+        *collateral.FIRM_VARS,
     ],
 )
 
@@ -119,5 +120,5 @@ AGGREGATES: list[Var] = [
     _v("spending_scale", "spending model: money spent per unit of the model's prediction"),
 ]
 
-STATE = [*AGGREGATES, *bam.AGGREGATE_VARS, *accounts.variables()]
+STATE = [*AGGREGATES, *bam.AGGREGATE_VARS, *collateral.STATE, *accounts.variables()]
 POPULATIONS = [HOUSEHOLDS, FIRMS, BANKS]
