@@ -59,6 +59,12 @@ def _stock(s: Arrays, p, sector: str, instrument: str) -> np.ndarray:
     return led.stock_of(sector, instrument)
 
 
+def _equity_ratio(equity_b: np.ndarray, loans_bk: np.ndarray) -> np.ndarray:
+    """Banks' equity / loans; undefined (NaN) in a run whose banks hold no loans (all repaid), not inf."""
+    loans = loans_bk.sum(axis=1)
+    return np.where(loans > 1e-9 * np.abs(equity_b), equity_b / np.where(loans > 0, loans, 1.0), np.nan)
+
+
 def gini(x_bn: np.ndarray) -> np.ndarray:
     """Gini coefficient of each row: Σ_i (2i − n − 1)·x_(i) / (n·Σ x), x sorted ascending (negatives at 0)."""
     x = np.sort(np.maximum(x_bn, 0.0), axis=1)
@@ -91,8 +97,8 @@ OBSERVABLES = {
         + _stock(s, p, "households", "savings")
         + _stock(s, p, "households", "equity")
     ),
-    "bank_equity_ratio": lambda s, p: (
-        s["banks.equity"].sum(axis=1) / np.maximum(_stock(s, p, "banks", "loans").sum(axis=1), 1e-300)
+    "bank_equity_ratio": lambda s, p: _equity_ratio(
+        s["banks.equity"].sum(axis=1), _stock(s, p, "banks", "loans")
     ),
 }
 
