@@ -175,7 +175,7 @@ def simulate_batch(
     names: list[str] = []
     # every row's values, row after row, while the rows all have the same keys in the same order (then
     # column k is flat[k::width], sliced at C speed instead of looked up row by row)
-    flat: list[Any] = []
+    flat: list[Any] | None = []
     keys: tuple[str, ...] | None = None
     collecting = gc.isenabled()
     gc.disable()
@@ -239,7 +239,7 @@ def rows_to_frame(
     columns = [*state_names, *INDEX_COLUMNS]
     width = len(columns)
     if flat is not None and flat[1] is not None and set(flat[0]) == set(columns):
-        keys, values_flat = flat
+        keys, values_flat = flat[0], flat[1]
         at = {k: i for i, k in enumerate(keys)}
         data = {}
         for name in columns:
