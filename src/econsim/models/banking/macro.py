@@ -59,12 +59,6 @@ def _stock(s: Arrays, p, sector: str, instrument: str) -> np.ndarray:
     return led.stock_of(sector, instrument)
 
 
-def _equity_ratio(equity_b: np.ndarray, loans_bk: np.ndarray) -> np.ndarray:
-    """Banks' equity / loans; undefined (NaN) in a run whose banks hold no loans (all repaid), not inf."""
-    loans = loans_bk.sum(axis=1)
-    return np.where(loans > 1e-9 * np.abs(equity_b), equity_b / np.where(loans > 0, loans, 1.0), np.nan)
-
-
 def gini(x_bn: np.ndarray) -> np.ndarray:
     """Gini coefficient of each row: Σ_i (2i − n − 1)·x_(i) / (n·Σ x), x sorted ascending (negatives at 0)."""
     x = np.sort(np.maximum(x_bn, 0.0), axis=1)
@@ -97,10 +91,19 @@ OBSERVABLES = {
         + _stock(s, p, "households", "savings")
         + _stock(s, p, "households", "equity")
     ),
-    "bank_equity_ratio": lambda s, p: _equity_ratio(
-        s["banks.equity"].sum(axis=1), _stock(s, p, "banks", "loans")
-    ),
+    "bank_equity_ratio": lambda s, p: _bank_equity_ratio(s, p),
 }
+
+
+def _bank_equity_ratio(s: Arrays, p) -> np.ndarray:
+    """Banks' equity over their total financial assets, Σ equity / Σ max(stock, 0) (the leverage ratio of
+    Basel III): defined whenever banks hold anything — a ratio to loans alone is unbounded in an economy
+    whose loans last one step (``clearing: bam``) or that has none (``sim``)."""
+    assets = np.zeros(s["banks.equity"].shape)
+    for instrument in accounts.INSTRUMENTS:  # a fixed order of additions: the same sum at any batch size
+        assets = assets + np.maximum(_stock(s, p, "banks", instrument), 0.0)
+    total = assets.sum(axis=1)
+    return np.where(total > 0, s["banks.equity"].sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
 
 
 def stylized_facts_report(results) -> dict:
