@@ -172,6 +172,26 @@ def test_cancel_within_two_seconds_keeps_finished_batches(client, tmp_path):
     assert sorted(parts.glob("*.parquet"))[: len(kept)] == kept
 
 
+def test_cancel_while_drawing_figures_stops_before_the_next_figure(client, tmp_path):
+    # every batch is done at once; the job then draws 40 figures (a few seconds): a cancel while it draws
+    # returns within 2 s with the job cancelled and the figures not yet drawn left undrawn
+    figures = [{"kind": "timeseries", "vars": ["price"], "file": f"price_{i:02d}.png"} for i in range(40)]
+    config = {"model": "honey", "runs": 2, "steps": 50, "seed": 5, "figures": figures}
+    posted = client.post("/runs", json=config)
+    location = posted.headers["location"]
+    drawn = tmp_path / "data" / "runs" / posted.json()["id"] / "figures"
+    deadline = time.monotonic() + 60
+    while not list(drawn.glob("price_*.png")) and time.monotonic() < deadline:  # drawing has begun
+        time.sleep(0.01)
+    assert list(drawn.glob("price_*.png")), "the job never started drawing"
+    started = time.monotonic()
+    cancelled = client.delete(location)
+    assert time.monotonic() - started < 2.0
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    time.sleep(0.5)  # no figure is drawn after the cancel has been seen
+    assert len(list(drawn.glob("price_*.png"))) < 40
+
+
 def test_bad_input_gets_the_cli_messages(client, tmp_path):
     bad = {"model": "honey", "steps": 5, "params": {"throtle": 0.1}}
     answer = client.post("/runs", json=bad)

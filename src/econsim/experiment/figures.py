@@ -7,7 +7,7 @@ and then drawn by ``econsim.plotting``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,14 @@ def figures(results: Results, specs: Sequence[Figure | Mapping[str, Any]] | None
 
 
 def save_figures(
-    results: Results, specs: Sequence[Figure | Mapping[str, Any]] | None, dest: str | Path
+    results: Results,
+    specs: Sequence[Figure | Mapping[str, Any]] | None,
+    dest: str | Path,
+    before_each: Callable[[], object] | None = None,
 ) -> list[Path]:
     """Draw the figures of ``specs`` (see ``figures``) and write them to ``dest``, a folder or the file
-    of the first figure; returns the files written."""
-    return draw_figures(results, figures(results, specs), dest)
+    of the first figure; returns the files written. ``before_each()`` is called before each figure."""
+    return draw_figures(results, figures(results, specs), dest, before_each)
 
 
 def heatmap_cells(results: Results, x: str, y: str, value: str, statistic: str = "mean"):

@@ -58,7 +58,9 @@ def batch_task(
     )
 
 
-def make_reports(results: Results, names: list[str], folder: Path | None) -> dict[str, Any]:
+def make_reports(
+    results: Results, names: list[str], folder: Path | None, before_each: Callable[[], object] | None = None
+) -> dict[str, Any]:
     """Run the model's named analyses on the results; write them to ``report.json`` in the folder, with
     the count of diverged runs (``diverged_runs``) when the model declares when a run diverges."""
     model_name = results.manifest["model"]
@@ -72,6 +74,8 @@ def make_reports(results: Results, names: list[str], folder: Path | None) -> dic
     for name in names:
         if name not in available:
             raise unknown("report", name, available, where=f" of model '{model_name}'")
+        if before_each is not None:
+            before_each()
         reports[name] = available[name](results)
     if folder is not None and reports:
         (Path(folder) / "report.json").write_text(json.dumps(reports, indent=2, default=float))
@@ -196,8 +200,11 @@ def _finish(
     folder: Path | None,
     progress: bool | Callable[[int], object] | None,
 ) -> None:
-    """The configuration's reports, metrics file and figures."""
-    results.reports = make_reports(results, cfg.reports, folder)
+    """The configuration's reports, metrics file and figures. A callable ``progress`` is called with 0
+    before each report and each figure: a hook that stops its run by raising (a cancelled server job)
+    stops there too, not only between batches."""
+    tick = (lambda: progress(0)) if callable(progress) else None
+    results.reports = make_reports(results, cfg.reports, folder, tick)
     if cfg.save_metrics:
         results.save_metrics(cfg.save_metrics, list(get_model(cfg.model).observables))
     if cfg.save_fig or (folder is not None and cfg.figures is not None):
@@ -206,4 +213,4 @@ def _finish(
         specs = figures(results, cfg.figures)
         if specs:
             progress_message(f"drawing {len(specs)} figure{'s' * (len(specs) != 1)}…", progress)
-        save_figures(results, specs, cfg.save_fig or str(Path(folder or ".") / "figures"))
+        save_figures(results, specs, cfg.save_fig or str(Path(folder or ".") / "figures"), tick)

@@ -23,7 +23,7 @@ neither the configuration schema nor the results store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,14 +152,22 @@ def figure_file(spec: Figure) -> str:
     return f"heatmap-{spec.value}.png"
 
 
-def draw_figures(results: Results, figures: Sequence[Figure], dest: str | Path) -> list[Path]:
+def draw_figures(
+    results: Results,
+    figures: Sequence[Figure],
+    dest: str | Path,
+    before_each: Callable[[], object] | None = None,
+) -> list[Path]:
     """Draw figures (validated specifications: see ``experiment.figures.save_figures`` for
     configuration entries and a model's defaults) and write them. ``dest`` is a folder, or a file name
-    for the first figure (the rest go beside it as ``<stem>-<n>.<suffix>``). Returns the files written."""
+    for the first figure (the rest go beside it as ``<stem>-<n>.<suffix>``). Returns the files written.
+    ``before_each()`` is called before each figure is drawn (a cancelled job stops there by raising)."""
     dest = Path(dest)
     drawing = _Drawing(results)
     written = []
     for i, spec in enumerate(figures):
+        if before_each is not None:
+            before_each()
         name = figure_file(spec)
         if dest.suffix.lower() in _IMAGE_SUFFIXES:
             path = dest if i == 0 else dest.with_name(f"{dest.stem}-{Path(name).stem}{dest.suffix}")
