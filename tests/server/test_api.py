@@ -229,8 +229,10 @@ def test_limits(tmp_path):
     big = client.post("/runs", json={"model": "honey", "runs": 100, "steps": 10_001, "seed": 1})
     assert big.status_code == 413 and big.json()["limit"] == "max_work"
     assert "100 runs" in big.json()["error"] and "max_work = 1000000" in big.json()["error"]
-    # 900 000 steps of one run take seconds even compiled: the job outlasts its 0.3 s
-    slow_job = {"model": "honey", "runs": 1, "steps": 900_000, "record_every": 100}
+    # 900 000 steps of one run take seconds even compiled: the job outlasts its 0.3 s (not strict: the
+    # notebook's price walk leaves the finite numbers near step 54 500, which on a fast machine is
+    # reached within the 0.3 s and would end the job with that error instead)
+    slow_job = {"model": "honey", "runs": 1, "steps": 900_000, "record_every": 100, "strict": False}
     slow = client.post("/runs", json={**slow_job, "seed": 1})
     assert slow.status_code == 202
     second = client.post("/runs", json={**slow_job, "seed": 2})
