@@ -98,7 +98,13 @@ EVERY_MODEL = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("model", list(EVERY_MODEL))
+#: banking and atp calibrate for half a minute each (their economies are the heaviest): the slow tier
+HEAVY = {"banking", "atp"}
+
+
+@pytest.mark.parametrize(
+    "model", [pytest.param(m, marks=pytest.mark.slow) if m in HEAVY else m for m in EVERY_MODEL]
+)
 def test_every_builtin_model_calibrates(model):
     params, steps, moments, name, (low, high), truth = EVERY_MODEL[model]
     base = {"model": model, "params": params}

@@ -37,6 +37,8 @@ def economy():
     return sim, sim.records
 
 
+@pytest.mark.slow  # the full preset for 16 s; the strict identities of BAM also hold in the default tier's
+# batch-independence case banking/bam
 def test_the_preset_runs_through_econsim_run_with_every_identity_holding(tmp_path):
     raw = yaml.safe_load((ROOT / "configs/banking/bam.yaml").read_text())
     raw["figures"] = []  # drawing is tested elsewhere; this is about the run
