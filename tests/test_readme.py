@@ -53,6 +53,15 @@ SMALL = {
     "econsim run configs/banking/stylized_facts.yaml": [
         *("--runs", "2", "--steps", "60", "--set", "n_households=200", "--set", "n_firms=20"),
     ],
+    "econsim run configs/banking/interbank_contagion.yaml": [
+        *("--runs", "1", "--steps", "6", "--set", "n_households=100", "--set", "n_firms=10"),
+    ],
+    "econsim run configs/banking/bank_run.yaml": [
+        *("--runs", "1", "--steps", "6", "--set", "n_households=100", "--set", "n_firms=10"),
+    ],
+    "econsim run configs/banking/qe.yaml": [
+        *("--runs", "1", "--steps", "6", "--set", "n_households=100", "--set", "n_firms=10"),
+    ],
     "econsim banking train": ["--folds", "2"],
     "econsim banking validate": [],
 }
