@@ -54,11 +54,34 @@ BAD = [
 ]
 
 
+def econsim_here(capsys, monkeypatch, *args) -> subprocess.CompletedProcess:
+    """The command run in this process (``econsim.cli.main``, as the installed script runs it), answered
+    like ``econsim``'s subprocess: exit code, stdout, stderr."""
+    from econsim.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["econsim", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
 @pytest.mark.parametrize(("text", "fragments"), BAD)
-def test_bad_configuration_file(tmp_path, text, fragments):
-    proc = econsim("run", write(tmp_path, text), "--out", tmp_path / "out")
+def test_bad_configuration_file(tmp_path, capsys, monkeypatch, text, fragments):
+    proc = econsim_here(capsys, monkeypatch, "run", write(tmp_path, text), "--out", tmp_path / "out")
     assert_clean_error(proc, *fragments)
     assert not (tmp_path / "out").exists()  # stopped before any work
+
+
+def test_bad_configuration_file_in_a_fresh_process(tmp_path):
+    """The same through a real ``python -m econsim.cli`` (the exit code and streams of a process)."""
+    text, fragments = BAD[1]
+    proc = econsim("run", write(tmp_path, text), "--out", tmp_path / "out")
+    assert_clean_error(proc, *fragments)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow  # tens of seconds of subprocesses or training; runs in CI with -m slow
@@ -128,6 +151,7 @@ def test_a_blow_up_under_the_process_executor_is_the_same_clean_error(tmp_path):
     assert "BrokenProcessPool" not in proc.stderr and "TypeError" not in proc.stderr
 
 
+@pytest.mark.slow  # two subprocess runs, 8 s: runs in CI with -m slow
 def test_a_rerun_of_a_finished_experiment_says_it_computed_nothing(tmp_path):
     cfg = write(tmp_path, "model: honey\nruns: 3\nsteps: 4\nseed: 2\nmemory_budget_mb: 0.002\n")
     first = econsim("run", cfg, "--out", tmp_path / "r", "--quiet")

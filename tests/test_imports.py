@@ -170,6 +170,7 @@ def test_packages_depend_only_on_the_layers_below():
 OPTIONAL = ("ray", "optuna", "SALib", "cadCAD", "radcad")
 
 
+@pytest.mark.slow  # a fresh interpreter per module, 15 s: runs in CI with -m slow
 def test_every_module_imports_in_a_fresh_interpreter():
     # each module is imported in a process that has loaded no econsim module (forked from one that
     # has loaded only the third-party libraries, which keeps this test fast). A module that its

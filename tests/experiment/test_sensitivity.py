@@ -258,7 +258,9 @@ EVERY_MODEL = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("model", list(EVERY_MODEL))
+@pytest.mark.parametrize(
+    "model", [pytest.param(m, marks=pytest.mark.slow) if m == "banking" else m for m in EVERY_MODEL]
+)  # banking's economy takes 7 s here: the slow tier
 def test_every_builtin_model_ranks_its_driver_first(model):
     config, metric, at, (driver, d_bounds), (other, o_bounds), inert = EVERY_MODEL[model]
     r = sensitivity(

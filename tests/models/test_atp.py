@@ -284,6 +284,7 @@ def test_strict_mode_names_the_array_and_step():
         sim.run(2)
 
 
+@pytest.mark.slow  # a subprocess run, 5 s: runs in CI with -m slow
 def test_cli_runs_an_original_file_without_model_line(tmp_path):
     text = (ROOT / "configs/atp/H10_decouple_and_grow.yaml").read_text().replace("model: atp\n", "")
     text = text.replace("N: 200000", "N: 1000").replace("R: 16", "R: 5").replace("steps: 20000", "steps: 6")
