@@ -125,7 +125,8 @@ def test_a_killed_single_batch_run_resumes_from_its_checkpoint(tmp_path, monkeyp
     with np.load(checkpoint) as data:
         t = json.loads(data["meta"].tobytes())["t"]
     assert t % 25 == 0 and 0 < t < 300
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, (rerun.returncode, rerun.stderr[-4000:])  # its own words, if it fails
     assert not checkpoint.exists()
     monkeypatch.syspath_prepend(str(HELPERS))
     full = econsim.run(str(config), out=str(tmp_path / "full"))
