@@ -76,6 +76,23 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
     return values
 
 
+def _config_with_sets(config: Path, sets: list[str] | None, **overrides: Any) -> Any:
+    """The configuration file with the command line's ``--set`` values and other overrides applied
+    (the shared start of optimize, sensitivity and calibrate)."""
+    from econsim.experiment.config import load_config
+
+    raw, model_name = _read_config(config, None)
+    params, initial = _split_sets(model_name, sets or [])
+    return load_config(
+        raw,
+        source=f"'{config}'",
+        flags=FLAGS,
+        params=params or None,
+        initial_state=initial or None,
+        **overrides,
+    )
+
+
 def _split_sets(model_name: str, pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``--set`` values checked against the model: (parameters, initial state), or a ConfigError naming
     ``--set`` and the name or value."""
@@ -354,21 +371,9 @@ def optimize(
     ] = None,
 ) -> None:
     """Search parameters that minimize (or maximize) a metric averaged over Monte Carlo runs."""
-    from econsim.experiment.config import load_config
     from econsim.experiment.optimize import optimize as run_search
 
-    raw, model_name = _read_config(config, None)
-    params, initial = _split_sets(model_name, set_ or [])
-    cfg = load_config(
-        raw,
-        source=f"'{config}'",
-        flags=FLAGS,
-        runs=runs,
-        steps=steps,
-        seed=seed,
-        params=params or None,
-        initial_state=initial or None,
-    )
+    cfg = _config_with_sets(config, set_, runs=runs, steps=steps, seed=seed)
     folder = out or Path("results") / f"optimize-{cfg.name or cfg.model}"
     result = run_search(cfg, objective, param, maximize=maximize, trials=trials, out=folder)
     for note in result.notes:
@@ -414,21 +419,9 @@ def sensitivity(
     ] = None,
 ) -> None:
     """Sobol', Morris or FAST sensitivity indices of a metric, all sample rows run as one experiment."""
-    from econsim.experiment.config import load_config
     from econsim.experiment.sensitivity import sensitivity as run_sensitivity
 
-    raw, model_name = _read_config(config, None)
-    params, initial = _split_sets(model_name, set_ or [])
-    cfg = load_config(
-        raw,
-        source=f"'{config}'",
-        flags=FLAGS,
-        steps=steps,
-        executor=executor,
-        workers=workers,
-        params=params or None,
-        initial_state=initial or None,
-    )
+    cfg = _config_with_sets(config, set_, steps=steps, executor=executor, workers=workers)
     folder = out or Path("results") / f"sensitivity-{cfg.name or cfg.model}"
     result = run_sensitivity(
         cfg,
