@@ -156,3 +156,39 @@ def test_a_covenant_breach_reprices_or_accelerates_the_loan(action):
     np.testing.assert_array_equal(sim.state["covenant_breaches"], breach.sum(axis=1))
     owed_after = -_books(sim).stock_of("firms", "loans")
     assert (owed_after[breach] <= owed[breach] * (1 + 1e-12)).all()
+
+
+def test_seized_capital_depreciates_on_the_banks_books_from_the_step_after_the_seizure():
+    sim = Simulation(model, SMALL, runs=1, seed=3)
+    sim.run(6)
+    state = sim.state
+    led = _books(sim)
+    j = int(np.argmax(-led.stock_of("firms", "loans")[0]))
+    f_row, k_row = led.holders("firms")[j], led.holders("banks")[int(state["firms.lender"][0, j])]
+    x = 20 * led.stock_of("firms", "capital")[0, j]  # the balanced edit of the test above: j goes bankrupt
+    stock, worth = state["ledger_stock"].copy(), state["ledger_net_worth"].copy()
+    loan_i = accounts.INSTRUMENTS.index("loans")
+    stock[0, f_row, loan_i] -= x
+    stock[0, k_row, loan_i] += x
+    worth[0, f_row] -= x
+    worth[0, k_row] += x
+    state.update({"ledger_stock": stock, "ledger_net_worth": worth})
+    sim.step()  # the seizure
+    held = _books(sim).stock_of("banks", "capital")[0].copy()
+    bank_worth = _books(sim).net_worth[0, _books(sim).holders("banks")].copy()
+    assert held.sum() > 0
+    out = collateral.seized_assets(sim.state, sim.params, None)
+    after = sim.params.ledger_template.load(out, prefix=accounts.PREFIX)
+    # written down at the firms' rate δ/12 = 0.08/12, a loss of the banks' net worth, no transaction
+    np.testing.assert_allclose(after.stock_of("banks", "capital")[0], held * (1 - 0.08 / 12), rtol=1e-12)
+    np.testing.assert_allclose(
+        bank_worth - after.net_worth[0, after.holders("banks")], held * 0.08 / 12, rtol=1e-9, atol=1e-9
+    )
+    assert np.abs(after.flow).sum() == np.abs(_books(sim).flow).sum()
+    # through strict steps: each step the banks' capital is last step's less δ/12, plus new recoveries
+    for _ in range(3):
+        before = _books(sim).stock_of("banks", "capital")[0].sum()
+        sim.step()
+        now = _books(sim).stock_of("banks", "capital")[0].sum()
+        assert now == pytest.approx(before * (1 - 0.08 / 12) + sim.state["recoveries"][0], rel=1e-9)
+    assert sim.records.columns["seized_capital"][-1][0] == pytest.approx(now, rel=1e-12)

@@ -3,8 +3,8 @@ double-entry ledger, where markets clear by search and matching and no money lea
 
 One step (a month by default), in order::
 
-    clock → monetary_policy (every ``policy_every`` steps) → firm_plans → covenants → credit → labour → production
-    → incomes → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts
+    clock → monetary_policy (every ``policy_every`` steps) → firm_plans → covenants → seized_assets → credit
+    → labour → production → incomes → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts
     → settlement → macro
 
 Balance sheets live in the ledger (``accounts``); strict mode checks its identities after every step:
@@ -53,6 +53,7 @@ _STAGES: list[Any] = [
     Block(monetary_policy, every="policy_every"),
     firm_plans,
     collateral.covenants,
+    collateral.seized_assets,
     credit,
     labour,
     production,
@@ -111,7 +112,12 @@ model = Model(
     static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges", "n_chain"),
     init=supply_chain.with_chain(bank_runs.with_depositors(bam.with_bam_initial(initial_economy))),
     step=STEP,
-    observables={**OBSERVABLES, **bank_runs.OBSERVABLES, **supply_chain.OBSERVABLES},
+    observables={
+        **OBSERVABLES,
+        **collateral.OBSERVABLES,
+        **bank_runs.OBSERVABLES,
+        **supply_chain.OBSERVABLES,
+    },
     invariants=[*accounts.INVARIANTS, *interbank.INVARIANTS, *sovereign.INVARIANTS],
     # agents' final state; balance_sheets is every holder's row of the ledger (holders × instruments)
     final_state={

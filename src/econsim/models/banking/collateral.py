@@ -28,6 +28,14 @@ breach gets no new loan that step (even when an accelerated repayment brought it
 - ``covenant_action: accelerate``: the loan falls due now: the firm repays min(deposits, loan) at once.
 
 ``covenant_breaches`` counts the firms in breach this step.
+
+Seized capital on the bank's books. The plant a bank took over wears out as it did at the firm: each step,
+before this step's seizures (``seized_assets``, right after the covenant test), the banks' capital is
+written down at the firms' rate,
+
+    C_k ← C_k·(1 − δ/steps per year)        (a revaluation: the bank's net worth falls, the TFM does not move)
+
+so a seizure is depreciated from the step after it on, once. ``seized_capital`` records Σ_k C_k.
 """
 
 from __future__ import annotations
@@ -149,6 +157,21 @@ def covenants(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     return {**out, **accounts.updates(led)}
 
 
+def seized_assets(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Depreciation of the capital banks hold from seizures (module doc); nothing to do without it."""
+    if p.clearing != "markets":
+        return {}
+    led = accounts.books(s, p)
+    held = led.stock_of("banks", "capital")
+    if not held.any():
+        return {}
+    n_k = held.shape[1]
+    led.revalue(
+        "banks", "capital", -np.maximum(held, 0.0) * (col(p.depreciation) / p.steps_per_year), np.arange(n_k)
+    )
+    return accounts.updates(led)
+
+
 def seize(led, firm_n, lender, bankrupt, owed, p) -> tuple[np.ndarray, np.ndarray]:
     """Bankrupt firms' pledged capital goes to their lender up to ``owed`` (loan less deposits repaid), in
     one booking: (value recovered, share of each firm's capital seized)."""
@@ -166,3 +189,10 @@ def seize(led, firm_n, lender, bankrupt, owed, p) -> tuple[np.ndarray, np.ndarra
 
 def seizure_record(value) -> dict[str, np.ndarray]:
     return {"recoveries": value.sum(axis=1), "collateral_seized": (value > 0).sum(axis=1).astype(float)}
+
+
+OBSERVABLES = {
+    "seized_capital": lambda s, p: (
+        p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False).stock_of("banks", "capital").sum(axis=1)
+    ),
+}
