@@ -108,3 +108,105 @@ def test_sovereign_debt_scenario_piles_up_term_debt():
     assert (np.diff(debt[1:48], axis=0) > -1e-6).all() and debt[-1].min() > 10 * debt[2].max()
     assert (cols["deficit"][1:] > 0).mean() > 0.9
     assert (cols["bond_volume"][2:] > 0).all()
+
+
+HOUSEHOLDS = {**SMALL, "qe_amount": 0.0, "household_bonds": 0.2}
+
+
+@pytest.fixture(scope="module")
+def household_run():
+    sim = Simulation(get_model("banking"), HOUSEHOLDS, runs=2, seed=2, strict=True)
+    return sim, sim.run(10).columns
+
+
+def test_households_hold_what_they_bought_on_the_order_book(household_run):
+    sim, cols = household_run
+    led = accounts.books(sim.state, sim.params)
+    held = sim.state["bond_household"]
+    n_k = led.sizes[2]
+    # strict mode checked every step that the ledger and the register agree; here the final numbers
+    np.testing.assert_allclose(led.stock_of("households", "term_bonds"), held.sum(axis=2), rtol=1e-12)
+    np.testing.assert_allclose(
+        held.sum(axis=1), sim.state["bond_face"][..., n_k + 1].sum(axis=2), rtol=1e-9, atol=1e-6
+    )
+    share = cols["household_term_bonds"][-1] / cols["term_debt"][-1]
+    assert (share > 0.05).all() and (share < 0.5).all()
+    assert (held >= 0).all() and (held.sum(axis=2) > 0).mean() > 0.9
+    # nobody holds more bonds than it wants: at most 20 % of its deposits plus bonds, plus what it
+    # bought in the step's last trades before its deposits moved
+    deposits = led.stock_of("households", "deposits")
+    assert (held.sum(axis=2) <= 0.2 * (deposits + held.sum(axis=2)) * 1.5 + 1.0).mean() > 0.95
+
+
+def _one_trade(led, household, bank_h, seller, face, paid):
+    """(B, n, 4) sides of household ``household`` buying ``face`` for ``paid`` from bank ``seller``."""
+    from econsim.models.banking.sovereign import _settle_trades
+
+    B, H, K = led.n_runs, led.sizes[0], led.sizes[2]
+    hh = np.zeros((B, H, 4))
+    hh[:, household, 0], hh[:, household, 2] = face, paid
+    banks = np.zeros((B, K, 4))
+    banks[:, seller, 1], banks[:, seller, 3] = face, paid
+    _settle_trades(led, [("banks", np.arange(K), None, banks), ("households", np.arange(H), bank_h, hh)])
+
+
+def test_a_household_pays_for_bonds_from_its_deposit_and_reserves_move_between_banks(household_run):
+    sim, _ = household_run
+    bank_h = sim.state["households.bank"]
+    h = 0
+    own = int(bank_h[0, h])
+    other = (own + 1) % sim.params.n_banks
+    for seller, reserves_move in ((own, False), (other, True)):
+        led = accounts.books(sim.state, sim.params)
+        before = {
+            k: led.stock_of(*k).copy()
+            for k in (("households", "deposits"), ("households", "term_bonds"), ("banks", "reserves"),
+                      ("banks", "deposits"), ("banks", "term_bonds"))
+        }  # fmt: skip
+        tfm0 = led.transactions_flow().values
+        _one_trade(led, h, bank_h, seller, 100.0, 102.0)
+        delta = {k: led.stock_of(*k) - v for k, v in before.items()}
+        assert delta["households", "deposits"][0, h] == pytest.approx(-102.0)
+        assert delta["households", "term_bonds"][0, h] == pytest.approx(100.0)
+        assert delta["banks", "term_bonds"][0, seller] == pytest.approx(-100.0)
+        assert delta["banks", "deposits"][0, own] == pytest.approx(102.0)  # its liability falls
+        expected = np.zeros(sim.params.n_banks)
+        if reserves_move:
+            expected[own], expected[seller] = -102.0, 102.0
+        np.testing.assert_allclose(delta["banks", "reserves"][0], expected, atol=1e-6)
+        # the 2 paid above par is the buyer's capital loss and the seller's gain in the flow matrix
+        tfm = led.transactions_flow()
+        row, sectors = tfm.rows.index("capital_gains"), list(tfm.columns)
+        change = tfm.values - tfm0
+        assert change[0, row, sectors.index("households")] == pytest.approx(-2.0)
+        assert change[0, row, sectors.index("banks")] == pytest.approx(2.0)
+        bonds = tfm.rows.index("Δterm_bonds")
+        assert change[0, bonds, sectors.index("households")] == pytest.approx(-100.0)  # a use of funds
+        led.check()
+
+
+def test_households_get_their_share_of_coupons_and_redemptions(household_run):
+    from econsim.models.banking.sovereign import _pay_households
+
+    sim, _ = household_run
+    s, p = sim.state, sim.params
+    led = accounts.books(s, p)
+    n_k = led.sizes[2]
+    line = s["bond_face"][..., n_k + 1]  # (B, M, V)
+    redeem = np.zeros_like(line)
+    redeem[:, 0] = line[:, 0] / 2  # half of every 2-year vintage matures
+    held = s["bond_household"]
+    dep0 = led.stock_of("households", "deposits").copy()
+    gov0 = led.stock_of("government", "reserves")[:, 0].copy()
+    after = _pay_households(s, p, led, line, redeem)
+    share = held / line.sum(axis=2)[:, None, :]
+    coupon = (share * ((s["bond_coupon"] * line).sum(axis=2) / p.steps_per_year)[:, None, :]).sum(axis=2)
+    np.testing.assert_allclose(after[..., 0], held[..., 0] / 2, rtol=1e-12)
+    np.testing.assert_allclose(after[..., 1:], held[..., 1:], rtol=1e-12)
+    got = led.stock_of("households", "deposits") - dep0
+    np.testing.assert_allclose(got, coupon + held[..., 0] / 2, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        gov0 - led.stock_of("government", "reserves")[:, 0], got.sum(axis=1), rtol=1e-9
+    )
+    np.testing.assert_allclose(led.stock_of("households", "term_bonds"), after.sum(axis=2), rtol=1e-9)
+    led.check()

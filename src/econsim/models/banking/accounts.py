@@ -9,8 +9,8 @@ Sectors (holders): households h, firms f, banks k, the central bank and the gove
     advances   central-bank lending: asset of the CB, liability of a bank
     capital    real asset of consumption-goods firms, booked at cost (its purchase is ``investment``)
     interbank  overnight loans between banks: asset of the lender, liability of the borrower (``interbank``)
-    term_bonds government bonds of 2–30 years at face: asset of banks and the CB, liability of the
-               government (``sovereign``; ``bonds`` are the floating-rate bills)
+    term_bonds government bonds of 2–30 years at face: asset of banks, households and the CB, liability
+               of the government (``sovereign``; ``bonds`` are the floating-rate bills)
     equity     shares of a firm at their paid-in value: asset of the firm's owners (household h owns firm
                h mod F, an equal part each), liability of the firm; dividends are paid on them, a
                bankrupt firm's shares are written off and its plant is issued anew to the same owners
@@ -302,6 +302,7 @@ NON_NEGATIVE = (
     ("households", "deposits", 1),
     ("households", "savings", 1),
     ("households", "equity", 1),
+    ("households", "term_bonds", 1),
     ("households", "loans", -1),
     ("firms", "equity", -1),
     ("firms", "deposits", 1),

@@ -94,6 +94,12 @@ PARAMS: list[Param] = [
         bounds=(0.0, 1.0),
     ),
     Param(
+        "household_bonds",
+        0.0,
+        "share of its deposits plus term bonds a household wants in term bonds (0: households do not trade)",
+        bounds=(0.0, 1.0),
+    ),
+    Param(
         "qe_amount", 0.0, "central-bank bond purchases a step, share of initial monthly output", bounds=(0, 1)
     ),
     Param("qe_start", 0, "first step of quantitative easing", bounds=(0, None), kind="int"),
@@ -124,7 +130,9 @@ STATE: list[Var] = [
     Var("qe_reserves_created", 0.0, "banks' reserves created by this step's QE purchases"),
     Var("bond_issued", 0.0, "term bonds sold at auction this step (face)"),
     Var("bond_unsold", 0.0, "term bonds offered but not sold this step (left to bills)"),
-    Var("bond_volume", 0.0, "face traded between banks on the order book this step"),
+    Var("bond_volume", 0.0, "face traded on the order book this step"),
+    Var("bond_household", 0.0, "face of term bonds each household holds, by tenor", ("n_households", M)),
+    Var("household_term_bonds", 0.0, "term bonds held by households (face)"),
 ]
 
 
@@ -134,7 +142,7 @@ def with_bond_sizes(static: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
     def wrapped(p: Any) -> dict[str, Any]:
         out = dict(static(p))
         out["bond_slots"] = int(TENORS.max() * int(p.steps_per_year))
-        out["n_bond_holders"] = int(p.n_banks) + 1
+        out["n_bond_holders"] = int(p.n_banks) + 2  # the banks, the central bank, the households
         out["tenor_slots"] = (TENORS * int(p.steps_per_year)).astype(np.int64)
         return out
 
@@ -149,7 +157,8 @@ def _book_to_holders(
     led: Any, n_k: int, amount_bh: np.ndarray, legs: Callable[..., tuple[list, list]]
 ) -> None:
     """Book ``legs(sector, member)`` for the banks (first K columns) and the central bank (the last)."""
-    for (sector, member), part in zip(_holders(n_k), (amount_bh[:, :n_k], amount_bh[:, n_k:]), strict=True):
+    parts = (amount_bh[:, :n_k], amount_bh[:, n_k : n_k + 1])
+    for (sector, member), part in zip(_holders(n_k), parts, strict=True):
         debit, credit = legs(sector, member)
         led.book(debit=debit, credit=credit, amount=part)
 
@@ -175,10 +184,43 @@ def _redeem_and_pay_coupons(
         )
 
     _book_to_holders(led, n_k, redeemed_bh, redemption)
-    for (sector, member), part in zip(_holders(n_k), (coupon[:, :n_k], coupon[:, n_k:]), strict=True):
+    for (sector, member), part in zip(
+        _holders(n_k), (coupon[:, :n_k], coupon[:, n_k : n_k + 1]), strict=True
+    ):
         accounts.pay(led, "bond_interest", ("government", None, None), (sector, member, None), part)
+    holdings = s.bond_household
+    if face.shape[3] > n_k + 1 and face[..., n_k + 1].any():
+        holdings = _pay_households(s, p, led, face[..., n_k + 1], redeem[..., n_k + 1])
     face = face - redeem
-    return face, redeemed_bh.sum(axis=1)
+    return face, holdings, redeemed_bh.sum(axis=1)
+
+
+def _pay_households(s: Arrays, p: Any, led: Any, face_bmv: np.ndarray, redeem_bmv: np.ndarray) -> np.ndarray:
+    """The households' coupons and redemptions: each holds a share of the sector's line of each tenor,
+    hold_hm / F_m, and gets that share of its coupons and of its maturing face (paid into its deposit,
+    its bank's reserves rising with it). Returns the holdings after the redemptions."""
+    held = s.bond_household  # (B, H, M)
+    line = face_bmv.sum(axis=2)  # (B, M)
+    share = np.divide(held, line[:, None, :], out=np.zeros_like(held), where=line[:, None, :] > 0)
+    coupon_m = (s.bond_coupon * face_bmv).sum(axis=2) / p.steps_per_year
+    redeemed_hm = share * redeem_bmv.sum(axis=2)[:, None, :]
+    bank_h = s["households.bank"]
+    household_n = np.arange(held.shape[1])
+    accounts.pay(
+        led, "bond_interest", ("government", None, None), ("households", household_n, bank_h),
+        (share * coupon_m[:, None, :]).sum(axis=2),
+    )  # fmt: skip
+    paid = redeemed_hm.sum(axis=2)
+    debit, credit = _cash_legs("households", household_n, bank_h, paid, pays=False)
+    led.book_net(
+        debit=[*debit, ("government", "term_bonds", 0, paid.sum(axis=1))],
+        credit=[
+            *credit,
+            ("households", "term_bonds", household_n, paid),
+            ("government", "reserves", 0, paid.sum(axis=1)),
+        ],
+    )
+    return held - redeemed_hm
 
 
 def _qe_target(s: Arrays, p: Any) -> np.ndarray:
@@ -259,17 +301,111 @@ def _auction(
     return out, coupon, clearing, sold
 
 
+def _orders(
+    p: Any,
+    view: np.ndarray,
+    bench: np.ndarray,
+    price: np.ndarray,
+    buy_value: np.ndarray,
+    sell_face: np.ndarray,
+    lot: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Limit orders (ticks and lots, each (B, agents, M)) of agents valuing each tenor at ``view``: a buy
+    at the price of that yield, a sell at ``sell_discount`` above it."""
+    f = p.steps_per_year
+    buy_limit = price_from_yield(view, bench[:, None, :], TENORS, f)
+    sell_limit = price_from_yield(view + col(p.sell_discount)[:, :, None], bench[:, None, :], TENORS, f)
+    tick = price[:, None, :] * TICK
+    mid = HALF_RANGE
+    buy_tick = np.clip(np.floor((buy_limit - price[:, None, :]) / tick), -mid, mid).astype(np.int64) + mid
+    sell_tick = np.clip(np.ceil((sell_limit - price[:, None, :]) / tick), -mid, mid).astype(np.int64) + mid
+    buy_px = price[:, None, :] + (buy_tick - mid) * tick
+    buy_lots = np.floor(buy_value / buy_px / lot[:, None, None]).astype(np.int64)
+    sell_lots = np.floor(sell_face / lot[:, None, None]).astype(np.int64)
+    return buy_tick, sell_tick, buy_lots, sell_lots
+
+
+def _household_orders(
+    s: Arrays,
+    p: Any,
+    rng: RandomStreams,
+    led: Any,
+    held: np.ndarray,
+    bench: np.ndarray,
+    price: np.ndarray,
+    lot: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Each household wants ``household_bonds`` of its deposits plus term bonds in term bonds: it bids its
+    gap (within its deposits) over the tenors by ``TENOR_WEIGHTS`` and offers ``bond_turnover`` of its
+    holdings (all the excess when above its target), valuing tenor m at the policy rate plus
+    ``term_premium``·ln(1 + m) (no portfolio-balance term: its bonds are a small part of its wealth)."""
+    eps = rng("household_bond_views").standard_normal((held.shape[1], M))
+    deposits = np.maximum(led.stock_of("households", "deposits"), 0.0)
+    total = held.sum(axis=2)
+    gap = col(p.household_bonds) * (deposits + total) - total
+    buy_value = np.minimum(np.maximum(gap, 0.0), deposits)[:, :, None] * TENOR_WEIGHTS
+    excess = np.maximum(-gap, 0.0) / np.maximum(total, 1e-300)
+    want = np.where(
+        col(p.household_bonds) > 0, np.minimum(np.maximum(excess, col(p.bond_turnover)), 1.0), 0.0
+    )
+    premium = col(p.term_premium)[:, :, None] * np.log1p(TENORS)
+    view = col(s.policy_rate)[:, :, None] + premium + col(p.bid_dispersion)[:, :, None] * eps
+    orders = _orders(p, view, bench, price, buy_value, want[:, :, None] * held, lot)
+    return (*orders, rng("household_bond_orders").random((2, held.shape[1], M)))
+
+
+def _cash_legs(sector: str, member: Any, bank: Any, amount: np.ndarray, pays: bool) -> tuple[list, list]:
+    """(debits, credits) of paying (``pays``) or receiving ``amount``: a bank in reserves, a household
+    from its deposit, its bank's deposit liability and reserves moving with it."""
+    if sector == "banks":
+        legs = [("banks", "reserves", member, amount)]
+        return ([], legs) if pays else (legs, [])
+    out = [("households", "deposits", member, amount), ("banks", "reserves", bank, amount)]
+    back = [("banks", "deposits", bank, amount)]
+    return (back, out) if pays else (out, back)
+
+
+def _settle_trades(led: Any, sides: list[tuple[str, Any, Any, np.ndarray]]) -> None:
+    """Book a day of bond trades by each party's totals (``Ledger.book_net``): ``sides`` lists (sector,
+    members, their banks, (B, n, 4) bought, sold, paid, received). The face moves against money at
+    par; what buyers paid above par (sellers received below it) is ``capital_gains``. The money moves
+    between the parties' banks in reserves, so a household buying from its own bank moves none."""
+    debit: list[Any] = []
+    credit: list[Any] = []
+
+    def add(legs: tuple[list, list]) -> None:
+        debit.extend(legs[0])
+        credit.extend(legs[1])
+
+    for sector, member, bank, flows in sides:
+        bought, sold, paid, received = (flows[..., i] for i in range(4))
+        gain = (paid - bought) - (received - sold)
+        pays, gets = np.maximum(gain, 0.0), np.maximum(-gain, 0.0)
+        debit.append((sector, "term_bonds", member, bought))
+        credit.append((sector, "term_bonds", member, sold))
+        add(_cash_legs(sector, member, bank, bought, pays=True))
+        add(_cash_legs(sector, member, bank, sold, pays=False))
+        debit.append((sector, "capital_gains", member, pays))
+        add(_cash_legs(sector, member, bank, pays, pays=True))
+        credit.append((sector, "capital_gains", member, gets))
+        add(_cash_legs(sector, member, bank, gets, pays=False))
+    led.book_net(debit=debit, credit=credit)
+
+
 def _secondary_market(
+    s: Arrays,
     p: Any,
     rng: RandomStreams,
     led: Any,
     face: np.ndarray,
+    holdings: np.ndarray,
     view_bkm: np.ndarray,
     bench: np.ndarray,
     price: np.ndarray,
     n_k: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Banks trade each tenor's line on the order book: (register, last prices, traded?, face traded)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Banks, and households where ``household_bonds`` > 0, trade each tenor's line on the order book:
+    (register, households' holdings, last prices, traded?, face traded)."""
     B = face.shape[0]
     gap = _liquidity_gap(led, p)  # (B, K)
     held_km = np.moveaxis(face[..., :n_k].sum(axis=2), 1, 2)  # (B, K, M)
@@ -277,26 +413,24 @@ def _secondary_market(
     buy_value = np.maximum(gap, 0.0)[:, :, None] * TENOR_WEIGHTS
     short = np.maximum(-gap, 0.0) / np.maximum(held_total, 1e-300)
     want = np.minimum(np.maximum(short, col(p.bond_turnover)), 1.0)
-    sell_face = want[:, :, None] * held_km
-    f = p.steps_per_year
-    buy_limit = price_from_yield(view_bkm, bench[:, None, :], TENORS, f)
-    sell_limit = price_from_yield(view_bkm + col(p.sell_discount)[:, :, None], bench[:, None, :], TENORS, f)
-    tick = price[:, None, :] * TICK
-    mid = HALF_RANGE
-    buy_tick = np.clip(np.floor((buy_limit - price[:, None, :]) / tick), -mid, mid).astype(np.int64) + mid
-    sell_tick = np.clip(np.ceil((sell_limit - price[:, None, :]) / tick), -mid, mid).astype(np.int64) + mid
-    buy_px = price[:, None, :] + (buy_tick - mid) * tick
     # a lot is a millionth of the run's term debt (at least one unit of face): whole lots, no overflow
     lot = np.maximum(1.0, np.floor(face.sum(axis=(1, 2, 3)) * 1e-6))
-    buy_lots = np.floor(buy_value / buy_px / lot[:, None, None]).astype(np.int64)
-    sell_lots = np.floor(sell_face / lot[:, None, None]).astype(np.int64)
+    orders = _orders(p, view_bkm, bench, price, buy_value, want[:, :, None] * held_km, lot)
     arrival = rng("bond_orders").random((2, n_k, M))
+    households = bool(np.any(col(p.household_bonds) > 0))
+    if households:  # the households' orders join the banks' (agents K … K + H − 1)
+        theirs = _household_orders(s, p, rng, led, holdings, bench, price, lot)
+        orders = tuple(np.concatenate([a, b], axis=1) for a, b in zip(orders, theirs[:4], strict=True))
+        arrival = np.concatenate([arrival, theirs[4]], axis=2)
+    buy_tick, sell_tick, buy_lots, sell_lots = orders
+    n_a = buy_tick.shape[1]
 
-    def markets(a: np.ndarray) -> np.ndarray:  # (B, K, M) -> one row per market (run, tenor)
-        return np.ascontiguousarray(np.moveaxis(np.broadcast_to(a, (B, n_k, M)), 2, 1).reshape(B * M, n_k))
+    def markets(a: np.ndarray) -> np.ndarray:  # (B, A, M) -> one row per market (run, tenor)
+        return np.ascontiguousarray(np.moveaxis(np.broadcast_to(a, (B, n_a, M)), 2, 1).reshape(B * M, n_a))
 
+    mid = HALF_RANGE
     run_m = np.repeat(np.arange(B), M)
-    agents = np.zeros((B * M, 4, n_k))  # bought, sold, paid, received
+    agents = np.zeros((B * M, 4, n_a))  # bought, sold, paid, received
     pv = np.stack([price.reshape(-1), np.zeros(B * M)], axis=-1)
     _books(
         markets(buy_tick), markets(sell_tick), markets(buy_lots), markets(sell_lots),
@@ -304,46 +438,34 @@ def _secondary_market(
         np.full(B * M, 2 * mid + 1, dtype=np.int64), np.full(B * M, mid, dtype=np.int64),
         price.reshape(-1), (price * TICK).reshape(-1), lot[run_m], agents, pv,
     )  # fmt: skip
-    bought, sold, paid, received = (np.moveaxis(agents[:, k].reshape(B, M, n_k), 1, 2) for k in range(4))
-    # the face against reserves at par, the price's difference from par as capital gains
-    i_bank = np.arange(n_k)
-    # who sold to whom is not kept by the book: each seller's face goes to the buyers pro rata (per tenor)
-    x = sold[:, :, None, :] * bought[:, None, :, :] / np.maximum(bought.sum(axis=1), 1e-300)[:, None, None, :]
-    i_e, j_e = np.repeat(i_bank, n_k), np.tile(i_bank, n_k)
-    led.book(
-        debit=[("banks", "term_bonds", j_e), ("banks", "reserves", i_e)],
-        credit=[("banks", "term_bonds", i_e), ("banks", "reserves", j_e)],
-        amount=x.sum(axis=3).reshape(B, n_k * n_k),
-    )
-    _capital_gains(led, n_k, (paid - bought).sum(axis=2) - (received - sold).sum(axis=2))
-    # the face moves pro rata across each seller's vintages to the buyers
-    held = face[..., :n_k]
-    held_mk = np.moveaxis(held_km, 1, 2)
-    sold_share = np.divide(np.moveaxis(sold, 1, 2), held_mk, out=np.zeros((B, M, n_k)), where=held_mk > 0)
-    moved = held * sold_share[:, :, None, :]  # (B, M, V, K)
+    per_agent = agents.reshape(B, M, 4, n_a)  # (B, M, 4, A)
+    totals = np.moveaxis(per_agent.sum(axis=1), 1, 2)  # (B, A, 4): summed over tenors
+    sides = [("banks", np.arange(n_k), None, totals[:, :n_k])]
+    if households:
+        sides.append(("households", np.arange(n_a - n_k), s["households.bank"], totals[:, n_k:]))
+    _settle_trades(led, sides)
+    # the register: a trading holder's sales leave its vintages pro rata into a pool per tenor, which
+    # goes to the buyers pro rata; the households are one holder there (column K + 1)
+    bought_ma, sold_ma = per_agent[:, :, 0], per_agent[:, :, 1]  # (B, M, A)
+    holders = list(range(n_k))
+    bought_mr, sold_mr = bought_ma[..., :n_k], sold_ma[..., :n_k]
+    if households:
+        holders.append(n_k + 1)
+        bought_mr = np.concatenate([bought_mr, bought_ma[..., n_k:].sum(axis=-1, keepdims=True)], axis=-1)
+        sold_mr = np.concatenate([sold_mr, sold_ma[..., n_k:].sum(axis=-1, keepdims=True)], axis=-1)
+    held = face[..., holders]  # (B, M, V, R)
+    held_mr = held.sum(axis=2)
+    sold_share = np.divide(sold_mr, held_mr, out=np.zeros_like(sold_mr), where=held_mr > 0)
+    moved = held * sold_share[:, :, None, :]
     pool = moved.sum(axis=-1)
-    bought_mk = np.moveaxis(bought, 1, 2)
-    to_share = bought_mk / np.maximum(bought_mk.sum(axis=-1, keepdims=True), 1e-300)
+    to_share = bought_mr / np.maximum(bought_mr.sum(axis=-1, keepdims=True), 1e-300)
     out = face.copy()
-    out[..., :n_k] = held - moved + pool[..., None] * to_share[:, :, None, :]
+    out[..., holders] = held - moved + pool[..., None] * to_share[:, :, None, :]
+    if households:
+        holdings = holdings + np.moveaxis(bought_ma[..., n_k:] - sold_ma[..., n_k:], 1, 2)
     volume = pv[:, 1].reshape(B, M)
     traded = volume > 0
-    return out, np.where(traded, pv[:, 0].reshape(B, M), price), traded, volume.sum(axis=1)
-
-
-def _capital_gains(led: Any, n_k: int, gains_bk: np.ndarray) -> None:
-    """Buyers' payments above par (gains_k > 0 pays, < 0 receives), settled between banks in reserves.
-    Across the banks they sum to zero (every trade's price is paid by one bank to another), so the
-    system's payment nets to nothing; each bank's share is booked as a flow against its reserves."""
-    i_bank = np.arange(n_k)
-    pays = np.maximum(gains_bk, 0.0)
-    gets = np.maximum(-gains_bk, 0.0)
-    total = pays.sum(axis=1, keepdims=True)
-    # route through a pro-rata matrix: bank i pays bank j  pays_i · gets_j / Σ gets
-    x = pays[:, :, None] * gets[:, None, :] / np.maximum(gets.sum(axis=1, keepdims=True), 1e-300)[:, :, None]
-    x = np.where(total[:, :, None] > 0, x, 0.0)
-    i_e, j_e = np.repeat(i_bank, n_k), np.tile(i_bank, n_k)
-    accounts.pay(led, "capital_gains", ("banks", i_e, None), ("banks", j_e, None), x.reshape(x.shape[0], -1))
+    return out, holdings, np.where(traded, pv[:, 0].reshape(B, M), price), traded, volume.sum(axis=1)
 
 
 def sovereign_debt(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
@@ -351,7 +473,7 @@ def sovereign_debt(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarra
     led = accounts.books(s, p)
     n_k = led.sizes[2]
     face = s.bond_face
-    face, redeemed = _redeem_and_pay_coupons(s, p, led, face, n_k)
+    face, holdings, redeemed = _redeem_and_pay_coupons(s, p, led, face, n_k)
     reserves_before = led.stock_of("banks", "reserves").sum(axis=1)
     face, bought_qe = quantitative_easing(led, face, _qe_target(s, p), n_k)
     created = led.stock_of("banks", "reserves").sum(axis=1) - reserves_before
@@ -373,7 +495,9 @@ def sovereign_debt(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarra
     bench = np.where(first & (sold == 0), view.mean(axis=1), bench)
     # a fresh auction puts the benchmark at par
     price_start = np.where(sold > 0, 1.0, s.bond_price)
-    face, last, traded, volume = _secondary_market(p, rng, led, face, view, bench, price_start, n_k)
+    face, holdings, last, traded, volume = _secondary_market(
+        s, p, rng, led, face, holdings, view, bench, price_start, n_k
+    )
     with np.errstate(all="ignore"):
         yld = np.where(
             traded,
@@ -402,6 +526,8 @@ def sovereign_debt(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarra
         "bond_issued": sold.sum(axis=1),
         "bond_unsold": (supply - sold).sum(axis=1),
         "bond_volume": volume,
+        "bond_household": holdings,
+        "household_term_bonds": term_face[:, n_k + 1],
         **{f"yield_{int(m)}y": yld[:, i] for i, m in enumerate(TENORS)},
         **accounts.updates(led),
     }
@@ -409,17 +535,23 @@ def sovereign_debt(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarra
 
 
 def _register_ties_out(s: Arrays, p: Any, prev: Any) -> np.ndarray:
-    """Every holder's term bonds in the ledger equal its face in the register, and the government owes
-    them all (relative to the debt outstanding)."""
+    """Every holder's term bonds in the ledger equal its face in the register (the households' column
+    there is their sector's, each household's its holdings by tenor), and the government owes them all
+    (relative to the debt outstanding)."""
     led = p.ledger_template.load(s, prefix=accounts.PREFIX, copy=False)
-    face = s["bond_face"].sum(axis=(1, 2))  # (B, K + 1)
-    n_k = face.shape[1] - 1
+    face = s["bond_face"].sum(axis=(1, 2))  # (B, K + 2)
+    n_k = face.shape[1] - 2
+    held = s["bond_household"]
+    by_household = led.stock_of("households", "term_bonds")
     gap_banks = np.abs(led.stock_of("banks", "term_bonds") - face[:, :n_k]).max(axis=1)
     gap_cb = np.abs(led.stock_of("central_bank", "term_bonds")[:, 0] - face[:, n_k])
+    gap_h = np.abs(by_household - held.sum(axis=2)).max(axis=1, initial=0.0)
+    gap_lines = np.abs(held.sum(axis=1) - s["bond_face"][..., n_k + 1].sum(axis=2)).max(axis=1)
     gap_gov = np.abs(-led.stock_of("government", "term_bonds")[:, 0] - face.sum(axis=1))
-    negative = np.maximum(-s["bond_face"].min(axis=(1, 2, 3)), 0.0)
+    negative = np.maximum(-s["bond_face"].min(axis=(1, 2, 3)), 0.0) + np.maximum(-held.min(axis=(1, 2)), 0.0)
     scale = np.maximum(face.sum(axis=1), 1.0)
-    return (np.maximum(np.maximum(gap_banks, gap_cb), gap_gov) + negative) / scale
+    gaps = np.stack([gap_banks, gap_cb, gap_h, gap_lines, gap_gov])
+    return (gaps.max(axis=0) + negative) / scale
 
 
 INVARIANTS = [Invariant("term bonds in the register tie to the ledger", _register_ties_out, tol=1e-9)]
