@@ -4,8 +4,8 @@ double-entry ledger, where markets clear by search and matching and no money lea
 One step (a month by default), in order::
 
     clock → monetary_policy (every ``policy_every`` steps) → firm_plans → covenants → seized_assets → credit
-    → labour → production → incomes → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts
-    → settlement → macro
+    → labour → production → incomes → house_prices → consumer_credit → goods | multiplier_clearing
+    → interest_and_repayment → firm_accounts → bank_accounts → settlement → macro
 
 Balance sheets live in the ledger (``accounts``); strict mode checks its identities after every step:
 every balance-sheet row sums to zero, every holder's net worth ties out, every row and column of the
@@ -29,6 +29,7 @@ from econsim.models.banking import (
     bank_runs,
     collateral,
     consumer_credit,
+    housing,
     interbank,
     sovereign,
     supply_chain,
@@ -58,6 +59,7 @@ _STAGES: list[Any] = [
     labour,
     production,
     incomes,
+    housing.house_prices,
     consumer_credit.consumer_credit,
     goods,
     multiplier_clearing,
@@ -90,6 +92,7 @@ model = Model(
     params=[
         *PARAMS,
         *collateral.PARAMS,
+        *housing.PARAMS,
         *interbank.PARAMS,
         *sovereign.PARAMS,
         *bank_runs.PARAMS,
@@ -99,6 +102,7 @@ model = Model(
     ],
     state=[
         *STATE,
+        *housing.STATE,
         *interbank.STATE,
         *sovereign.STATE,
         *bank_runs.STATE,
@@ -110,11 +114,14 @@ model = Model(
         bank_runs.with_depositor_sizes(sovereign.with_bond_sizes(bam.with_bam_static(static)))
     ),
     static_sizes=("n_holders", "bond_slots", "n_bond_holders", "n_depositor_edges", "n_chain"),
-    init=supply_chain.with_chain(bank_runs.with_depositors(bam.with_bam_initial(initial_economy))),
+    init=supply_chain.with_chain(
+        bank_runs.with_depositors(housing.with_houses(bam.with_bam_initial(initial_economy)))
+    ),
     step=STEP,
     observables={
         **OBSERVABLES,
         **collateral.OBSERVABLES,
+        **housing.OBSERVABLES,
         **bank_runs.OBSERVABLES,
         **supply_chain.OBSERVABLES,
     },

@@ -17,6 +17,8 @@ Sectors (holders): households h, firms f, banks k, the central bank and the gove
     savings    savings (time) deposits: asset of a household, liability of its bank; not money for
                payments (a household moves them into deposits to spend, ``to_savings``), no reserve
                requirement, a higher rate
+    housing    houses, a real asset of households (and of a bank that seized one), at market value; they
+               secure households' loans (``housing``); a purchase or seizure is in the investment row
 
 Money is created and destroyed only where it is in a real economy: a loan creates a deposit (the lender
 credits the borrower's account, settling reserves with the borrower's bank if that is another bank),
@@ -44,15 +46,15 @@ from econsim.mechanisms.ledger import Ledger
 SECTORS = ("households", "firms", "banks", "central_bank", "government")
 INSTRUMENTS = (
     "deposits", "reserves", "loans", "bonds", "advances", "capital", "interbank", "term_bonds", "savings",
-    "equity",
+    "equity", "housing",
 )  # fmt: skip
 FLOWS = (
     "consumption", "government_purchases", "investment", "wages", "income_tax", "sales_tax",
     "corporate_tax", "benefits", "loan_interest", "deposit_interest", "reserve_interest", "bond_interest",
     "advance_interest", "dividends", "cb_profit", "write_offs", "capital_transfers", "interbank_interest",
-    "capital_gains",
+    "capital_gains", "tuition",
 )  # fmt: skip
-REAL = {"capital": "investment"}
+REAL = {"capital": "investment", "housing": "investment"}
 PREFIX = "ledger"
 HOLDER_ARRAYS = (f"{PREFIX}_stock", f"{PREFIX}_net_worth", f"{PREFIX}_volume")
 
@@ -310,6 +312,8 @@ NON_NEGATIVE = (
     ("banks", "loans", 1),
     ("firms", "loans", -1),
     ("firms", "capital", 1),
+    ("households", "housing", 1),
+    ("banks", "housing", 1),
 )
 
 

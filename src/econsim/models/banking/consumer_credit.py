@@ -20,6 +20,15 @@ Each step, after incomes and before the goods market (rates annual, Δ the year 
 
 The loans are the ledger's ``loans`` instrument held by households (a liability, ≤ 0); the recorded
 ``consumer_credit`` is their total.
+
+With ``housing: true`` (``housing``) a homeowner's loan is secured by its house: the debt after a loan may
+not exceed ``mortgage_ltv`` times the house's market value (the loan-to-value cap at origination, in place
+of the income room), it amortises over ``mortgage_years``, the house counts in the wealth ℓ reads, an
+unemployed owner whose loan exceeds its house's value defaults as well (the double trigger of negative
+equity and a lost income, Foote, Gerardi & Willen 2008) and so does an employed owner whose loan exceeds
+``walkaway_ltv`` times that value (a strategic default), and a defaulting homeowner's house is seized at
+market value before the rest of its loan is written off (``housing.seize``). Renters borrow unsecured as
+above.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, housing
 from econsim.models.banking.finance import bank_capacity
 from econsim.models.banking.firms import col
 
@@ -55,20 +64,32 @@ def consumer_credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     dt = 1.0 / p.steps_per_year
 
     # 1. service: interest and principal, from deposits topped up from savings
+    secured = p.housing and p.clearing == "markets"
+    house = np.maximum(led.stock_of("households", "housing"), 0.0) if secured else np.zeros_like(h.wage)
+    owner = house > 0
     debt = -led.stock_of("households", "loans")
     interest_due = h.loan_rate * dt * debt
-    principal_due = debt / (col(p.consumer_loan_years) * p.steps_per_year)
+    years = (
+        np.where(owner, col(p.mortgage_years), col(p.consumer_loan_years))
+        if secured
+        else col(p.consumer_loan_years)
+    )
+    principal_due = debt / (years * p.steps_per_year)
     deposits, savings = led.stock_of("households", "deposits"), led.stock_of("households", "savings")
     due = interest_due + principal_due
     draw = np.clip(due / (1 - 1e-12) - deposits, 0.0, np.maximum(savings, 0.0)) * (debt > 0)
     accounts.to_savings(led, household_n, h.bank, -draw)
     deposits = np.maximum(led.stock_of("households", "deposits"), 0.0)
     defaulted = (debt > 0) & (deposits < interest_due)
+    if secured:  # the double trigger: an unemployed owner whose house is worth less than its loan walks away
+        walk = (debt > house) & ((h.employer < 0) | (debt > col(p.walkaway_ltv) * house))
+        defaulted = defaulted | (owner & walk)
     interest = np.where(defaulted, 0.0, interest_due)
     principal = np.where(defaulted, 0.0, np.minimum(principal_due, deposits - interest))
     accounts.pay(led, "loan_interest", ("households", household_n, h.bank), ("banks", h.bank, None), interest)
     _repay(led, household_n, h.bank, principal)
-    lost = np.where(defaulted, debt, 0.0)
+    recovered = housing.seize(led, household_n, h.bank, defaulted & owner, debt) if secured else 0.0
+    lost = np.where(defaulted, debt - recovered, 0.0)
     led.book_net(
         debit=[("households", "loans", household_n, lost), ("banks", "write_offs", h.bank, lost)],
         credit=[("banks", "loans", h.bank, lost), ("households", "write_offs", household_n, lost)],
@@ -80,11 +101,18 @@ def consumer_credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     liquid = led.stock_of("households", "deposits") + led.stock_of("households", "savings")
     monthly = (p.steps_per_year / 12) * np.maximum(h.disposable, 0.0)
     annual_income = p.steps_per_year * np.maximum(h.disposable, 0.0)
-    pd = credit_score(
-        debt, liquid, np.maximum(led.stock_of("households", "equity"), 0.0), annual_income, history
-    )
+    wealth = np.maximum(led.stock_of("households", "equity"), 0.0)
+    if secured:
+        house = np.maximum(led.stock_of("households", "housing"), 0.0)
+        owner = house > 0
+        wealth = wealth + house
+    pd = credit_score(debt, liquid, wealth, annual_income, history)
     gap = col(p.wealth_target) * monthly - liquid
     room = col(p.consumer_credit_months) * monthly - debt
+    if secured:  # the loan-to-value cap at origination
+        room = np.where(owner, col(p.mortgage_ltv) * house - debt, room)
+    if secured:
+        gap = np.where(owner, np.maximum(gap, 0.0) + col(p.equity_extraction) * np.maximum(room, 0.0), gap)
     wanted = np.where(
         (h.employer >= 0) & (pd <= REFUSE_ABOVE), np.clip(np.minimum(gap, room), 0.0, None), 0.0
     )
@@ -102,7 +130,17 @@ def consumer_credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     rate = np.where(
         granted > 0, (h.loan_rate * debt + offer * granted) / np.maximum(new_debt, 1e-300), h.loan_rate
     )
+    seized = {}
+    if secured:
+        taken = defaulted & (house == 0) & (h.house_units > 0)
+        seized = {
+            "households.house_units": np.where(taken, 0.0, h.house_units),
+            "households.tenure": np.where(taken, float(housing.RENTER_TENURE), h.tenure),
+            "houses_seized": taken.sum(axis=1).astype(float),
+            "housing_recoveries": np.asarray(recovered).sum(axis=1),
+        }
     return {
+        **seized,
         "households.loan_rate": np.where(new_debt > 0, rate, 0.0),
         "households.loan_defaults": history,
         "households.credit_pd": pd,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Population, Var
-from econsim.models.banking import accounts, bam, collateral
+from econsim.models.banking import accounts, bam, collateral, housing
 
 I64 = np.int64
 
@@ -49,6 +49,7 @@ HOUSEHOLDS = Population(
         _v("loan_defaults", "consumer loans the household defaulted on so far", dtype=I64),
         _v("credit_pd", "default probability of the household's credit score"),
         *bam.HOUSEHOLD_VARS,
+        *housing.HOUSEHOLD_VARS,
     ],
 )
 
