@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
-from econsim.models.atp.wallets import apply_to_pools, demand_pass, region_bounds
+from econsim.models.atp.wallets import demand_pass, region_bounds
 
 
 def aec(atp_r: np.ndarray, adp_r: np.ndarray, amp_r: np.ndarray) -> np.ndarray:
@@ -30,10 +30,11 @@ def capital_adequacy(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.n
 
 
 def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
-    """Stage 5: bring wallets up to date (the mint), then agents' demand and the investment budgets.
+    """Stage 5: agents' demand at their eATP after the mint, and the investment budgets.
 
-    The wallet arrays are updated in place: copying 3 × N floats twice a step would cost more than the
-    rest of the regional arithmetic."""
+    The pass reads the wallets through the pending map and writes none of them: the map stays pending, and
+    the closing pass applies it composed with the later stages' maps (3 × N floats less written, and
+    checked, a step)."""
     B, R, G = s.price_rg.shape
     spend_rg = np.zeros((B, R, G))
     innov_r = np.zeros((B, R))
@@ -57,11 +58,6 @@ def demand(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray]:
     )
     mint_r = np.maximum(s.minted_r, 0.0) + 1.0
     return {
-        "pool_drift_r3": apply_to_pools(s.wallet_map_r, s.pool_drift_r3),
-        "atp_n": s.atp_n,
-        "adp_n": s.adp_n,
-        "amp_n": s.amp_n,
-        "wallet_map_r": np.broadcast_to(np.eye(3), s.wallet_map_r.shape).copy(),
         "demand_rg": spend_rg / (s.price_rg + 1e-6),
         "innov_budget_r": np.minimum(innov_r, p.cap_innov_exergy_mult[:, None] * mint_r),
         "storage_budget_r": np.minimum(store_r, p.cap_storage_exergy_mult[:, None] * mint_r),

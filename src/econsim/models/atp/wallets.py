@@ -4,13 +4,14 @@ Every money movement of a step except inheritance, birth endowments and the FX v
 the same linear map of each agent's wallet (x, y, w): minting moves a share s of every y into x,
 settlement a share φ of every x into y, demurrage and the AMP leak likewise. Such maps are booked on the
 regional pools at once and composed into ``wallet_map_r`` (B, R, 3, 3); the agents' wallets are brought up
-to date in two passes per step, which is the same arithmetic as applying each map in turn; each pass is a
-compiled kernel for one run (``demand_kernel``, ``closing_kernel``) that ``engine.per_run`` maps over the
-batch in one compiled loop:
+to date once per step, by the composed map; the two passes over the agents are compiled kernels for one
+run (``demand_kernel``, ``closing_kernel``) that ``engine.per_run`` maps over the batch in one compiled loop:
 
-* ``demand_pass`` (stage 5) applies the map of stage 1 (minting) and computes demand from the updated x;
-* ``closing_pass`` (after demography) applies the maps of stages 7–14, then inheritance, the FX valve and
-  the birth endowments, and returns the exact regional wallet sums, which become the tracked pools.
+* ``demand_pass`` (stage 5) reads each agent's eATP after the map of stage 1 (minting) and computes
+  demand from it; it writes no wallet;
+* ``closing_pass`` (after demography) applies the maps of stages 1 and 7–14 composed, then inheritance,
+  the FX valve and the birth endowments, and returns the exact regional wallet sums, which become the
+  tracked pools.
 
 Primitives of every stage:
 
@@ -22,7 +23,9 @@ Primitives of every stage:
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic
 
 from econsim.engine import Arrays, per_run
 from econsim.engine.jit import njit
@@ -113,8 +116,21 @@ def ledger_updates(acc: dict) -> dict[str, np.ndarray]:
 _F = np.float32
 _LOG2E, _LN2_HI, _LN2_LO = _F(1.4426950408889634), _F(0.693359375), _F(-2.12194440e-4)
 _C2, _C3, _C4, _C5, _C6, _C7 = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720), _F(1 / 5040)
-_ONE, _HALF, _CLIP = _F(1.0), _F(0.5), _F(40.0)
+_ONE, _HALF, _CLIP, _NAN = _F(1.0), _F(0.5), _F(40.0), _F(np.nan)
 _LANES = 16  # float32 lanes of a 512-bit vector: the loops over goods run over whole vectors
+
+
+@intrinsic
+def _pow2(typingctx, k):
+    """2^k as float32 for an int32 k with −126 ≤ k ≤ 127, written into the exponent bits. In registers:
+    building it in an int32 array viewed as float32 made the loop store, reload and check aliasing."""
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        biased = builder.shl(builder.add(args[0], ir.Constant(i32, 127)), ir.Constant(i32, 23))
+        return builder.bitcast(biased, ir.FloatType())
+
+    return types.float32(types.int32), codegen
 
 
 def region_bounds(agents_r: np.ndarray) -> np.ndarray:
@@ -149,14 +165,16 @@ def demand_kernel(
     innov_r,
     store_r,
 ):
-    """One run: apply the pending wallet map, then every agent's demand (a compiled loop over agents).
+    """One run: every agent's demand at its eATP after the pending wallet map (a compiled loop over agents).
 
+    x'_i = (map · (x, y, w)_i)₀ (the wallets themselves are left alone: the closing pass applies the whole
+    step's map, this one included);
     L_ig = clip((θ_ig − p_g,ρ(i))/τ_i, −40, 40); π_ig = e^L_ig / (Σ_h e^L_ih + e^−5);
-    spend_ig = cons_i · x_i · cs_ρ(i) · π_ig summed into spend_rg; R&D and storage budgets likewise.
+    spend_ig = cons_i · x'_i · cs_ρ(i) · π_ig summed into spend_rg; R&D and storage budgets likewise.
 
-    The logits and e^L are float32 (as in the original, whose tensors were all float32): 8 SIMD lanes instead
-    of 4 halve the cost of the N × G exponentials, two thirds of the step. e^L = 2^k · P₇(L − k ln 2), k the
-    nearest integer to L/ln 2, 2^k built in the exponent bits; relative error ≈ 2·10⁻⁶, set by rounding L to
+    The logits, e^L and Σ_h e^L_ih are float32 (as in the original, whose tensors were all float32): 16
+    SIMD lanes instead of 8 halve the cost of the N × G exponentials, most of the step. e^L = 2^k ·
+    P₇(L − k ln 2), k the nearest integer to L/ln 2; relative error ≈ 2·10⁻⁶, set by rounding L to
     float32. Wallets, budgets and the sums over agents stay float64.
 
     Non-finite inputs (a run without the strict check): ±∞ logits clip to ±40 like any other; an agent with
@@ -174,47 +192,35 @@ def demand_kernel(
     n_pad = (n_g + _LANES - 1) // _LANES * _LANES
     for r in prange(bounds_r.shape[0] - 1):
         e = np.zeros(n_pad, np.float32)
-        bits = np.zeros(n_pad, np.int32)
-        two_k = bits.view(np.float32)
         price = np.ones(n_pad, np.float32)  # padding: θ − p = −1, so an infinite 1/τ gives −∞, not NaN
         theta = np.zeros(n_pad, np.float32)
         weight = np.zeros(n_pad, np.float32)  # 1 for the goods, 0 for the padding
         spend = np.zeros(n_pad)
-        m = map_r33[r]
+        m0, m1, m2 = map_r33[r, 0, 0], map_r33[r, 0, 1], map_r33[r, 0, 2]
         for g in range(n_g):
             price[g] = price_rg[r, g]
             weight[g] = 1.0
         scale = scale_r[r]
         innov = store = 0.0
         for i in range(bounds_r[r], bounds_r[r + 1]):
-            x, y, w = x_n[i], y_n[i], w_n[i]
-            x, y_n[i], w_n[i] = (
-                m[0, 0] * x + m[0, 1] * y + m[0, 2] * w,
-                m[1, 0] * x + m[1, 1] * y + m[1, 2] * w,
-                m[2, 0] * x + m[2, 1] * y + m[2, 2] * w,
-            )
-            x_n[i] = x
+            budget = (m0 * x_n[i] + m1 * y_n[i] + m2 * w_n[i]) * scale
             u = _F(inv_tau_n[i])
             row = theta_ng[i]
             for g in range(n_g):
                 theta[g] = row[g]
-            nan = False
+            total = _F(0.0)
             for g in range(n_pad):
                 z = (theta[g] - price[g]) * u
-                nan |= z != z
-                z = z if z > -_CLIP else -_CLIP  # NaN lands here, flagged above: k stays finite
-                z = z if z < _CLIP else _CLIP
-                k = np.floor(z * _LOG2E + _HALF)
-                q = (z - k * _LN2_HI) - k * _LN2_LO
-                e[g] = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
-                bits[g] = (np.int32(k) + np.int32(127)) << np.int32(23)
-            total = OUTSIDE
-            for g in range(n_pad):
-                v = e[g] * two_k[g] * weight[g]
+                c = z if z > -_CLIP else -_CLIP  # NaN lands here and is put back below: k stays finite
+                c = c if c < _CLIP else _CLIP
+                k = np.floor(c * _LOG2E + _HALF)
+                q = (c - k * _LN2_HI) - k * _LN2_LO
+                v = _ONE + q * (_ONE + q * (_C2 + q * (_C3 + q * (_C4 + q * (_C5 + q * (_C6 + q * _C7))))))
+                v = v * _pow2(np.int32(k)) * weight[g]
+                v = v if z == z else _NAN
                 e[g] = v
                 total += v
-            budget = x * scale
-            f = np.nan if nan else cons_n[i] * budget / total
+            f = cons_n[i] * budget / (total + OUTSIDE)
             for g in range(n_pad):
                 spend[g] += f * e[g]
             innov += innov_n[i] * budget
