@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from econsim.cadcad.simulate import simulate_run
+from econsim.cadcad.simulate import (
+    InPlacePlan,
+    genesis_row,
+    in_place_plan,
+    is_atomic,
+    run_in_place,
+    simulate_run,
+)
 from econsim.cadcad.spec import INDEX_COLUMNS, RunSpec, Spec
 from econsim.engine.errors import ConfigError
 from econsim.experiment.batch import BatchResult
@@ -142,6 +149,7 @@ class CadcadTask:
     preload: tuple[tuple[str, str], ...] = ()
     deepcopy: bool = False
     check: bool = False
+    call_all: bool = False
     #: where the batch's part goes in the results folder (None: the frame comes back in memory)
     part: PartTarget | None = None
 
@@ -152,7 +160,7 @@ class CadcadTask:
     def execute(self, on_step=None) -> BatchResult:
         started = time.perf_counter()
         spec = self.spec if self.spec is not None else load_spec(self.spec_blob, self.preload)
-        frame = simulate_batch(spec, self.runs, self.seed, self.deepcopy, self.check)
+        frame = simulate_batch(spec, self.runs, self.seed, self.deepcopy, self.check, self.call_all)
         if on_step is not None:
             on_step(self.steps)
         if self.part is None:
@@ -162,21 +170,35 @@ class CadcadTask:
 
 
 def simulate_batch(
-    spec: Spec, run_indices: tuple[int, ...], seed: int, deepcopy: bool = False, check: bool = False
+    spec: Spec,
+    run_indices: tuple[int, ...],
+    seed: int,
+    deepcopy: bool = False,
+    check: bool = False,
+    call_all: bool = False,
 ) -> pd.DataFrame:
     """Every run of the batch, as one DataFrame in cadCAD's columns and row order.
 
+    One-block models whose functions never read the state history run in place (``run_in_place``): each
+    row's values go straight into one flat list, row after row, which becomes the columns (column k is
+    ``flat[k::width]``, sliced at C speed). Other runs make rows (``simulate_run``); their values join the
+    flat list while every row has the same keys in the same order, else the rows are kept.
+
+    Runs that made no copies and end with a mutable value in a column (one that first appeared after the
+    first timestep, where the run decides whether to copy) could have had it changed under an earlier
+    row: the batch is then run again with deep copies, as cadCAD would have copied.
+
     The cyclic garbage collector is paused while the batch runs (and resumed after, if it was on): the
-    rows are tens of thousands of live dicts that every collection would walk again for nothing, about a
-    tenth of the time of a model like the notebook's. Reference cycles a model makes are collected once
-    the batch is done; plain reference counting frees everything else as usual."""
+    rows are tens of thousands of live objects that every collection would walk again for nothing.
+    Reference cycles a model makes are collected once the batch is done."""
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     rows: list[dict[str, Any]] = []
     names: list[str] = []
-    # every row's values, row after row, while the rows all have the same keys in the same order (then
-    # column k is flat[k::width], sliced at C speed instead of looked up row by row)
+    # every row's values, row after row, while the rows all have the same keys in the same order
     flat: list[Any] | None = []
     keys: tuple[str, ...] | None = None
+    uncopied = False  # some run made no copies to its end
+    plans: dict[int, InPlacePlan | None] = {}
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -184,35 +206,68 @@ def simulate_batch(
             run = spec.runs[i]
             model = spec.models[run.model]
             seed_globals(seed, run)
-            history = simulate_run(
-                model,
-                dict(spec.points[run.point])
-                if isinstance(spec.points[run.point], dict)
-                else spec.points[run.point],
-                run,
-                deepcopy=deepcopy,
-                check=check,
-            )
-            for step_rows in history:
-                rows.extend(step_rows)
-                if flat is not None:
-                    for row in step_rows:
-                        if keys is None:
-                            keys = tuple(row)
-                        if len(row) != len(keys) or tuple(row) != keys:
-                            flat = None
-                            break
-                        flat.extend(row.values())
+            point = spec.points[run.point]
+            params = dict(point) if isinstance(point, dict) else point
             for n in model.state_names:
                 if n not in names:
                     names.append(n)
-        frame = rows_to_frame(rows, names, None if keys is None else (keys, flat))
+            if run.model not in plans:
+                plans[run.model] = None if deepcopy or check else in_place_plan(model, call_all)
+            plan = plans[run.model]
+            genesis = genesis_row(model, run, deepcopy)
+            history = None
+            if plan is not None and is_atomic(genesis.values()):
+                own_keys = tuple(genesis)
+                if flat is not None and keys is None:
+                    keys = own_keys
+                shared = flat is not None and keys == own_keys
+                target: list[Any] = flat if flat is not None and shared else []
+                history = run_in_place(plan, params, run, genesis, target)
+                if history is None:
+                    uncopied = True
+                    if not shared:
+                        history = _as_history(own_keys, target)
+            else:
+                history = simulate_run(model, params, run, deepcopy=deepcopy, check=check)
+            if history is None:
+                continue
+            if not deepcopy and is_atomic(history[0][0].values()):
+                uncopied = uncopied or len(history) < 2 or is_atomic(history[1][-1].values())
+            for step_rows in history:
+                for row in step_rows:
+                    if flat is not None:
+                        if keys is None:
+                            keys = tuple(row)
+                        if len(row) == len(keys) and tuple(row) == keys:
+                            flat.extend(row.values())
+                            continue
+                        rows = [row for step in _as_history(keys, flat) for row in step]
+                        flat = None
+                    rows.append(row)
+        if flat is not None and keys is not None and set(keys) != {*names, *INDEX_COLUMNS}:
+            rows, flat = [row for step in _as_history(keys, flat) for row in step], None
+        frame = rows_to_frame(rows, names, None if flat is None or keys is None else (keys, flat))
+        if uncopied and not deepcopy and _holds_mutable(frame):
+            del rows, flat, frame
+            return simulate_batch(spec, run_indices, seed, True, check, call_all)
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
         random.setstate(py_state)
         if collecting:
             gc.enable()
     return frame
+
+
+def _holds_mutable(frame: pd.DataFrame) -> bool:
+    """Whether a column of objects holds a value of a type outside ``ATOMIC_TYPES`` (numeric columns
+    hold numbers)."""
+    return any(frame[c].dtype == object and not is_atomic(frame[c].to_numpy()) for c in frame.columns)
+
+
+def _as_history(keys: tuple[str, ...], values: list[Any]) -> list[list[dict[str, Any]]]:
+    """Flat row values back into one-row steps of dicts."""
+    width = len(keys)
+    return [[dict(zip(keys, values[i : i + width], strict=True))] for i in range(0, len(values), width)]
 
 
 def _column(values) -> np.ndarray | list:
@@ -232,7 +287,7 @@ def rows_to_frame(
     state_names: list[str],
     flat: tuple[tuple[str, ...], list[Any] | None] | None = None,
 ) -> pd.DataFrame:
-    """Columns as cadCAD's DataFrame has them: state variables (then any new names), then the indices.
+    """Columns as cadCAD's DataFrame has them: state variables, the indices, then any names updates add.
 
     ``flat``: (keys, values) when every row has exactly ``keys`` in that order and ``values`` holds the
     rows' values one row after another (None if they do not): columns are then slices of it."""
@@ -258,9 +313,9 @@ def rows_to_frame(
     data = {}
     for name, column in zip(columns, values, strict=True):
         data[name] = np.asarray(column, dtype=np.int64) if name in INDEX_COLUMNS else _column(column)
-    frame = pd.DataFrame(data, copy=False)
-    order = [c for c in columns if c not in INDEX_COLUMNS] + INDEX_COLUMNS
-    return frame[order]
+    # cadCAD's table (pandas from its records) has the columns in the order they first appear: the
+    # initial state's, the indices, then the names updates added
+    return pd.DataFrame(data, copy=False)
 
 
 def write_part(frame: pd.DataFrame, spec: Spec, target: PartTarget) -> None:

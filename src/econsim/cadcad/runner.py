@@ -90,6 +90,7 @@ def run(
     name: str | None = None,
     deepcopy: bool = False,
     check: bool = False,
+    call_all: bool = False,
     batch_runs: int | None = None,
     progress: bool | None = False,
 ) -> pd.DataFrame:
@@ -109,8 +110,12 @@ def run(
     - ``out``: also write the results folder (manifest + Parquet parts) there. Running the same
       experiment into it again resumes an interrupted run (without ``seed`` the earlier attempt's seed
       is kept); a different experiment is refused unless ``overwrite``.
-    - ``deepcopy``: copy the state before each substep as cadCAD does (for models that mutate state in
-      place); ``check``: detect functions that change the state or parameters they are given.
+    - ``deepcopy``: deep-copy the state before every substep, as cadCAD does. Without it the state is
+      deep-copied only when it holds mutable values (lists, dicts, arrays), where a copy can show in the
+      results; either way a function that changes the state it is given gets cadCAD's table.
+      ``check``: detect functions that change the state or parameters they are given, and name them.
+    - ``call_all``: call every update function, even those that only copy a policy signal
+      (``return 'x', _input['x']``), which are otherwise applied as that lookup (same results).
     """
     spec = make_spec(
         experiment,
@@ -160,6 +165,7 @@ def run(
                 steps=steps,
                 deepcopy=deepcopy,
                 check=check,
+                call_all=call_all,
                 part=store.target(i, b, fp) if store is not None else None,
             )
             for i, b in enumerate(batches)
@@ -363,4 +369,4 @@ def load(folder: str | Path, verify: bool = True) -> pd.DataFrame:
     extra = [
         c for c in df.columns if c not in states and c not in INDEX_COLUMNS and c not in manifest["swept"]
     ]
-    return df[[*states, *extra, *INDEX_COLUMNS]]
+    return df[[*states, *INDEX_COLUMNS, *extra]]
