@@ -78,8 +78,11 @@ _STAGES: list[Any] = [
     expectations.heuristic_switching,
     asset_market.asset_market,
     supply_chain.supply_chain,
+    accounts.close_books,
 ]
-STEP: list[Any] = [s if s is bam.bam_step else bam.skipped_under_bam(s) for s in _STAGES]
+STEP: list[Any] = [
+    s if s in (bam.bam_step, accounts.close_books) else bam.skipped_under_bam(s) for s in _STAGES
+]
 
 FIGURES = [
     {"kind": "timeseries", "vars": ["gdp", "consumption", "investment"], "file": "output.png"},

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from econsim.engine import Arrays, Invariant
+from econsim.engine.kernels import jit
 from econsim.mechanisms.ledger import Ledger
 
 SECTORS = ("households", "firms", "banks", "central_bank", "government")
@@ -72,12 +73,84 @@ def template(n_households: int, n_firms: int, n_banks: int) -> Ledger:
 
 
 def books(s: Arrays, p: Any) -> Ledger:
-    """This batch's ledger, holding copies of the state's arrays (stages replace arrays, never mutate)."""
-    return p.ledger_template.load(s, prefix=PREFIX, copy=True)
+    """This batch's ledger for a stage to book into. The first stage of a step gets copies of the state's
+    arrays (the state that began the step is never changed: strict mode's ``prev``, a snapshot or a caller
+    may hold it); the later stages of the same step book into those copies in place, which are already
+    this step's new arrays, rather than copying the ledger (≈ 100 MB at 10⁶ households) once per stage.
+    ``close_books``, the step's last stage, ends the step's claim, so a stage called outside a step
+    always gets copies."""
+    scratch: Scratch = p.ledger_scratch
+    if scratch.owns(s):
+        p.ledger_checks.forget()  # its residuals may be of these very arrays before this stage's bookings
+        return p.ledger_template.load(s, prefix=PREFIX, copy=False)
+    led = p.ledger_template.load(s, prefix=PREFIX, copy=True)
+    scratch.claim(led)
+    return led
 
 
 def updates(ledger: Ledger) -> dict[str, np.ndarray]:
     return ledger.arrays(PREFIX)
+
+
+def open_step(led: Ledger, p: Any) -> None:
+    """A new step of ``led`` (from ``books``): the sectors' stocks open it, its flows and turnover start
+    at zero (what ``Ledger.new_step`` does, without the closing matrix nobody reads)."""
+    led.opening = sector_stock(led.stock, led.offsets)
+    led.flow = np.zeros_like(led.flow)
+    led.turnover = np.zeros_like(led.turnover)
+    p.ledger_scratch.claim(led)  # the step's later stages book into these new arrays too
+
+
+def close_books(s: Arrays, p: Any, rng: Any) -> dict[str, np.ndarray]:
+    """The step's last stage: the ledger arrays of this step are the state's now, no stage books into
+    them any more (the next step copies them first)."""
+    p.ledger_scratch.release(s)
+    return {}
+
+
+class Scratch:
+    """Which ledger arrays the current step's stages may book into in place: those the step's first
+    booking stage copied, until ``close_books``. Held per batch in the static data, keyed by the stock
+    array (a thread stepping another batch has its own), by weak references only; a copy (pickled
+    static data) starts empty."""
+
+    def __init__(self) -> None:
+        self._claims: dict[int, tuple[Any, ...]] = {}
+
+    def _arrays(self, s: Any) -> list[Any]:
+        return [s[f"{PREFIX}_{name}"] for name in _NAMES]
+
+    def owns(self, s: Any) -> bool:
+        arrays = self._arrays(s)
+        refs = self._claims.get(id(arrays[0]))
+        return refs is not None and all(r() is a for r, a in zip(refs, arrays, strict=True))
+
+    def claim(self, led: Ledger) -> None:
+        arrays = [getattr(led, name) for name in _NAMES]
+        # a step that raised never released its claim: drop claims whose arrays are gone
+        self._claims = {k: v for k, v in self._claims.items() if v[0]() is not None}
+        self._claims[id(arrays[0])] = tuple(weakref.ref(a) for a in arrays)
+
+    def release(self, s: Any) -> None:
+        self._claims.pop(id(self._arrays(s)[0]), None)
+
+    def __getstate__(self) -> dict[str, Any]:  # weak references do not pickle
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._claims = {}
+
+
+_NAMES = ("stock", "net_worth", "flow", "opening", "turnover", "volume")
+
+
+def sector_stock(stock_bhi: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(B, K, I): each sector's stocks summed over its members — ``Ledger.sector_stock``'s values bit for
+    bit (numpy's pairwise summation, reproduced), in one pass over the holders instead of one per
+    instrument column."""
+    out = np.empty((stock_bhi.shape[0], offsets.shape[0] - 1, stock_bhi.shape[2]))
+    _sector_sums(np.ascontiguousarray(stock_bhi), np.asarray(offsets, dtype=np.int64), out)
+    return out
 
 
 def variables(n_households: int = 1, n_firms: int = 2, n_banks: int = 1) -> list[Any]:
@@ -337,6 +410,10 @@ class Checks:
         self._memo = (tuple(weakref.ref(a) for a in arrays), value)
         return value
 
+    def forget(self) -> None:
+        """The arrays are about to be booked into in place (``books``): residuals of them are stale."""
+        self._memo = ((), {})
+
     def __getstate__(self) -> dict[str, Any]:  # weak references do not pickle; a copy starts empty
         return {}
 
@@ -354,27 +431,30 @@ def residuals(s: Arrays, p: Any) -> dict[str, np.ndarray]:
     ``negative`` (B,)             the worst negative stock where none may be, relative to the instrument's
                                   gross amount
 
-    V_h is the gross amount h booked since the start and w = VOLUME_RTOL / 10⁻⁹; every scale is at least 1."""
+    V_h is the gross amount h booked since the start and w = VOLUME_RTOL / 10⁻⁹; every scale is at least 1.
+    The sums over holders take two compiled passes over the balance sheets (``_holder_totals``,
+    ``sector_stock``) and one over the households' and firms' accounts (``_customer_funds``), with no
+    temporary of the ledger's size."""
     led = p.ledger_template.load(s, prefix=PREFIX, copy=False)
-    stock = led.stock
+    stock = np.ascontiguousarray(led.stock)
+    B, H, n_inst = stock.shape
     fin = led.financial
-    magnitude = np.abs(stock)
     weight = VOLUME_RTOL / _TOL
     volume = led.volume if led.volume is not None else np.zeros(led.net_worth.shape)
-    gross = magnitude.sum(axis=1)
-    rows = np.abs(stock.sum(axis=1)[:, fin]) / np.maximum(
-        gross[:, fin] + weight * volume.sum(axis=1)[:, None], 1.0
+    total, gross, worth_sum, worth_abs = (np.empty((B, n_inst)), np.empty((B, n_inst)), *np.empty((2, B, H)))
+    _holder_totals(stock, total, gross, worth_sum, worth_abs)
+    rows = np.abs(total[:, fin]) / np.maximum(gross[:, fin] + weight * volume.sum(axis=1)[:, None], 1.0)
+    worth = np.abs(worth_sum - led.net_worth) / np.maximum(
+        worth_abs + np.abs(led.net_worth) + weight * volume, 1.0
     )
-    worth = np.abs(stock.sum(axis=2) - led.net_worth) / np.maximum(
-        magnitude.sum(axis=2) + np.abs(led.net_worth) + weight * volume, 1.0
-    )
-    tfm = led.transactions_flow()
+    change = (sector_stock(stock, led.offsets) - led.opening)[:, :, fin].transpose(0, 2, 1)
+    tfm = np.concatenate([led.flow, -change], axis=1)
     turnover = np.maximum(led.turnover.sum(axis=(1, 2)), 1.0)[:, None]
     return {
         "balance_rows": rows,
         "net_worth": worth,
-        "tfm_rows": np.abs(tfm.row_sums()) / turnover,
-        "tfm_columns": np.abs(tfm.column_sums()) / turnover,
+        "tfm_rows": np.abs(tfm.sum(axis=2)) / turnover,
+        "tfm_columns": np.abs(tfm.sum(axis=1)) / turnover,
         "deposits": _bank_deposits_match(s, led, weight),
         "negative": _no_negative(led, gross, weight),
     }
@@ -395,10 +475,21 @@ def _bank_deposits_match(s: Arrays, led: Ledger, weight: float) -> np.ndarray:
     scale includes the bank's rounding allowance w·V_k, as its liabilities are running sums of every
     payment in and out)."""
     n_k = int(led.sizes[2])
-    held = sum_by(s["households.bank"], led.stock_of("households", "deposits"), n_k)
-    held = held + sum_by(s["firms.bank"], led.stock_of("firms", "deposits"), n_k)
+    B = led.n_runs
+    held, saved = np.zeros((B, n_k)), np.zeros((B, n_k))
+    h, f = led._sector("households"), led._sector("firms")
+    _customer_funds(
+        led.stock,
+        np.broadcast_to(s["households.bank"], (B, led.sizes[h])),
+        np.broadcast_to(s["firms.bank"], (B, led.sizes[f])),
+        int(led.offsets[h]),
+        int(led.offsets[f]),
+        led._instrument("deposits"),
+        led._instrument("savings"),
+        held,
+        saved,
+    )
     owed = -led.stock_of("banks", "deposits")
-    saved = sum_by(s["households.bank"], led.stock_of("households", "savings"), n_k)
     owed_savings = -led.stock_of("banks", "savings")
     # both relative to the bank's customer funding: a bank whose savers all left (a run) keeps a
     # round-off of its former savings, 1e-16 of them, that must not count as a mismatch of 1e-9
@@ -418,16 +509,130 @@ def _no_negative(led: Ledger, gross_bi: np.ndarray, weight: float) -> np.ndarray
     relative to the instrument's gross amount in the economy, Σ_h |stock_hi| (``gross_bi``), plus the
     holder's rounding allowance w·V_h: a bank whose loans were all repaid holds the rounding residue of
     its loan book, not a negative loan."""
-    worst = np.zeros(led.n_runs)
     volume = led.volume if led.volume is not None else np.zeros(led.net_worth.shape)
-    for sector, inst, sign in NON_NEGATIVE:
-        k = led._sector(sector)
-        values = sign * led.stock_of(sector, inst)
-        scale = (
-            gross_bi[:, led._instrument(inst), None] + weight * volume[:, led.offsets[k] : led.offsets[k + 1]]
-        )
-        worst = np.maximum(worst, (np.maximum(-values, 0.0) / np.maximum(scale, 1.0)).max(axis=1))
+    spec = np.array(
+        [
+            (
+                led.offsets[led._sector(sector)],
+                led.offsets[led._sector(sector) + 1],
+                led._instrument(inst),
+                sign,
+            )
+            for sector, inst, sign in NON_NEGATIVE
+        ],
+        dtype=np.int64,
+    )
+    worst = np.zeros(led.n_runs)
+    _worst_negative(led.stock, np.ascontiguousarray(volume), gross_bi, spec, weight, worst)
     return worst
+
+
+# --- compiled passes of the checks ---------------------------------------------------------------------
+@jit(cache=True)
+def _holder_totals(stock_bhi, total_bi, gross_bi, sum_bh, abs_bh):
+    """Σ_h stock, Σ_h |stock| per instrument and Σ_i stock, Σ_i |stock| per holder, in one pass."""
+    B, H, n_inst = stock_bhi.shape
+    for b in range(B):
+        for i in range(n_inst):
+            total_bi[b, i] = 0.0
+            gross_bi[b, i] = 0.0
+        for h in range(H):
+            row, row_abs = 0.0, 0.0
+            for i in range(n_inst):
+                x = stock_bhi[b, h, i]
+                row += x
+                row_abs += abs(x)
+                total_bi[b, i] += x
+                gross_bi[b, i] += abs(x)
+            sum_bh[b, h] = row
+            abs_bh[b, h] = row_abs
+
+
+@jit(cache=True)
+def _customer_funds(stock_bhi, bank_bh, bank_bf, h0, f0, dep, sav, held_bk, saved_bk):
+    """Per bank: its households' and firms' deposits (``held``) and its households' savings."""
+    for b in range(stock_bhi.shape[0]):
+        for n in range(bank_bh.shape[1]):
+            k = bank_bh[b, n]
+            held_bk[b, k] += stock_bhi[b, h0 + n, dep]
+            saved_bk[b, k] += stock_bhi[b, h0 + n, sav]
+        for n in range(bank_bf.shape[1]):
+            held_bk[b, bank_bf[b, n]] += stock_bhi[b, f0 + n, dep]
+
+
+@jit(cache=True)
+def _worst_negative(stock_bhi, volume_bh, gross_bi, spec, weight, worst_b):
+    """max over the (first holder, end, instrument, sign) ranges of max(−sign·stock, 0) / scale."""
+    for b in range(stock_bhi.shape[0]):
+        worst = 0.0
+        for r in range(spec.shape[0]):
+            lo, hi, i, sign = spec[r, 0], spec[r, 1], spec[r, 2], spec[r, 3]
+            for h in range(lo, hi):
+                short = -sign * stock_bhi[b, h, i]
+                if short > 0.0:
+                    worst = max(worst, short / max(gross_bi[b, i] + weight * volume_bh[b, h], 1.0))
+        worst_b[b] = worst
+
+
+@jit(cache=True)
+def _sector_sums(stock_bhi, offsets, out_bki):
+    """out[b, k] = Σ of rows offsets[k] … offsets[k + 1] − 1 of stock[b], added as numpy adds along a
+    strided axis: the first row, plus the pairwise sum of the rest (blocks of ≤ 128 rows summed in 8
+    interleaved partial sums, longer ranges halved at a multiple of 8), on an explicit stack."""
+    n_inst = stock_bhi.shape[2]
+    lo_s = np.empty(128, np.int64)
+    n_s = np.empty(128, np.int64)
+    phase_s = np.empty(128, np.int64)
+    part = np.empty((128, n_inst))
+    r = np.empty((8, n_inst))
+    for b in range(stock_bhi.shape[0]):
+        x = stock_bhi[b]
+        for k in range(offsets.shape[0] - 1):
+            sp, rp = 1, 0
+            lo_s[0], n_s[0], phase_s[0] = offsets[k] + 1, offsets[k + 1] - offsets[k] - 1, 0
+            while sp > 0:
+                sp -= 1
+                lo, n, phase = lo_s[sp], n_s[sp], phase_s[sp]
+                if n < 8:
+                    for c in range(n_inst):
+                        part[rp, c] = -0.0
+                    for t in range(n):
+                        for c in range(n_inst):
+                            part[rp, c] += x[lo + t, c]
+                    rp += 1
+                elif n <= 128:
+                    for j in range(8):
+                        for c in range(n_inst):
+                            r[j, c] = x[lo + j, c]
+                    t = 8
+                    end = n - n % 8
+                    while t < end:
+                        for j in range(8):
+                            for c in range(n_inst):
+                                r[j, c] += x[lo + t + j, c]
+                        t += 8
+                    for c in range(n_inst):
+                        part[rp, c] = ((r[0, c] + r[1, c]) + (r[2, c] + r[3, c])) + (
+                            (r[4, c] + r[5, c]) + (r[6, c] + r[7, c])
+                        )
+                    while t < n:
+                        for c in range(n_inst):
+                            part[rp, c] += x[lo + t, c]
+                        t += 1
+                    rp += 1
+                elif phase == 0:
+                    half = n // 2
+                    half -= half % 8
+                    lo_s[sp], n_s[sp], phase_s[sp] = lo, n, 1  # combine once both halves are summed
+                    lo_s[sp + 1], n_s[sp + 1], phase_s[sp + 1] = lo + half, n - half, 0
+                    lo_s[sp + 2], n_s[sp + 2], phase_s[sp + 2] = lo, half, 0
+                    sp += 3
+                else:
+                    for c in range(n_inst):
+                        part[rp - 2, c] = part[rp - 2, c] + part[rp - 1, c]
+                    rp -= 1
+            for c in range(n_inst):
+                out_bki[b, k, c] = x[offsets[k], c] + part[0, c]
 
 
 def _check(key: str):

@@ -71,8 +71,8 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         pd = default_probability(leverage, f.defaults)
     capacity, equity_ratio = bank_capacity(led, p)
     spread = col(p.loan_spread) * np.sqrt(col(p.capital_requirement) / np.maximum(equity_ratio, 1e-6))
-    rate_fk = col(s.policy_rate)[:, :, None] + spread[:, None, :] + (col(p.risk_premium) * pd)[:, :, None]
-    rate_fk = np.where((pd > 0.5)[:, :, None], np.inf, rate_fk)
+    # bank k offers firm f the rate (i + spread_k) + premium·PD_f, and none above PD = 0.5 (priced in the
+    # kernel as f asks: a firms × banks table is 40 MB at 10⁵ firms and 50 banks)
     draws = rng("credit")
     granted = np.zeros((B, n_f))
     chosen = np.zeros((B, n_f), dtype=np.int64)
@@ -80,7 +80,10 @@ def credit(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     credit_market(
         demand,
         f.lender,
-        rate_fk,
+        np.broadcast_to(np.asarray(s.policy_rate, dtype=np.float64), (B,)),
+        np.ascontiguousarray(spread),
+        np.ascontiguousarray(np.broadcast_to(col(p.risk_premium) * pd, (B, n_f))),
+        pd > 0.5,
         capacity.copy(),
         random_order(draws.random((n_f,))),
         draws.random((n_f, int(p.visits_credit))),

@@ -135,27 +135,43 @@ def shop(budget_n, price_s, stock_s, order_n, visit_nz, sellers, seller_nz, spen
 
 
 @per_run(cache=True)
-def credit_market(demand_f, lender_f, rate_fk, capacity_k, order_f, visit_fv, granted_f, chosen_f, rate_f):
-    """One run. Firm f asks its lender (if it has one) or V random banks; ``rate_fk`` is bank k's offer to
-    f (inf: refused); ``capacity_k`` is drawn down in place; outputs the amount, the bank and the rate."""
-    n_f, n_k = rate_fk.shape
+def credit_market(
+    demand_f,
+    lender_f,
+    policy,
+    spread_k,
+    premium_f,
+    refused_f,
+    capacity_k,
+    order_f,
+    visit_fv,
+    granted_f,
+    chosen_f,
+    rate_f,
+):
+    """One run. Firm f asks its lender (if it has one) or V random banks; bank k offers f the rate
+    (i + spread_k) + premium_f, or refuses (``refused_f``); ``capacity_k`` is drawn down in place; outputs
+    the amount, the bank and the rate. Offers are priced as they are asked for: no firms × banks table."""
+    n_f, n_k = demand_f.shape[0], capacity_k.shape[0]
     for i in range(n_f):
         f = order_f[i]
         granted_f[f] = 0.0
         chosen_f[f] = -1
         rate_f[f] = 0.0
-        if demand_f[f] <= 0.0:
+        if demand_f[f] <= 0.0 or refused_f[f]:
             continue
         best, best_rate = -1, np.inf
         if lender_f[f] >= 0:
             k = lender_f[f]
-            if capacity_k[k] > 0.0 and rate_fk[f, k] < best_rate:
-                best, best_rate = k, rate_fk[f, k]
+            offer = (policy + spread_k[k]) + premium_f[f]
+            if capacity_k[k] > 0.0 and offer < best_rate:
+                best, best_rate = k, offer
         else:
             for v in range(visit_fv.shape[1]):
                 k = int(visit_fv[f, v] * n_k) % n_k
-                if capacity_k[k] > 0.0 and rate_fk[f, k] < best_rate:
-                    best, best_rate = k, rate_fk[f, k]
+                offer = (policy + spread_k[k]) + premium_f[f]
+                if capacity_k[k] > 0.0 and offer < best_rate:
+                    best, best_rate = k, offer
         if best < 0:
             continue
         amount = min(demand_f[f], capacity_k[best])

@@ -18,7 +18,7 @@ from econsim.models.banking import accounts
 def clock(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     """A new step: the ledger closes the last step's flows and opens this one's from the current stocks."""
     led = accounts.books(s, p)
-    led.new_step()
+    accounts.open_step(led, p)
     return {"step": s.step + 1, **accounts.updates(led)}
 
 

@@ -54,6 +54,7 @@ def static(p: Any) -> dict[str, Any]:
         "bank_owner_h": h % n_k,
         "ledger_template": accounts.template(n_h, n_f, n_k),
         "ledger_checks": accounts.Checks(),
+        "ledger_scratch": accounts.Scratch(),
         "survey_rows": survey.load_fixture(),
     }
 
