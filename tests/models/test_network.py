@@ -282,3 +282,18 @@ def test_threads_change_no_number():
     two.run(6)
     for name, value in one.state.items():
         assert np.array_equal(value, two.state[name]), name
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_imitation_fused_into_the_trades_walk_equals_the_imitate_stage(threads):
+    from econsim.engine import Arrays, RandomStreams
+    from econsim.models.network.payments import edge_flows
+    from econsim.models.network.strategies import imitate
+
+    s = Simulation(get_model("network"), {**SMALL, "eta_min": 0.3, "threads": threads}, runs=2, seed=4)
+    s.run(3)
+    state = Arrays(dict(s.state))
+    fused = edge_flows(state, s.params, RandomStreams(s.seed, s.rng.identity_rk))
+    alone = imitate(state, s.params, RandomStreams(s.seed, s.rng.identity_rk))
+    assert not np.array_equal(fused["agents.mu"], state.agents.mu)  # the strategies did move
+    assert np.array_equal(fused["agents.mu"], alone["agents.mu"])

@@ -3,7 +3,7 @@ against each chain's AMM pools and along a sparse interaction graph whose links 
 re-form; bridges with delays, fees, noise and capacities; an arbitrage desk; adaptive clusters rolled up
 into market-level and global aggregators; systemic risk. One step is one day::
 
-    bridges → rebalance → edge_flows → imitate → evolve_links → aggregate (every ``cluster_every`` steps)
+    bridges → rebalance → edge_flows (with imitate) → evolve_links → aggregate (every ``cluster_every`` steps)
 
 Every token amount is an integer of base units and the strict invariant ``tokens_conserved`` checks,
 every step, that no unit of any asset is created or lost. Each stage's loop is a compiled kernel for one
@@ -20,7 +20,9 @@ Splitting a run. Every kernel that walks agents takes a row range or the walkers
 ``_strength``, ``trading._orders``/``_fill``, ``hierarchy._cells``); what a walker owes another agent
 goes to that agent's row of a credit array, summed after the walk (integers: exact in any order); every
 float sum over agents is an exact accumulator (``engine.partition.exact``); draws are keyed by agent or
-slot id and step. So any split into agent ranges gives the same numbers. In one process the same
+slot id and step. So any split into agent ranges gives the same numbers. ``edge_flows`` computes the
+imitation (``strategies.imitate``: its inputs, μ and η, are those of the trades) in its trades' walk,
+so the targets' μ are read once for both. In one process the same
 structure spreads a run over ``threads`` numba threads (walker chunks with their own credit rows, agent
 blocks with their own accumulators): bit-identical for every ``threads``. ``evolve_links`` fuses its
 split kernels into one pass in one process (``links._evolve``; the same numbers). The walks prefetch
@@ -40,7 +42,6 @@ from econsim.models.network.params import PARAMS
 from econsim.models.network.payments import edge_flows
 from econsim.models.network.setup import initial_economy, static
 from econsim.models.network.state import POPULATIONS, STATE
-from econsim.models.network.strategies import imitate
 from econsim.models.network.trading import rebalance
 from econsim.models.registry import ModelExtras
 
@@ -63,7 +64,7 @@ model = Model(
     static=static,
     static_sizes=("n_slots", "n_risky", "n_lags", "n_markets"),
     init=initial_economy,
-    step=[bridges, rebalance, edge_flows, imitate, evolve_links, Block(aggregate, every="cluster_every")],
+    step=[bridges, rebalance, edge_flows, evolve_links, Block(aggregate, every="cluster_every")],
     observables=OBSERVABLES,
     column_labels=COLUMN_LABELS,
     invariants=INVARIANTS,

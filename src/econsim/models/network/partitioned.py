@@ -4,7 +4,7 @@ A partition owns a block of agents (ascending ids), their holdings, strategies a
 edge slots (the static CSR rows of its agents, in order); the pools, bridges, desk, aggregates and the
 random streams are replicated (every worker computes them identically from all-reduced totals).
 Targets held elsewhere are ghost rows appended after the owned agents: their strategies μ are
-refreshed from their owners twice a step (at its start and after ``imitate``), so a ghost is never
+refreshed from their owners twice a step (at its start and after the imitation), so a ghost is never
 more than one stage old. The step runs the model's own stage kernels on the block, in the model's
 order, with these supersteps (immediate messages are answered within the step):
 
@@ -12,8 +12,8 @@ order, with these supersteps (immediate messages are answered within the step):
     bridges                replicated
     rebalance              orders → Σ sells, buys (all-reduce) → pools swap → shares → Σ paid (all-reduce)
     edge_flows             payments, offers → offer totals to the buyers' owners (immediate)
-                           → buyers' scales back (immediate) → trades → credits to their owners, Σ volume
-    imitate                → refresh ghosts' μ
+                           → buyers' scales back (immediate) → trades and imitation → credits to their
+                           owners, Σ volume → refresh ghosts' μ
     evolve_links           strengths, closure questions to the owners of the old targets (immediate)
                            → answers → Σ counts and exact strength sums → Σ spread; new ghosts subscribe
     aggregate (when due)   Σ μ, Σ (μ − μ̄)², per-market Σ dS and sizes (exact accumulators); the values
@@ -38,13 +38,13 @@ from econsim.engine.partition import exact
 from econsim.engine.partition.partition import Layout, cached_assignment
 from econsim.engine.partition.runtime import Exchange, StepProgram
 from econsim.engine.state import Arrays, Params
-from econsim.models.network import hierarchy, links, metrics, payments, strategies, trading
+from econsim.models.network import hierarchy, links, metrics, payments, trading
 from econsim.models.network.bridges import bridges
 from econsim.models.network.draws import stream_word
 from econsim.models.network.metrics import token_units
 from econsim.models.network.state import UNIT
 
-STAGES = ("bridges", "rebalance", "edge_flows", "imitate", "evolve_links", "aggregate")
+STAGES = ("bridges", "rebalance", "edge_flows", "evolve_links", "aggregate")
 _GRAPH = ("graph_indptr", "graph_sources", "graph_indices")
 _AGENT_VARS = ("holdings", "mu", "wealth", "traded", "cluster")
 _EDGE_VARS = ("target", "eta", "flow")
@@ -216,6 +216,9 @@ class NetworkBlock:
         self.ghost_rows = {k: n + np.flatnonzero(owners == k) for k in range(self.parts) if k != self.rank}
         self.subscribe = {k: remote[owners == k] for k in self.ghost_rows if (owners == k).any()}
         self.send_rows: dict[int, np.ndarray] = {}
+        # the ghost rows not yet sent their μ, and the rows of this block's agents peers newly subscribed to
+        self.new_ghost_rows = {k: rows.copy() for k, rows in self.ghost_rows.items()}
+        self.new_send_rows: dict[int, np.ndarray] = {}
         self.mu = np.zeros((n + len(remote), 2))
         self.mu[:n] = self.mu_own
 
@@ -233,6 +236,7 @@ class NetworkBlock:
         for k in np.unique(owners):
             rows = start + np.flatnonzero(owners == k)
             self.ghost_rows[int(k)] = np.concatenate([self.ghost_rows[int(k)], rows])
+            self.new_ghost_rows[int(k)] = np.concatenate([self.new_ghost_rows.get(int(k), rows[:0]), rows])
             subscribe[int(k)] = fresh[owners == k]
         return subscribe
 
@@ -240,9 +244,22 @@ class NetworkBlock:
         for k, ids in inbox.items():
             rows = np.searchsorted(self.gid, ids)
             self.send_rows[k] = rows if k not in self.send_rows else np.concatenate([self.send_rows[k], rows])
+            old = self.new_send_rows.get(k)
+            self.new_send_rows[k] = rows if old is None else np.concatenate([old, rows])
 
     def _mu_messages(self) -> dict[int, Any]:
         return {k: self.mu_own[rows] for k, rows in self.send_rows.items() if len(rows)}
+
+    def _new_mu_messages(self) -> dict[int, Any]:
+        """μ for the subscriptions taken since the last refresh only (the others' ghosts are up to date)."""
+        out = {k: self.mu_own[rows] for k, rows in self.new_send_rows.items() if len(rows)}
+        self.new_send_rows = {}
+        return out
+
+    def _place_new(self, inbox: dict[int, Any]) -> None:
+        for k, values in inbox.items():
+            self.mu[self.new_ghost_rows[k]] = values
+        self.new_ghost_rows = {}
 
     def _place(self, inbox: dict[int, Any], into: np.ndarray) -> None:
         for k, values in inbox.items():
@@ -261,13 +278,12 @@ class NetworkBlock:
     def step(self, t: int, due: tuple[bool, ...]) -> StepProgram:
         p, g, n = self.p, self.g, self.n_own
         # subscriptions on the first step after a split (every block is loaded at once, so all take this
-        # superstep or none do), then the ghosts' μ
+        # superstep or none do); the μ of new ghosts rides on the rebalance's all-reduce (no stage before
+        # the payments reads a ghost), every other ghost's μ is that of the last step's imitation
         if self.loaded:
             inbox, _ = yield Exchange(send=self.subscribe)
             self.subscribe, self.loaded = {}, False
             self._take_subscriptions(inbox)
-        inbox, _ = yield Exchange(send=self._mu_messages())
-        self._place(inbox, self.mu)
 
         due_of = dict(zip(self.schedule, due, strict=True))
         s = Arrays(g)
@@ -293,7 +309,8 @@ class NetworkBlock:
             sells,
             buys,
         )
-        _, red = yield Exchange(total={"sells": sells, "buys": buys})
+        inbox, red = yield Exchange(send=self._new_mu_messages(), total={"sells": sells, "buys": buys})
+        self._place_new(inbox)
         cash_out, asset_out = np.empty((C, A), np.int64), np.empty((C, A), np.int64)
         rate, out = np.empty((2, C, A)), np.zeros(1)
         trading._execute.kernel(
@@ -335,34 +352,32 @@ class NetworkBlock:
         inbox, _ = yield Exchange(send={k: scale[rows] for k, rows in self.send_rows.items() if len(rows)})
         self._place(inbox, scale)
         units, vol = np.zeros(n_loc, np.int64), np.zeros(1, np.int64)
-        payments._fill.kernel(*common, *rates, scale, due_units, self.flow, units, vol)
-        owe = {k: (due_units[r], units[r]) for k, r in self.ghost_rows.items() if len(r)}
-        inbox, red = yield Exchange(send=owe, total={"p2p": vol})
-        for k, (d, u) in inbox.items():
-            due_units[self.send_rows[k]] += d
-            units[self.send_rows[k]] += u
-        self.holdings += due_units[:n]
-        self.traded = traded + units[:n] / UNIT
-        g["p2p_volume"] = red["p2p"] / UNIT
-
-        # imitate, then the ghosts' new μ
         mu_new = np.empty((n, 2))
-        strategies._imitate.kernel(
-            self.indptr,
+        imitation = (
             self.gid,
-            self.target,
-            self.eta,
-            self.mu,
             stream_word(self.rng, "strategies")[0],
-            _f(p.eta_min),
             _f(p.imitation),
             _f(p.strategy_vol),
             mu_new,
         )
+        payments._fill.kernel(*common, *rates, scale, due_units, self.flow, units, vol, *imitation)
+        # one superstep: the credits to their owners and the walkers' new μ to the peers holding them as
+        # ghosts (the imitation was computed in the trades' walk)
         self.mu_own = mu_new
         self.mu[:n] = mu_new
-        inbox, _ = yield Exchange(send=self._mu_messages())
-        self._place(inbox, self.mu)
+        owe = {k: (due_units[r], units[r]) for k, r in self.ghost_rows.items() if len(r)}
+        mus = self._mu_messages()
+        send = {k: (owe.get(k), mus.get(k)) for k in owe.keys() | mus.keys()}
+        inbox, red = yield Exchange(send=send, total={"p2p": vol})
+        for k, (credit, mu_k) in inbox.items():
+            if credit is not None:
+                due_units[self.send_rows[k]] += credit[0]
+                units[self.send_rows[k]] += credit[1]
+            if mu_k is not None:
+                self.mu[self.ghost_rows[k]] = mu_k
+        self.holdings += due_units[:n]
+        self.traded = traded + units[:n] / UNIT
+        g["p2p_volume"] = red["p2p"] / UNIT
 
         # evolve links
         E = len(self.eta)

@@ -31,8 +31,10 @@ from numba import prange
 from econsim.engine import Arrays, RandomStreams, per_run
 from econsim.engine.jit import njit
 from econsim.engine.kernels import jit
+from econsim.models.network.draws import stream_word
 from econsim.models.network.prefetch import AHEAD, prefetch
 from econsim.models.network.state import UNIT
+from econsim.models.network.strategies import imitation
 
 
 @njit()
@@ -154,13 +156,19 @@ def _fill_one(
     flow,
     units,
     out,
+    agent_id,
+    word,
+    pull,
+    sigma,
+    mu_new,
 ):
     """The trades at the buyers' scales: the walker's side applied now, the buyer's into ``due``; each
-    slot's value, each agent's traded base units (``units``, walkers and counterparties) and the total."""
+    slot's value, each agent's traded base units (``units``, walkers and counterparties) and the total;
+    and the walkers' imitation (``strategies``: μ' into ``mu_new``, read from the same μ and η)."""
     price = _prices(pool_cash, pool_asset)
     out[0] = _fill_rows(
         0, indptr.shape[0] - 1, indptr, slot_id, target, eta, holdings, h0, mu, price, t, eta_min, pay_rate, otc_rate,
-        scale, due, flow, units,
+        scale, due, flow, units, agent_id, word, pull, sigma, mu_new,
     )  # fmt: skip
 
 
@@ -184,6 +192,11 @@ def _fill_rows(
     due,
     flow,
     units,
+    agent_id,
+    word,
+    pull,
+    sigma,
+    mu_new,
 ):
     C, K = holdings.shape[1], holdings.shape[2]
     A = K - 1
@@ -192,7 +205,7 @@ def _fill_rows(
     mu_flat, due_flat, scale_flat = mu.reshape(-1), due.reshape(-1), scale.reshape(-1)
     CK = C * K
     for i in range(lo, hi):
-        total = 0.0
+        total, m0, m1 = 0.0, 0.0, 0.0
         for e in range(indptr[i], indptr[i + 1]):
             if eta[e] >= eta_min:
                 total += eta[e]
@@ -207,6 +220,8 @@ def _fill_rows(
             if eta[e] < eta_min:
                 continue
             j = target[e]
+            m0 += eta[e] * mu[j, 0]
+            m1 += eta[e] * mu[j, 1]
             act = mu[i, 0] * (eta[e] / total)
             moved = 0
             for c in range(C):
@@ -233,6 +248,7 @@ def _fill_rows(
             units[i] += moved
             units[j] += moved
             volume += moved
+        imitation(i, agent_id[i], total, m0, m1, mu, word, pull, sigma, mu_new)
     return volume
 
 
@@ -284,6 +300,11 @@ def _fill_threads_one(
     flow,
     units_k,
     volume_k,
+    agent_id,
+    word,
+    pull,
+    sigma,
+    mu_new,
 ):
     """``_fill`` chunked like ``_pay_threads``: chunk k's counterparties' sides go to ``due_k[k]``, its
     traded units to ``units_k[k]``, its volume to ``volume_k[k]``."""
@@ -293,18 +314,22 @@ def _fill_threads_one(
     for k in prange(chunks):
         volume_k[k] = _fill_rows(
             min(n, k * size), min(n, (k + 1) * size), indptr, slot_id, target, eta, holdings, h0, mu, price, t,
-            eta_min, pay_rate, otc_rate, scale, due_k[k], flow, units_k[k],
+            eta_min, pay_rate, otc_rate, scale, due_k[k], flow, units_k[k], agent_id, word, pull, sigma, mu_new,
         )  # fmt: skip
 
 
 _pay = per_run(_pay_one, shared=("indptr", "slot_id"), cache=True)
 _scales = per_run(_scales_one, cache=True)
-_fill = per_run(_fill_one, shared=("indptr", "slot_id"), cache=True)
+_fill = per_run(_fill_one, shared=("indptr", "slot_id", "agent_id"), cache=True)
 _pay_threads = per_run(jit(_pay_threads_one, cache=True, parallel=True), shared=("indptr", "slot_id"))
-_fill_threads = per_run(jit(_fill_threads_one, cache=True, parallel=True), shared=("indptr", "slot_id"))
+_fill_threads = per_run(
+    jit(_fill_threads_one, cache=True, parallel=True), shared=("indptr", "slot_id", "agent_id")
+)
 
 
 def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
+    """Payments and trades along the links, and the agents' imitation (``strategies.imitate``), fused into
+    the trades' walk: both read the step's μ and η, so one pass over the slots reads each target once."""
     h0 = s.agents.holdings
     holdings = h0.copy()
     B, N, C = h0.shape[:3]
@@ -323,6 +348,14 @@ def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         s.pool_asset,
         t,
     )
+    mu_new = np.empty_like(s.agents.mu)
+    imitation = (
+        np.arange(N),
+        stream_word(rng, "strategies"),
+        np.broadcast_to(np.asarray(p.imitation, float), (B,)),
+        np.broadcast_to(np.asarray(p.strategy_vol, float), (B,)),
+        mu_new,
+    )
     flow, scale = np.empty_like(s.edges.eta), np.empty((B, N, C))
     chunks = int(p.threads)
     if chunks > 1:  # one chunk of walkers per thread, each crediting its own rows (summed: exact)
@@ -330,7 +363,7 @@ def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         _pay_threads(*common, *rates, due_k, owed_k)
         _scales(holdings, owed_k.sum(axis=1), scale)
         units_k, volume_k = np.zeros((B, chunks, N), np.int64), np.zeros((B, chunks), np.int64)
-        _fill_threads(*common, *rates, scale, due_k, flow, units_k, volume_k)
+        _fill_threads(*common, *rates, scale, due_k, flow, units_k, volume_k, *imitation)
         holdings += due_k.sum(axis=1)
         units, volume = units_k.sum(axis=1), volume_k.sum(axis=1)
     else:
@@ -338,12 +371,13 @@ def edge_flows(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         _pay(*common, *rates, due, owed)
         _scales(holdings, owed, scale)
         units, out = np.zeros((B, N), np.int64), np.zeros((B, 1), np.int64)
-        _fill(*common, *rates, scale, due, flow, units, out)
+        _fill(*common, *rates, scale, due, flow, units, out, *imitation)
         holdings += due
         volume = out[:, 0]
     return {
         "agents.holdings": holdings,
         "agents.traded": s.agents.traded + units / UNIT,
+        "agents.mu": mu_new,
         "edges.flow": flow,
         "p2p_volume": volume / UNIT,
     }

@@ -50,14 +50,20 @@ def _imitate_rows(lo, hi, indptr, agent_id, target, eta, mu, word, eta_min, pull
                 total += eta[e]
                 m0 += eta[e] * mu[j, 0]
                 m1 += eta[e] * mu[j, 1]
-        if total > 0.0:
-            m0, m1 = m0 / total, m1 / total
-        else:
-            m0, m1 = mu[i, 0], mu[i, 1]
-        a = mu[i, 0] + pull * (m0 - mu[i, 0]) + sigma * normal(word, 2 * g)
-        b = mu[i, 1] + pull * (m1 - mu[i, 1]) + sigma * normal(word, 2 * g + 1)
-        mu_new[i, 0] = min(max(a, 0.0), 1.0)
-        mu_new[i, 1] = min(max(b, 0.0), 1.0)
+        imitation(i, g, total, m0, m1, mu, word, pull, sigma, mu_new)
+
+
+@njit(inline="always")
+def imitation(i, g, total, m0, m1, mu, word, pull, sigma, mu_new):
+    """μ_i' from the sums Σ η (``total``), Σ η μ_j0 and Σ η μ_j1 over i's active links (g: i's id)."""
+    if total > 0.0:
+        m0, m1 = m0 / total, m1 / total
+    else:
+        m0, m1 = mu[i, 0], mu[i, 1]
+    a = mu[i, 0] + pull * (m0 - mu[i, 0]) + sigma * normal(word, 2 * g)
+    b = mu[i, 1] + pull * (m1 - mu[i, 1]) + sigma * normal(word, 2 * g + 1)
+    mu_new[i, 0] = min(max(a, 0.0), 1.0)
+    mu_new[i, 1] = min(max(b, 0.0), 1.0)
 
 
 _imitate = per_run(_imitate_one, shared=("indptr", "agent_id"), cache=True)
