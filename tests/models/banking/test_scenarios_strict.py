@@ -37,6 +37,8 @@ ACTIVE = {
     "sovereign_debt": "bond_volume",
     "bank_run": "run_withdrawals",
     "interbank_contagion": "loan_losses",
+    "supply_chain_shock": "chain_payments",
+    "equity_bubble": "equity_volume",
 }
 
 

@@ -210,3 +210,29 @@ def test_households_get_their_share_of_coupons_and_redemptions(household_run):
     )
     np.testing.assert_allclose(led.stock_of("households", "term_bonds"), after.sum(axis=2), rtol=1e-9)
     led.check()
+
+
+@pytest.mark.slow  # two 12-step runs: 3 s on the loaded test machine
+def test_the_high_policy_rate_of_the_qe_scenario_is_the_taylor_rule_on_measured_inflation():
+    """qe.yaml's 15–19 % policy rate is no measurement error and no effect of QE: government purchases of
+    25 % of initial output with the fiscal rule off hold unemployment at zero, and the prices measured
+    from the firms' sales rise; the rule reacts to the expectation of that inflation exactly, and the
+    path is the same without QE within 1 % of the rate (reserves swapped for bonds barely move demand)."""
+    cfg = yaml.safe_load((CONFIGS / "qe.yaml").read_text())
+    small = {**cfg["params"], "n_households": 150, "n_firms": 15, "n_banks": 3, "qe_start": 3}
+    runs = {}
+    for q in (small["qe_amount"], 0.0):
+        sim = Simulation(get_model("banking"), {**small, "qe_amount": q}, runs=1, seed=cfg["seed"])
+        runs[q] = sim.run(12).columns
+    c = runs[small["qe_amount"]]
+    assert c["qe_purchases"].sum() > 0
+    np.testing.assert_allclose(c["policy_rate"], runs[0.0]["policy_rate"], rtol=0.01)
+    P, pe = c["price_index"][:, 0], c["expected_inflation"][:, 0]
+    np.testing.assert_allclose(c["inflation"][1:, 0], P[1:] / P[:-1] - 1, rtol=1e-12)
+    np.testing.assert_allclose(pe[1:], pe[:-1] + 0.2 * (c["inflation"][1:, 0] - pe[:-1]), rtol=1e-12)
+    for t in (3, 6, 9, 12):  # the meetings (policy_every = 3), on the previous step's numbers
+        pi = (1 + pe[t - 1]) ** 12 - 1
+        gap = np.log(c["gdp"][t - 1, 0] / c["potential"][t - 1, 0])
+        rule = 0.02 + pi + 0.5 * (pi - 0.02) + 0.5 * gap
+        assert c["policy_rate"][t, 0] == pytest.approx(max(rule, 0.0), rel=1e-12)
+    assert c["unemployment"][6:, 0].mean() < 0.02 and P[12] / P[0] - 1 > 0.03

@@ -38,3 +38,53 @@ def test_an_ore_shock_ripples_downstream():
     assert fill[:start, 1:].min() > 0.999  # no rationing before the shock
     # after the shock the ore firms rebuild their stocks: output above its pre-shock level
     assert out[start + length : start + length + 4, 1].max() > 1.2 * before[1]
+
+
+def test_leontief_prices_cover_each_stage_inputs_plus_one_unit_of_value_added():
+    from econsim.models.banking.supply_chain import unit_prices
+
+    prices = unit_prices()
+    np.testing.assert_allclose(prices, [1.0, 1.1, 2.4, 3.6, 4.8], rtol=1e-14)
+    np.testing.assert_allclose(prices - INPUT_COEFFICIENTS.T @ prices, 1.0, rtol=1e-14)
+
+
+SMALL_CHAIN = {"n_households": 60, "n_firms": 12, "n_banks": 3, "supply_chain": True}
+
+
+def test_the_chain_pays_for_its_goods_on_the_ledger_at_leontief_prices():
+    """At rest (step 1) the cars sell for chain_value of initial output at the price level, and the
+    intermediate shipments A·x are worth (32·1 + 40·1.1 + 40·2.4 + 40·3.6)/(40·4.8) = 316/192 of that."""
+    from econsim.models.banking import accounts
+    from econsim.models.banking.supply_chain import supply_chain
+
+    sim = Simulation(get_model("banking"), SMALL_CHAIN, runs=2, seed=4, strict=True)
+    cols = sim.run(2).columns
+    s, p = sim.state, sim.params
+    level = cols["price_index"][1] / s["base_price_c"]
+    durables = 0.01 * s["initial_output"] * level
+    np.testing.assert_allclose(cols["chain_durables"][1], durables, rtol=1e-12)
+    np.testing.assert_allclose(cols["chain_payments"][1], 316 / 192 * durables, rtol=1e-12)
+    np.testing.assert_allclose(cols["chain_revenue"][1][:, -1], durables, rtol=1e-12)
+    # one more step by hand: the deposits move, the banks' reserves follow their customers' deposits
+    before = accounts.books(s, p)
+    out = supply_chain(s, p, None)
+    after = p.ledger_template.load(out, prefix=accounts.PREFIX, copy=False)
+    d = {
+        sec: after.stock_of(sec, "deposits") - before.stock_of(sec, "deposits")
+        for sec in ("households", "firms")
+    }
+    np.testing.assert_allclose(d["households"].sum(axis=1), -out["chain_durables"], rtol=1e-9)
+    np.testing.assert_allclose(d["firms"].sum(axis=1), out["chain_durables"], rtol=1e-9)
+    np.testing.assert_allclose(out["chain_revenue_s"][:, :-1].sum(axis=1), out["chain_payments"], rtol=1e-12)
+    moved = accounts.sum_by(s["households.bank"], d["households"], 3) + accounts.sum_by(
+        s["firms.bank"], d["firms"], 3
+    )
+    reserves = after.stock_of("banks", "reserves") - before.stock_of("banks", "reserves")
+    np.testing.assert_allclose(reserves, moved, atol=1e-7 * out["chain_payments"].max())
+    assert np.abs(reserves).max() > 0  # customers of different banks traded
+    tfm = after.transactions_flow()
+    sectors = list(tfm.columns)
+    for row in ("intermediate_goods", "durables"):
+        assert abs(tfm.row_sums()[:, tfm.rows.index(row)]).max() < 1e-9 * out["chain_payments"].max()
+    assert (tfm.values[:, tfm.rows.index("durables"), sectors.index("households")] < 0).all()
+    after.check()

@@ -53,7 +53,7 @@ FLOWS = (
     "consumption", "government_purchases", "investment", "wages", "income_tax", "sales_tax",
     "corporate_tax", "benefits", "loan_interest", "deposit_interest", "reserve_interest", "bond_interest",
     "advance_interest", "dividends", "cb_profit", "write_offs", "capital_transfers", "interbank_interest",
-    "capital_gains", "tuition",
+    "capital_gains", "tuition", "intermediate_goods", "durables",
 )  # fmt: skip
 REAL = {"capital": "investment", "housing": "investment"}
 PREFIX = "ledger"
@@ -206,10 +206,30 @@ def transfer(
     led.book_net(debit=debit, credit=credit)
 
 
-def owner_part(per_firm_bf: np.ndarray, owner_h: np.ndarray) -> np.ndarray:
-    """(B, H): each owner's equal part of its firm's amount (every firm has an owner: F ≤ H)."""
+def owner_part(per_firm_bf: np.ndarray, owner_h: np.ndarray, held_bh: np.ndarray | None = None) -> np.ndarray:
+    """(B, H): each owner's part of its firm's amount (every firm has an owner: F ≤ H) — equal parts, or
+    with ``held_bh`` (the owners' shares, traded on the equity market) in proportion to the shares each
+    holds (equal parts where a firm's owners hold none)."""
     owners_f = np.bincount(owner_h, minlength=per_firm_bf.shape[1])
-    return per_firm_bf[:, owner_h] / np.maximum(owners_f[owner_h], 1)
+    equal = per_firm_bf[:, owner_h] / np.maximum(owners_f[owner_h], 1)
+    if held_bh is None:
+        return equal
+    held = np.maximum(held_bh, 0.0)
+    total = sum_by(owner_h, held, per_firm_bf.shape[1])[:, owner_h]
+    weighted = per_firm_bf[:, owner_h] * held / np.maximum(total, 1e-300)
+    return np.where(total > 0, weighted, equal)
+
+
+def deposit_legs(sector: str, member: Any, bank: Any, amount: Any, pays: bool) -> tuple[list, list]:
+    """(debits, credits) of the money side of a purchase (``pays``) or sale of ``amount``: a bank in
+    reserves; a household or firm from its deposit, its bank's deposit liability and reserves moving with
+    it (a payment between customers of one bank moves no reserves, once the legs are netted)."""
+    if sector == "banks":
+        legs = [("banks", "reserves", member, amount)]
+        return ([], legs) if pays else (legs, [])
+    out = [(sector, "deposits", member, amount), ("banks", "reserves", bank, amount)]
+    back = [("banks", "deposits", bank, amount)]
+    return (back, out) if pays else (out, back)
 
 
 def to_savings(led: Ledger, household_n: Any, bank_h: Any, amount: Any) -> None:
@@ -221,13 +241,16 @@ def to_savings(led: Ledger, household_n: Any, bank_h: Any, amount: Any) -> None:
     )
 
 
-def reissue_shares(led: Ledger, firm_n: Any, owner_h: Any, written_off_f: Any, issued_f: Any) -> None:
+def reissue_shares(
+    led: Ledger, firm_n: Any, owner_h: Any, written_off_f: Any, issued_f: Any, held_bh: Any = None
+) -> None:
     """A bankrupt firm's shares are written off (the owners' loss, ``write_offs``); the plant it keeps is
-    issued as new shares to the same owners (``capital_transfers``: the entrant is theirs)."""
+    issued as new shares to the same owners (``capital_transfers``: the entrant is theirs), each in
+    proportion to the shares it held (``held_bh``; equal parts without)."""
     n_h = owner_h.shape[0]
     household_n = np.arange(n_h)
     for flow, amount in (("write_offs", written_off_f), ("capital_transfers", -issued_f)):
-        per_owner = owner_part(amount, owner_h)
+        per_owner = owner_part(amount, owner_h, held_bh)
         led.book_net(
             debit=[("firms", "equity", firm_n, amount), ("households", flow, household_n, per_owner)],
             credit=[("firms", flow, firm_n, amount), ("households", "equity", household_n, per_owner)],

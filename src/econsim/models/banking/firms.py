@@ -214,8 +214,9 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         np.minimum(np.maximum(col(p.payout) * np.maximum(profit - tax, 0.0), excess - early), equity),
         np.maximum(deposits - f.wage_bill, 0.0),
     )
-    owners_f = np.bincount(p.firm_owner_h, minlength=n_f)
-    per_owner_h = dividend[:, p.firm_owner_h] / np.maximum(owners_f[p.firm_owner_h], 1)
+    # traded shares (``asset_market``) carry their dividends and losses with them; else equal parts
+    held_h = led.stock_of("households", "equity").copy() if p.asset_market else None
+    per_owner_h = accounts.owner_part(dividend, p.firm_owner_h, held_h)
     accounts.transfer(
         led,
         "dividends",
@@ -244,6 +245,7 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         p.firm_owner_h,
         np.where(bankrupt, shares, 0.0),
         np.where(bankrupt, np.maximum(led.net_worth[:, firm_holders] + shares, 0.0), 0.0),
+        held_h,
     )
     laid_off = np.zeros_like(h.employer, dtype=bool)
     if bankrupt.any():

@@ -165,7 +165,7 @@ def _book_to_holders(
 
 def _redeem_and_pay_coupons(
     s: Arrays, p: Any, led: Any, face: np.ndarray, n_k: int
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     step = s.step  # (B,) steps completed before this one, plus one (``clock`` ran)
     slots = p.tenor_slots
     V = face.shape[2]
@@ -211,7 +211,7 @@ def _pay_households(s: Arrays, p: Any, led: Any, face_bmv: np.ndarray, redeem_bm
         (share * coupon_m[:, None, :]).sum(axis=2),
     )  # fmt: skip
     paid = redeemed_hm.sum(axis=2)
-    debit, credit = _cash_legs("households", household_n, bank_h, paid, pays=False)
+    debit, credit = accounts.deposit_legs("households", household_n, bank_h, paid, pays=False)
     led.book_net(
         debit=[*debit, ("government", "term_bonds", 0, paid.sum(axis=1))],
         credit=[
@@ -354,17 +354,6 @@ def _household_orders(
     return (*orders, rng("household_bond_orders").random((2, held.shape[1], M)))
 
 
-def _cash_legs(sector: str, member: Any, bank: Any, amount: np.ndarray, pays: bool) -> tuple[list, list]:
-    """(debits, credits) of paying (``pays``) or receiving ``amount``: a bank in reserves, a household
-    from its deposit, its bank's deposit liability and reserves moving with it."""
-    if sector == "banks":
-        legs = [("banks", "reserves", member, amount)]
-        return ([], legs) if pays else (legs, [])
-    out = [("households", "deposits", member, amount), ("banks", "reserves", bank, amount)]
-    back = [("banks", "deposits", bank, amount)]
-    return (back, out) if pays else (out, back)
-
-
 def _settle_trades(led: Any, sides: list[tuple[str, Any, Any, np.ndarray]]) -> None:
     """Book a day of bond trades by each party's totals (``Ledger.book_net``): ``sides`` lists (sector,
     members, their banks, (B, n, 4) bought, sold, paid, received). The face moves against money at
@@ -383,12 +372,12 @@ def _settle_trades(led: Any, sides: list[tuple[str, Any, Any, np.ndarray]]) -> N
         pays, gets = np.maximum(gain, 0.0), np.maximum(-gain, 0.0)
         debit.append((sector, "term_bonds", member, bought))
         credit.append((sector, "term_bonds", member, sold))
-        add(_cash_legs(sector, member, bank, bought, pays=True))
-        add(_cash_legs(sector, member, bank, sold, pays=False))
+        add(accounts.deposit_legs(sector, member, bank, bought, pays=True))
+        add(accounts.deposit_legs(sector, member, bank, sold, pays=False))
         debit.append((sector, "capital_gains", member, pays))
-        add(_cash_legs(sector, member, bank, pays, pays=True))
+        add(accounts.deposit_legs(sector, member, bank, pays, pays=True))
         credit.append((sector, "capital_gains", member, gets))
-        add(_cash_legs(sector, member, bank, gets, pays=False))
+        add(accounts.deposit_legs(sector, member, bank, gets, pays=False))
     led.book_net(debit=debit, credit=credit)
 
 

@@ -23,7 +23,17 @@ so a cut of a sector's capacity (``chain_shock`` of sector ``chain_shock_sector`
 ``chain_shock_step`` for ``chain_shock_steps`` steps) ripples downstream through rationing and then
 through the inventory rule (the inventory cycle). Inputs a firm receives beyond what its output can use
 are lost (there are no input inventories). Recorded per sector: ``chain_output``, ``chain_inventory``,
-``chain_fill`` (share of orders shipped). The chain trades goods only: it is not on the ledger.
+``chain_fill`` (share of orders shipped).
+
+Money. Chain firm j is the economy's firm j mod F (its deposits, its bank). Goods sell at the Leontief
+prices of one unit of value added per unit at every stage, p = (I − Aᵀ)⁻¹·1 (energy 1, ore 1.1, steel
+2.4, parts 3.6, cars 4.8), times a scale that makes the steady car sales ``chain_value`` of the
+economy's initial monthly output, times the price level P/P₀. Every shipment is paid on delivery from the
+buyer's deposit to the supplier's (``intermediate_goods``; reserves settle between their banks), and the
+cars are bought by the households, each paying in proportion to its deposits (``durables``). A firm
+orders no more than its deposits (shared among the chain firms it runs) can pay for, so no payment
+overdraws an account. Recorded: ``chain_revenue_s`` (money received per sector), ``chain_payments``
+(intermediate purchases) and ``chain_durables`` (the households' car purchases).
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from econsim.engine import Arrays, Param, RandomStreams, Var
+from econsim.models.banking import accounts
 from econsim.models.banking.firms import col
 
 SECTORS = ("energy", "ore", "steel", "parts", "cars")
@@ -79,6 +90,12 @@ PARAMS: list[Param] = [
         "chain_inventory_target", 2.0, "τ: target inventory in steps of expected sales", bounds=(0.0, 100.0)
     ),
     Param("chain_inventory_speed", 0.25, "κ: share of the inventory gap closed per step", bounds=(0.0, 1.0)),
+    Param(
+        "chain_value",
+        0.01,
+        "steady car sales as a share of the economy's initial monthly output (sets the chain's prices)",
+        bounds=(0.0, 1.0),
+    ),
     Param("chain_shock", 0.0, "share of the shocked sector's capacity lost", bounds=(0.0, 1.0)),
     Param("chain_shock_sector", 1, "the shocked sector (0 energy … 4 cars)", bounds=(0, 4), kind="int"),
     Param("chain_shock_step", 0, "first step of the shock (0: none)", bounds=(0, None), kind="int"),
@@ -100,6 +117,9 @@ STATE: list[Var] = [
     Var("chain_inventory_s", 0.0, "inventory per sector", (S,)),
     Var("chain_fill_s", 1.0, "share of the orders to each sector that were shipped", (S,)),
     Var("chain_base_consumption", 0.0, "real consumption at the chain's first step"),
+    Var("chain_revenue_s", 0.0, "money received by each sector's firms this step", (S,)),
+    Var("chain_payments", 0.0, "money paid for intermediate goods along the chain this step"),
+    Var("chain_durables", 0.0, "money the households paid for the chain's cars this step"),
 ]
 
 
@@ -108,6 +128,11 @@ def steady_flows(final: float) -> np.ndarray:
     d = np.zeros(S)
     d[-1] = final
     return np.linalg.solve(np.eye(S) - INPUT_COEFFICIENTS, d)
+
+
+def unit_prices() -> np.ndarray:
+    """p = Aᵀp + v with one unit of value added v at every stage: p = (I − Aᵀ)⁻¹·1."""
+    return np.linalg.solve(np.eye(S) - INPUT_COEFFICIENTS.T, np.ones(S))
 
 
 def with_chain_sizes(static: Any) -> Any:
@@ -177,6 +202,19 @@ def supply_chain(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]
     )
     plan = np.minimum(plan, capacity)
     need = INPUT_COEFFICIENTS[:, sector]  # (S inputs, n): per unit of the buyer's output
+    led = accounts.books(s, p)
+    n_f = led.sizes[1]
+    firm_n = np.arange(n) % n_f  # the economy's firm running chain firm j
+    level = s.price_index / np.maximum(s.base_price_c, 1e-300)
+    prices = unit_prices()
+    steady_cars = col(p.chain_demand)[:, 0] * m
+    scale = col(p.chain_value)[:, 0] * s.initial_output / np.maximum(steady_cars * prices[-1], 1e-300)
+    price_bs = (scale * level)[:, None] * prices  # (B, S) money per unit
+    # a firm orders what its deposits can pay for (shared equally among the chain firms it runs)
+    unit_cost = price_bs @ need  # (B, n) money of inputs per unit of output
+    runs_n = np.maximum(np.bincount(firm_n, minlength=n_f), 1)[firm_n]
+    cash = np.maximum(led.stock_of("firms", "deposits")[:, firm_n], 0.0) / runs_n
+    plan = np.where(unit_cost > 0, np.minimum(plan, cash / np.maximum(unit_cost, 1e-300)), plan)
     orders = plan[:, :, None, None] * need.T[None, :, :, None] / L * np.ones(L)  # (B, n, S, L)
     sup = s.chain_suppliers
     flat_sup = (runs[:, :, None, None] * n + sup).reshape(B, -1)
@@ -209,6 +247,7 @@ def supply_chain(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]
     sales[:, cars] = car_sales
     fill_j[:, cars] = np.minimum(1.0, car_stock / np.maximum(car_demand, 1e-300))
     stock = s.chain_stock + output - sales
+    revenue_s, paid, durables = _book_chain(s, led, firm_n, sup, shipped, car_sales, price_bs)
     per_sector = lambda a: a.reshape(B, S, m).sum(axis=2)  # noqa: E731
     ordered_s = per_sector(np.where(cars[None, :], car_demand, ordered_j))
     sold_s = per_sector(sales)
@@ -222,7 +261,54 @@ def supply_chain(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]
         "chain_inventory_s": per_sector(np.maximum(stock, 0.0)),
         "chain_fill_s": np.where(ordered_s > 0, sold_s / np.maximum(ordered_s, 1e-300), 1.0),
         "chain_base_consumption": base,
+        "chain_revenue_s": revenue_s,
+        "chain_payments": paid,
+        "chain_durables": durables,
+        **accounts.updates(led),
     }
+
+
+def _book_chain(
+    s: Arrays,
+    led: Any,
+    firm_n: np.ndarray,
+    sup: np.ndarray,
+    shipped: np.ndarray,
+    car_sales: np.ndarray,
+    price_bs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pay for the step's shipments (buyer → supplier, ``intermediate_goods``) and the households' cars
+    (``durables``), deposits moving with reserves between the banks: (revenue per sector, intermediate
+    payments, durables), each per run."""
+    B, n = shipped.shape[:2]
+    bank_f = s["firms.bank"]
+    # shipments (B, n buyers, S inputs, L links) at the input's price
+    value = shipped * price_bs[:, None, :, None]
+    buyer = np.broadcast_to(firm_n[:, None, None], shipped.shape[1:]).reshape(-1)
+    seller = firm_n[sup].reshape(B, -1)
+    amount = value.reshape(B, -1)
+    accounts.transfer(
+        led,
+        "intermediate_goods",
+        ("firms", buyer, bank_f[:, buyer], amount),
+        ("firms", seller, np.take_along_axis(bank_f, seller, axis=1), amount),
+    )
+    cars = np.arange(n)[-car_sales.shape[1] :]
+    car_value = car_sales * price_bs[:, -1:]
+    deposits = np.maximum(led.stock_of("households", "deposits"), 0.0)
+    total = car_value.sum(axis=1)
+    weight = deposits / np.maximum(deposits.sum(axis=1, keepdims=True), 1e-300)
+    accounts.transfer(
+        led,
+        "durables",
+        ("households", np.arange(deposits.shape[1]), s["households.bank"], weight * total[:, None]),
+        ("firms", firm_n[cars], bank_f[:, firm_n[cars]], car_value),
+    )
+    flat = (np.arange(B)[:, None] * n + sup.reshape(B, -1)).ravel()
+    received = np.bincount(flat, weights=amount.ravel(), minlength=B * n).reshape(B, n)
+    received[:, cars] += car_value
+    revenue = received.reshape(B, S, n // S).sum(axis=2)
+    return revenue, amount.sum(axis=1), total
 
 
 def _per_sector(name: str) -> Any:
@@ -233,4 +319,5 @@ OBSERVABLES = {
     "chain_output": _per_sector("chain_output_s"),
     "chain_inventory": _per_sector("chain_inventory_s"),
     "chain_fill": _per_sector("chain_fill_s"),
+    "chain_revenue": _per_sector("chain_revenue_s"),
 }
