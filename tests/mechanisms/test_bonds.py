@@ -90,3 +90,18 @@ def test_bad_input_is_refused():
         price_from_yield(0.03, 0.05, 10.0, frequency=0)
     with pytest.raises(ConfigError, match="one per maturity"):
         nelson_siegel_fit([1.0, 2.0, 5.0], [0.01, 0.02])
+
+
+def test_each_bonds_yield_is_the_same_alone_as_beside_slower_bonds():
+    """A bond's yield stops at its own convergence: batched with a bond that needs more iterations it is
+    bit-identical to its yield alone (a batch of runs must not change any run's numbers)."""
+    from econsim.mechanisms.bonds import price_from_yield, yield_from_price
+
+    price = price_from_yield(np.array([0.0312, 0.09]), np.array([0.03, 0.01]), np.array([2.0, 30.0]), 12)
+    both = yield_from_price(price, np.array([0.03, 0.01]), np.array([2.0, 30.0]), 12)
+    for i in range(2):
+        alone = yield_from_price(
+            price[i : i + 1], np.array([0.03, 0.01])[i : i + 1], np.array([2.0, 30.0])[i : i + 1], 12
+        )
+        assert alone[0] == both[i]
+    np.testing.assert_allclose(both, [0.0312, 0.09], rtol=1e-12)

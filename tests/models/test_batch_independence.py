@@ -64,6 +64,19 @@ CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"n_households": 60, "n_firms": 10, "n_banks": 2, **COLLATERAL},
         ("loan_to_value", "collateral_pledge", "covenant_debt_equity", "covenant_action", "covenant_penalty"),
     ),
+    ("banking", "markets"): (  # bonds traded by households, the equity market and the chain on the ledger
+        {
+            "n_households": 60,
+            "n_firms": 10,
+            "n_banks": 2,
+            "term_issuance": 1.0,
+            "government_spending": 0.3,
+            "debt_response": 0.0,
+            "asset_market": True,
+            "supply_chain": True,
+        },
+        ("household_bonds", "equity_demand", "chain_value"),
+    ),
     ("tokens", "call_auction"): ({"venue": "call_auction"}, ("max_slack",)),
     ("tokens", "tatonnement"): ({"venue": "tatonnement"}, ("adjust_speed",)),
     (

@@ -116,6 +116,8 @@ def yield_from_price(
             f"{p_hi.ravel()[bad]} to {p_lo.ravel()[bad]}"
         )
     y = np.where(c > 0, np.clip(c, lo_y, hi_y), 0.03)
+    # a bond stops at its own convergence: its yield never depends on the other bonds of the array
+    active = np.ones(shape, dtype=bool)
     for _ in range(max_iter):
         p, dp = _price(y, c, tau, frequency, fv)
         err = p - target
@@ -127,8 +129,9 @@ def yield_from_price(
         outside = ~((y_new > lo) & (y_new < hi))
         y_new = np.where(outside, 0.5 * (lo + hi), y_new)
         done = np.abs(y_new - y) <= tol * np.maximum(1.0, np.abs(y))
-        y = y_new
-        if done.all():
+        y = np.where(active, y_new, y)
+        active &= ~done
+        if not active.any():
             break
     return y
 
