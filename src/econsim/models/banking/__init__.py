@@ -4,8 +4,9 @@ double-entry ledger, where markets clear by search and matching and no money lea
 One step (a month by default), in order::
 
     clock → monetary_policy (every ``policy_every`` steps) → firm_plans → covenants → seized_assets → credit
-    → labour → production → incomes → house_prices → consumer_credit → goods | multiplier_clearing
-    → interest_and_repayment → firm_accounts → bank_accounts → settlement → macro
+    → education → labour → production → incomes → house_prices → consumer_credit → peer_spending
+    → goods | multiplier_clearing → interest_and_repayment → firm_accounts → bank_accounts → settlement
+    → macro → heuristic_switching
 
 Balance sheets live in the ledger (``accounts``); strict mode checks its identities after every step:
 every balance-sheet row sums to zero, every holder's net worth ties out, every row and column of the
@@ -29,10 +30,12 @@ from econsim.models.banking import (
     bank_runs,
     collateral,
     consumer_credit,
+    education,
     expectations,
     housing,
     interbank,
     peers,
+    skills,
     sovereign,
     supply_chain,
 )
@@ -58,6 +61,7 @@ _STAGES: list[Any] = [
     collateral.covenants,
     collateral.seized_assets,
     credit,
+    education.education,
     labour,
     production,
     incomes,
@@ -102,6 +106,8 @@ model = Model(
         *housing.PARAMS,
         *expectations.PARAMS,
         *peers.PARAMS,
+        *skills.PARAMS,
+        *education.PARAMS,
         *interbank.PARAMS,
         *sovereign.PARAMS,
         *bank_runs.PARAMS,
@@ -114,6 +120,8 @@ model = Model(
         *housing.STATE,
         *expectations.STATE,
         *peers.STATE,
+        *skills.STATE,
+        *education.STATE,
         *interbank.STATE,
         *sovereign.STATE,
         *bank_runs.STATE,
@@ -133,6 +141,7 @@ model = Model(
         **OBSERVABLES,
         **collateral.OBSERVABLES,
         **housing.OBSERVABLES,
+        **skills.OBSERVABLES,
         **bank_runs.OBSERVABLES,
         **supply_chain.OBSERVABLES,
     },

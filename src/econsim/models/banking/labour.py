@@ -12,6 +12,10 @@ Incomes: wages are paid from the employer's deposits; income tax is progressive 
 
 (or a flat θ·wage when ``tax_rate`` > 0, as in model SIM); the unemployed receive ``benefit_replacement``
 times the mean wage from the government.
+
+With ``skill_mix`` (``skills``) a worker of level s earns w_f·σ_s·m_s, the level's wage multiplier m_s
+answering its own shortage, and the firm's labour is the CES aggregate of its skill units; with
+``education_choice`` (``education``) students are out of the labour force — never hired, paid no benefit.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.engine.kernels import jit
-from econsim.models.banking import accounts
+from econsim.models.banking import accounts, skills
 from econsim.models.banking.firms import col
 from econsim.models.banking.markets import SKILL_WEIGHT, labour_market
 
@@ -63,6 +67,7 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     f, h = s.firms, s.households
     led = accounts.books(s, p)
     deposits = led.stock_of("firms", "deposits")
+    mixed = bool(p.skill_mix)
     cap = np.maximum(deposits, 0.0) / np.maximum(f.offer, 1e-12)
     keep = np.minimum(f.labour_target, cap)
     # a position is posted only where at least an unskilled worker fits (a gap of half a skill unit)
@@ -71,33 +76,49 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     n_h = h.employer.shape[1]
     order = queue_order(draws.random((2,)), n_h)
     visits = draws.random((n_h, int(p.visits_labour)))
-    employer, reservation, wage = h.employer.copy(), h.reservation.copy(), h.wage.copy()
+    studying = h.studying > 0 if p.education_choice else np.zeros(h.employer.shape, dtype=bool)
+    employer, wage = h.employer.copy(), h.wage.copy()
+    reservation = np.where(studying, np.inf, h.reservation)  # a student accepts no job
     hired = np.zeros_like(vacancies)
     open_ = vacancies.copy()
-    labour_market(
-        employer,
-        h.skill,
-        reservation,
-        wage,
-        keep,
-        cap,
-        f.offer,
-        open_,
-        f.alive,
-        order,
-        visits,
-        SKILL_WEIGHT,
-        hired,
-    )
+    market = (employer, h.skill, reservation, wage, keep, cap, f.offer, open_, f.alive, order, visits)
+    if mixed:
+        # a worker of level s costs (and is paid) offer × σ_s·m_s: the kernel's weights are each run's own
+        weights = SKILL_WEIGHT * skills.multipliers(s)
+        for b in range(weights.shape[0]):
+            labour_market(*(a[b : b + 1] for a in market), weights[b], hired[b : b + 1])
+    else:
+        labour_market(*market, SKILL_WEIGHT, hired)
     n_f = f.offer.shape[1]
     employed = employer >= 0
-    units = accounts.sum_by(np.where(employed, employer, 0), SKILL_WEIGHT[h.skill] * employed, n_f)
+    reservation = np.where(studying, h.reservation, reservation)
+    mix_out: dict[str, np.ndarray] = {}
+    if mixed:
+        by_skill = skills.units_by_skill(employer, h.skill, n_f)
+        theta = skills.mix(p)
+        units = skills.effective_units(by_skill, theta, p.skill_substitution)
+        wanted = theta[:, None, :] * np.where(f.alive, f.labour_target, 0.0)[:, :, None]
+        short = np.maximum(wanted - by_skill, 0.0).sum(axis=1)
+        idle = ~employed & ~studying
+        idle_units = np.stack(
+            [(SKILL_WEIGHT[level] * (idle & (h.skill == level))).sum(axis=1) for level in range(3)], axis=1
+        )
+        tight = skills.tightness(by_skill.sum(axis=1), short, idle_units)
+        m = skills.update_multipliers(
+            skills.multipliers(s), theta, tight, p.skill_wage_step, p.skill_substitution
+        )
+        for j, name in enumerate(skills.LEVELS):
+            mix_out[f"skill_wage_{name}"] = m[:, j]
+            mix_out[f"skill_tightness_{name}"] = tight[:, j]
+    else:
+        units = accounts.sum_by(np.where(employed, employer, 0), SKILL_WEIGHT[h.skill] * employed, n_f)
     spell = np.where(employed, 0, h.spell + 1)
     benefit_level = col(p.benefit_replacement) * _mean_wage(wage, employed)[:, None]
     reservation = np.where(
         employed, wage, np.maximum(reservation * (1 - col(p.reservation_decay)), benefit_level)
     )
     return {
+        **mix_out,
         "households.employer": employer,
         "households.wage": wage,
         "households.reservation": reservation,
@@ -144,6 +165,8 @@ def incomes(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     tax = income_tax(p, wage)
     accounts.pay(led, "income_tax", ("households", household_n, h.bank), ("government", None, None), tax)
     benefit = np.where(employed, 0.0, col(p.benefit_replacement) * _mean_wage(wage, employed)[:, None])
+    if p.education_choice:  # students are out of the labour force: no unemployment benefit
+        benefit = np.where(h.studying > 0, 0.0, benefit)
     accounts.pay(led, "benefits", ("government", None, None), ("households", household_n, h.bank), benefit)
     return {
         "households.tax": tax,

@@ -46,12 +46,22 @@ def macro(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         "price_index": price,
         "inflation": inflation,
         "expected_inflation": expected,
-        "unemployment": 1.0 - employed.mean(axis=1),
+        "unemployment": _unemployment(employed, h.studying > 0),
         "vacancy_rate": open_positions / np.maximum(open_positions + employed.sum(axis=1), 1),
         "wage_index": wage_index,
         "potential": 0.98 * s.potential + 0.02 * s.gdp,
         "deficit": deficit,
     }
+
+
+def _unemployment(employed_bh: np.ndarray, studying_bh: np.ndarray) -> np.ndarray:
+    """Unemployed / labour force; students (``education``) are out of the labour force."""
+    force = (~studying_bh).sum(axis=1)
+    return np.where(
+        studying_bh.any(axis=1),
+        1.0 - employed_bh.sum(axis=1) / np.maximum(force, 1),
+        1.0 - employed_bh.mean(axis=1),
+    )
 
 
 def _stock(s: Arrays, p, sector: str, instrument: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Population, Var
-from econsim.models.banking import accounts, bam, collateral, housing
+from econsim.models.banking import accounts, bam, collateral, education, housing
 
 I64 = np.int64
 
@@ -50,6 +50,7 @@ HOUSEHOLDS = Population(
         _v("credit_pd", "default probability of the household's credit score"),
         *bam.HOUSEHOLD_VARS,
         *housing.HOUSEHOLD_VARS,
+        *education.HOUSEHOLD_VARS,
     ],
 )
 
