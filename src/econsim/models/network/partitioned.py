@@ -168,6 +168,14 @@ class NetworkPartitioner:
             raise InvariantError("no_negative_balance", t, subset, run, float(reduced["low"][0]), 0.0)
 
 
+def _compact(units: np.ndarray) -> np.ndarray:
+    """Integer amounts in int32 when they all fit (half the bytes on the wire; the receiver adds them
+    into int64 rows, exactly), else as they are."""
+    if units.size and (units.min() < -(2**31) or units.max() >= 2**31):
+        return units
+    return units.astype(np.int32)
+
+
 def _rows(start: np.ndarray, deg: np.ndarray) -> np.ndarray:
     """The slot ids of rows starting at ``start`` with ``deg`` slots each, concatenated."""
     total = int(deg.sum())
@@ -325,11 +333,11 @@ class NetworkBlock:
             sentiment=sentiment, pool_cash=pool_cash[None], pool_asset=pool_asset[None], amm_volume=out.copy()
         )
 
-        # edge flows
+        # edge flows: every credit to an agent (cash, tokens, traded units, offer totals) in its row of `due`
         h0 = self.holdings.copy()
         n_loc = len(self.mu)
-        due_units = np.zeros((n_loc, C, K), np.int64)
-        owed = np.zeros((n_loc, C), np.int64)
+        _, OWED, TOK, width = payments.columns(C, A)
+        due = np.zeros((n_loc, width), np.int64)
         day = int(g["day"][0])
         rates = (_f(p.eta_min), _f(p.pay_rate), _f(p.otc_rate))
         common = (
@@ -344,14 +352,18 @@ class NetworkBlock:
             pool_asset,
             day,
         )
-        payments._pay.kernel(*common, *rates, due_units, owed)
-        inbox, _ = yield Exchange(send=self._ghost_part(owed))
-        self._owned_part(inbox, owed)
+        payments._pay.kernel(*common, *rates, due, self.flow)
+        offers = slice(OWED, TOK)
+        inbox, _ = yield Exchange(
+            send={k: _compact(due[r, offers]) for k, r in self.ghost_rows.items() if len(r)}
+        )
+        for k, values in inbox.items():
+            due[self.send_rows[k], offers] += values
         scale = np.ones((n_loc, C))
-        payments._scales.kernel(self.holdings, owed[:n], scale[:n])
+        payments._scales.kernel(self.holdings, due[:n], scale[:n])
         inbox, _ = yield Exchange(send={k: scale[rows] for k, rows in self.send_rows.items() if len(rows)})
         self._place(inbox, scale)
-        units, vol = np.zeros(n_loc, np.int64), np.zeros(1, np.int64)
+        vol = np.zeros(1, np.int64)
         mu_new = np.empty((n, 2))
         imitation = (
             self.gid,
@@ -360,23 +372,27 @@ class NetworkBlock:
             _f(p.strategy_vol),
             mu_new,
         )
-        payments._fill.kernel(*common, *rates, scale, due_units, self.flow, units, vol, *imitation)
-        # one superstep: the credits to their owners and the walkers' new μ to the peers holding them as
-        # ghosts (the imitation was computed in the trades' walk)
+        payments._fill.kernel(*common, *rates, scale, due, self.flow, vol, *imitation)
+        # one superstep: the credits to their owners (all but the offer totals, sent already) and the
+        # walkers' new μ to the peers holding them as ghosts (the imitation was computed in the trades' walk)
         self.mu_own = mu_new
         self.mu[:n] = mu_new
-        owe = {k: (due_units[r], units[r]) for k, r in self.ghost_rows.items() if len(r)}
+        credit = np.r_[0:OWED, TOK:width]
+        owe = {k: _compact(due[r][:, credit]) for k, r in self.ghost_rows.items() if len(r)}
         mus = self._mu_messages()
         send = {k: (owe.get(k), mus.get(k)) for k in owe.keys() | mus.keys()}
         inbox, red = yield Exchange(send=send, total={"p2p": vol})
-        for k, (credit, mu_k) in inbox.items():
-            if credit is not None:
-                due_units[self.send_rows[k]] += credit[0]
-                units[self.send_rows[k]] += credit[1]
+        for k, (credit_k, mu_k) in inbox.items():
+            if credit_k is not None:
+                rows = self.send_rows[k]
+                block = due[rows]
+                block[:, credit] += credit_k
+                due[rows] = block
             if mu_k is not None:
                 self.mu[self.ghost_rows[k]] = mu_k
-        self.holdings += due_units[:n]
-        self.traded = traded + units[:n] / UNIT
+        units = np.empty(n, np.int64)
+        payments._credit.kernel(self.holdings, due[:n], units)
+        self.traded = traded + units / UNIT
         g["p2p_volume"] = red["p2p"] / UNIT
 
         # evolve links
