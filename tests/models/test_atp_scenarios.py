@@ -29,3 +29,22 @@ def test_scenario_runs_and_draws(path, tmp_path):
     metrics = np.load(tmp_path / "m.npz")
     for key in ("AEC_region", "sink_utilization", "mu_ex", "lambda_sink"):
         assert metrics[key].shape[0] == 3 and np.isfinite(metrics[key]).all(), key
+
+
+def test_a_scenario_writes_nothing_into_the_working_directory(tmp_path, monkeypatch):
+    """H1 names ``save_fig: H1_baseline_stability.png`` and ``save_metrics: H1_baseline_stability.npz``:
+    kept in memory (no results folder) the run writes neither; with a results folder both go inside it.
+    (A stray H1_baseline_stability.npz in a checkout's root came from such an in-memory run.)"""
+    from econsim.experiment.config import load_config, outputs_in_results_folder
+
+    h1 = next(p for p in SCENARIOS if p.name.startswith("H1_"))
+    monkeypatch.chdir(tmp_path)
+    res = econsim.run(h1, steps=2, params={"N": 300, "R": 4}, progress=False)
+    assert res.complete and list(tmp_path.iterdir()) == []
+    placed = outputs_in_results_folder(load_config(h1, out="r"), ["save_fig", "save_metrics"])
+    assert (placed.save_fig, placed.save_metrics) == (
+        "r/H1_baseline_stability.png",
+        "r/H1_baseline_stability.npz",
+    )
+    given = outputs_in_results_folder(load_config(h1, save_metrics="m.npz"), ["save_fig"])
+    assert (given.save_fig, given.save_metrics) == (None, "m.npz")  # the caller's own path is kept

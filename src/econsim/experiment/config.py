@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -516,16 +516,22 @@ def load_config(
     return parse_config(raw, source, labels)
 
 
-def outputs_in_results_folder(cfg: ExperimentConfig) -> ExperimentConfig:
+def outputs_in_results_folder(cfg: ExperimentConfig, file_keys: Iterable[str] = ()) -> ExperimentConfig:
     """``cfg`` with a relative ``save_fig`` and ``save_metrics`` placed inside its results folder ``out``
-    (a scenario's ``save_fig: H1.png`` lands beside its results, not in the working directory)."""
-    if not cfg.out:
-        return cfg
-    inside = {
-        key: str(Path(cfg.out) / value)
+    (a scenario's ``save_fig: H1.png`` lands beside its results, not in the working directory).
+
+    Without a results folder (a run kept in memory), a relative one of ``file_keys`` — the outputs a
+    configuration file named, not the caller — has no folder to go in and is not written: a scenario run
+    in memory writes nothing into the working directory."""
+    relative = [
+        key
         for key in ("save_fig", "save_metrics")
         if (value := getattr(cfg, key)) and not Path(value).is_absolute()
-    }
+    ]
+    if not cfg.out:
+        dropped = {key: None for key in relative if key in set(file_keys)}
+        return cfg.model_copy(update=dropped) if dropped else cfg
+    inside = {key: str(Path(cfg.out) / getattr(cfg, key)) for key in relative}
     return cfg.model_copy(update=inside) if inside else cfg
 
 

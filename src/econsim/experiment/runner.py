@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -96,9 +97,12 @@ def run(
     With an ``out`` folder the results stream to Parquet there and an interrupted run resumes when run
     again; without one they are kept in memory. ``progress`` is a bar (True, False, None: when stderr is
     a terminal) or a hook told each advance in run-steps. A relative ``save_fig`` or ``save_metrics`` is inside
-    the ``out`` folder when there is one.
+    the ``out`` folder when there is one; without one, a relative output named by a configuration file is
+    not written (a scenario run in memory writes nothing into the working directory).
     """
-    cfg = outputs_in_results_folder(load_config(config, **overrides))
+    from_file = isinstance(config, (str, os.PathLike))
+    file_keys = [key for key in ("save_fig", "save_metrics") if from_file and key not in overrides]
+    cfg = outputs_in_results_folder(load_config(config, **overrides), file_keys)
     preflight(cfg, get_model(cfg.model))  # fail before any work, not after it
     # the executor is made only when there is work (a finished experiment starts no Ray instance); a
     # fresh plan needs its worker count to cut batches, a resumed one keeps the folder's batches
