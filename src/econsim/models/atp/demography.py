@@ -24,6 +24,12 @@ from econsim.engine import Arrays, RandomStreams
 from econsim.engine.numerics import per_run_power
 from econsim.models.atp.trade import route_graph
 
+
+def clip(x, lo, hi):
+    """``np.clip``'s values (NaN stays NaN) without its Python dispatch, several µs a call here."""
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 AGE = np.arange(101)
 DAY = 1.0 / 365.0
 CONS_WEIGHT_A = np.where(AGE < 18, 0.6, np.where(AGE < 65, 1.0, 0.8))
@@ -44,7 +50,7 @@ def base_hazard(p: Arrays) -> np.ndarray:
     """Annual hazard h⁰ (B, A): infant, child, youth, Gompertz–Makeham adult."""
     c = lambda v: v[:, None]  # noqa: E731
     adult = c(p.adult_makeham_lambda) + c(p.adult_gomp_alpha) * np.exp(
-        c(p.adult_gomp_beta) * np.clip(AGE - 40, -40, 60)
+        c(p.adult_gomp_beta) * clip(AGE - 40, -40, 60)
     )
     return np.where(
         AGE == 0,
@@ -84,20 +90,20 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     placeholder = day0 & p.legacy_day0_demography[:, None]
     first = day0 & ~placeholder
     start_base_r = np.maximum(g_r, 1e-6)
-    start_develop_r = np.clip(
+    start_develop_r = clip(
         0.5 + 0.5 * np.tanh(0.3 * np.log(np.maximum(g_r / (start_base_r + 1e-9), 1e-6))), 0.0, 1.0
     )
     base_r = np.where(first, start_base_r, s.gdppc_base_r)
     ema_prev_r = np.where(first, g_r, s.gdppc_ema_r)
     develop_r = np.where(first, start_develop_r, s.develop_r)
-    an = np.clip((s.aec_r - c(p.aec_low)) / np.maximum(1e-6, c(p.aec_high) - c(p.aec_low)), 0.0, 1.0)
+    an = clip((s.aec_r - c(p.aec_low)) / np.maximum(1e-6, c(p.aec_high) - c(p.aec_low)), 0.0, 1.0)
     ema_r = 0.9 * ema_prev_r + 0.1 * g_r
     growth = np.log(np.maximum(ema_r / (base_r + 1e-9), 1e-6))
-    util = np.clip(s.pollutant_r / (s.sink_cap_r + 1e-9), 0.0, 1.0)
-    health = np.clip(
-        0.5 * an + 0.4 * np.clip(0.5 + 0.5 * np.tanh(0.5 * growth), 0.0, 1.0) + 0.1 * (1.0 - util), 0.0, 1.0
+    util = clip(s.pollutant_r / (s.sink_cap_r + 1e-9), 0.0, 1.0)
+    health = clip(
+        0.5 * an + 0.4 * clip(0.5 + 0.5 * np.tanh(0.5 * growth), 0.0, 1.0) + 0.1 * (1.0 - util), 0.0, 1.0
     )
-    develop_r = 0.99 * develop_r + 0.01 * np.clip(0.5 + 0.5 * np.tanh(0.3 * growth), 0.0, 1.0)
+    develop_r = 0.99 * develop_r + 0.01 * clip(0.5 + 0.5 * np.tanh(0.3 * growth), 0.0, 1.0)
     death_mult = (
         c(p.death_base) / 0.010 * (1.0 + c(p.death_k) * np.maximum(c(p.aec_death_center) - s.aec_r, 0.0))
     )
@@ -111,7 +117,7 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     # C order: an indexed axis lands outermost in memory, the products below would inherit a layout
     # that depends on the batch size, and the sums over ages would then add in another order
     elastic = np.ascontiguousarray(elastic[:, :, AGE_GROUP_A])
-    hazard = np.clip(
+    hazard = clip(
         base_hazard(p)[:, None, :]
         * elastic
         * (1.0 + c(p.mort_sink_mult) * util)[:, :, None]
@@ -121,19 +127,19 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     )
     survivors = s.pop_ra * np.exp(-hazard * DAY)
     deaths_r = np.maximum(s.pop_ra.sum(axis=2) - survivors.sum(axis=2), 0.0)
-    death_frac = np.clip(deaths_r / (s.pop_r + 1e-9), 0.0, 0.99)
+    death_frac = clip(deaths_r / (s.pop_r + 1e-9), 0.0, 0.99)
     legacy = p.legacy_reverse_ageing
     aged = age_forward(survivors)
     if legacy.any():
         aged = np.where(legacy[:, None, None], age_backward(survivors), aged)
     surv5 = np.exp(-hazard[:, :, :5].sum(axis=2))
-    f_dev = np.clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
-    f_rep = np.clip(per_run_power(0.995 / np.maximum(surv5, 1e-3), p.fert_phi_rep), 0.5, 1.8)
+    f_dev = clip(np.exp(-c(p.fert_theta_dev) * develop_r), 0.5, 1.5)
+    f_rep = clip(per_run_power(0.995 / np.maximum(surv5, 1e-3), p.fert_phi_rep), 0.5, 1.8)
     shock = np.maximum(
         -(np.log(np.maximum(ema_r + 1e-9, 1e-6)) - np.log(np.maximum(ema_prev_r + 1e-9, 1e-6))), 0.0
     )
-    f_cyc = np.clip(np.exp(-c(p.fert_theta_cyc) * shock), 0.6, 1.2)
-    fert = np.clip(f_dev * f_rep * f_cyc, 0.4, 1.8) * birth_mult
+    f_cyc = clip(np.exp(-c(p.fert_theta_cyc) * shock), 0.6, 1.2)
+    fert = clip(f_dev * f_rep * f_cyc, 0.4, 1.8) * birth_mult
     births = np.maximum((c(p.female_share)[:, :, None] * aged * ASFR_A).sum(axis=2) * fert * DAY, 0.0)
     newborn = births * np.exp(-hazard[:, :, 0] * DAY)
     aged[:, :, 0] += newborn
@@ -153,8 +159,8 @@ def demography(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
         "gdppc_ema_r": np.where(placeholder, g_r, ema_r),
         "develop_r": np.where(placeholder, start_develop_r, develop_r),
         "health_r": health,
-        "cons_scale_r": np.clip(pop_ra @ CONS_WEIGHT_A / s.cons_base_r, 0.25, 4.0),
-        "labour_r": np.clip(pop_ra @ LABOUR_WEIGHT_A / s.labour_base_r, 0.2, 1.2),
+        "cons_scale_r": clip(pop_ra @ CONS_WEIGHT_A / s.cons_base_r, 0.25, 4.0),
+        "labour_r": clip(pop_ra @ LABOUR_WEIGHT_A / s.labour_base_r, 0.2, 1.2),
         "psr_r": work / (old + 1e-9),
         "dep_r": (young + old) / (work + 1e-9),
     }

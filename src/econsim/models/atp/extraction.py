@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.models.atp.demography import clip
 from econsim.models.atp.wallets import EPS, book, gate, ledger, ledger_updates, settle
 
 
@@ -31,7 +32,7 @@ def extraction(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarray
     """Stage 7."""
     c = lambda v: v[:, None, None]  # noqa: E731
     M = s.reserves_rm.shape[2]
-    fill = np.clip(s.reserves_rm / (s.reserves_max_rm + EPS), 1e-9, 1.0)
+    fill = clip(s.reserves_rm / (s.reserves_max_rm + EPS), 1e-9, 1.0)
     xi = c(p.xi_ext0) * (1.0 + c(p.dep_alpha_xi) * (1.0 - fill))
     sig = c(p.sig_ext0) * (1.0 + c(p.dep_alpha_sig) * (1.0 - fill))
     affinity = s.price_rg[:, :, :M] - s.mu_r[:, :, None] * xi - s.lam_r[:, :, None] * sig

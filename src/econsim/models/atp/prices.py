@@ -17,6 +17,7 @@ import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
 from econsim.models.atp.consumption import SIG_CONS, XI_CONS
+from econsim.models.atp.demography import clip
 from econsim.models.atp.world import goods_partition
 
 LOG_BOUND = 20.0
@@ -46,9 +47,9 @@ def price_update(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarr
     """Stage 13a."""
     log_p = np.log(np.maximum(s.price_rg, 1e-12))
     supply = np.maximum(s.stock_rg, 0.0)
-    excess = np.clip(np.log(np.maximum(s.demand_rg, 1e-12)) - np.log(np.maximum(supply, 1e-12)), -5.0, 5.0)
+    excess = clip(np.log(np.maximum(s.demand_rg, 1e-12)) - np.log(np.maximum(supply, 1e-12)), -5.0, 5.0)
     anchor = 0.999 * s.anchor_rg + 0.001 * log_p
     candidate = log_p + 0.01 * excess + 0.005 * (anchor - log_p)
     floor = 0.7 * log_p + 0.3 * np.log(np.maximum(unit_cost_floor(s, p), 1e-12))
-    log_new = np.clip(np.maximum(candidate, floor), -LOG_BOUND, LOG_BOUND)
+    log_new = clip(np.maximum(candidate, floor), -LOG_BOUND, LOG_BOUND)
     return {"price_rg": np.exp(log_new), "anchor_rg": anchor}
