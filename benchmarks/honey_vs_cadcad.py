@@ -18,16 +18,21 @@ code unchanged (``examples/honey_notebook/model.py``). Timings exclude imports.
 Every peer runs in its fastest configuration on this machine — radCAD single process without deep
 copies, cadCAD single_proc with ``deepcopy_off`` — next to cadCAD's plain single_proc, which the
 targets name. The slower modes (cadCAD local_proc, radCAD's default pathos pool with and without deep
-copies) take minutes and run only with ``--all-modes``. Each engine is timed ``repeat`` times; the
-table shows the best and the median, and ratios are best against best. For the engines that run in
-this process it also shows their CPU seconds (``time.process_time``): on a machine shared with other
-work the wall time of a 20 ms run swings by several times, its CPU time much less, so the targets print
-the CPU-time ratio beside the wall-time ratio they are judged on.
+copies) take minutes and run only with ``--all-modes``. The engines the targets compare on this machine —
+native econsim, ``econsim.cadcad`` in process and radCAD single process — run in alternation,
+``--rounds`` times (native econsim ``--repeat`` times in all), so that a change in the machine's load
+hits them alike; cadCAD's configurations run ``--peer-repeat`` times after them. The table shows the best
+and the median, and ratios are best against best. For the engines that run in this process it also
+shows their CPU seconds (``time.process_time``): on a machine shared with other work the wall time of a
+run swings by several times, its CPU time much less, so every ratio is printed on both, each with its
+verdict.
 
 For ``econsim.cadcad`` the script also times the notebook's own functions alone (``time_user_functions``:
-the states each step is handed, the three policies and ten updates called on them in a bare loop), the
-floor of any runner of the unchanged model: the targets print what each goal allows in CPU seconds, what
-is left of it for all the bookkeeping, and the ratio a runner with no bookkeeping at all would reach.
+the states each step is handed, the three policies and the updates called on them in a bare loop), the
+floor of any runner of the unchanged model: it prints how much of each engine's CPU time is spent inside
+them (cadCAD and radCAD call all ten updates; ``econsim.cadcad`` calls two — the other eight only copy a
+policy signal and are applied as that lookup), what each goal allows in CPU seconds, what is left of it
+for all the bookkeeping, and the ratio a runner with no bookkeeping at all would reach.
 """
 
 from __future__ import annotations
@@ -236,14 +241,16 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
     any runner of the unchanged model.
 
     Every state each step of each run is handed (the very objects, numpy scalars included, from
-    ``econsim.cadcad``'s own runs) is kept first; then the three policies and the ten state updates are
-    called on them in a bare loop — no state copies, no merging, no rows, no table. Best of ``repeat``
-    (``time.process_time``): {"policies": s, "updates": s, "total": s} (total: both in one loop, or the
-    two apart if that is less)."""
+    ``econsim.cadcad``'s own runs) is kept first; then the functions are called on them in a bare loop —
+    no state copies, no merging, no rows, no table. Best of ``repeat`` (``time.process_time``):
+    ``policies`` (the three), ``updates`` (all ten), ``total`` (all thirteen: what cadCAD and radCAD call
+    every step), ``called`` (the policies and the updates ``econsim.cadcad`` calls: the other eight only
+    copy a policy signal and are applied as that lookup, see ``econsim.cadcad.simulate.passthrough``),
+    ``calls`` (steps)."""
     try:
         from econsim.cadcad import spec as specs
         from econsim.cadcad.batch import seed_globals
-        from econsim.cadcad.simulate import simulate_run
+        from econsim.cadcad.simulate import passthrough, simulate_run
     except ImportError:
         return None
     model = peers.load_model()
@@ -256,19 +263,21 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
         None,
         None,
     )
-    calls = []  # (params, state handed to the step, policy input)
+    calls = []  # (params, state handed to the step)
     for run in spec.runs:
         point = dict(spec.points[run.point])
         seed_globals(1, run)
         history = simulate_run(spec.models[run.model], point, run)
         for rows in history[:-1]:
-            state = rows[-1]
-            calls.append((point, state, None))
+            state = dict(rows[-1])
+            state["substep"] = 0
+            calls.append((point, state))
     block = model.partial_state_update_blocks[0]
     policies, updates = list(block["policies"].values()), list(block["variables"].values())
+    called_updates = [f for f in updates if passthrough(f) is None]
     history: list = []
     with_input = []
-    for point, state, _ in calls:
+    for point, state in calls:
         signal: dict = {}
         for f in policies:
             signal.update(f(point, 1, history, state))
@@ -279,20 +288,33 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
             for f in policies:
                 f(point, 1, history, state)
 
-    def only_updates() -> None:
-        for point, state, signal in with_input:
-            for f in updates:
-                f(point, 1, history, state, signal)
+    def loop_of(functions):
+        def call() -> None:
+            for point, state, signal in with_input:
+                for f in functions:
+                    f(point, 1, history, state, signal)
 
-    def both() -> None:
-        for point, state, signal in with_input:
-            for f in policies:
-                f(point, 1, history, state)
-            for f in updates:
-                f(point, 1, history, state, signal)
+        return call
+
+    def both(functions):
+        def call() -> None:
+            for point, state, signal in with_input:
+                for f in policies:
+                    f(point, 1, history, state)
+                for f in functions:
+                    f(point, 1, history, state, signal)
+
+        return call
 
     out = {}
-    for name, fn in (("policies", only_policies), ("updates", only_updates), ("total", both)):
+    timed = (
+        ("policies", only_policies),
+        ("updates", loop_of(updates)),
+        ("called_updates", loop_of(called_updates)),
+        ("total", both(updates)),
+        ("called", both(called_updates)),
+    )
+    for name, fn in timed:
         best = float("inf")
         for _ in range(repeat):
             c0 = time.process_time()
@@ -301,7 +323,10 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
         out[name] = best
     # the one loop and the two apart time the same calls: on a busy machine the smaller is the less disturbed
     out["total"] = min(out["total"], out["policies"] + out["updates"])
+    out["called"] = min(out["called"], out["policies"] + out["called_updates"])
     out["calls"] = float(len(with_input))
+    out["n_called_updates"] = float(len(called_updates))
+    out["n_updates"] = float(len(updates))
     return out
 
 
@@ -320,64 +345,89 @@ CPU: dict[str, list[float]] = {}
 
 
 def target_ratios(rows: list[tuple[str, list[float], str]]) -> None:
-    """The issues' speed targets, as measured in this invocation (best time against best time).
+    """The issues' speed targets, as measured in this invocation: every ratio on wall time (best against
+    best) and, for the engines that run in this process, on CPU time (best against best), each with its
+    verdict; then how much of each engine's CPU time the notebook's own functions take.
 
     Native econsim: >= 100x the fastest peer configuration (and >= 1000x cadCAD's default local mode,
     when it ran). econsim.cadcad on the notebook's functions: >= 10x cadCAD single_proc and >= 2x radCAD's
     fastest configuration; shown for each executor, with the ratio to cadCAD's fastest configuration too.
     """
-    seconds = {label: min(times) for label, times, _ in rows}
-    print("\ntargets (best against best):")
+    seconds = {label: min(times) for label, times, _ in rows if times}
+    print("\ntargets (best against best; wall time, then CPU time where both engines ran in this process):")
 
     def line(what: str, peer: str | None, engine_s: float, need: float | None) -> None:
         if peer is None:
             return
         peer_s = seconds[PEER_LABELS[peer]]
         r = peer_s / engine_s
-        verdict = f"(target >= {need:g}x: {'met' if r >= need else 'NOT met'})" if need else "(no target)"
-        cpu_what, cpu_peer = CPU.get(what), CPU.get(PEER_LABELS[peer])
-        by_cpu = f"; CPU time {min(cpu_peer) / min(cpu_what):.1f}x" if cpu_what and cpu_peer else ""
-        print(f"  {what} vs {PEER_LABELS[peer]} ({peer_s:.2f}s): {r:8.1f}x  {verdict}{by_cpu}")
 
-    compat_cpu = CPU.get(COMPAT_LABEL)
-    if FLOOR and compat_cpu:
-        own = min(compat_cpu)
-        print(
-            f"  the notebook's functions alone (policies {FLOOR['policies']:.3f}s + updates "
-            f"{FLOOR['updates']:.3f}s: {FLOOR['total']:.3f}s CPU over {FLOOR['calls']:.0f} steps) "
-            f"against {COMPAT_LABEL}'s {own:.3f}s CPU: its own bookkeeping (state dicts, merging, rows, "
-            f"the table) is {own - FLOOR['total']:.3f}s"
+        def verdict(x: float) -> str:
+            return f"{'met' if x >= need else 'NOT met'}" if need else "no target"
+
+        text = (
+            f"  {what} vs {PEER_LABELS[peer]}: wall {peer_s:.3f}s / {engine_s:.3f}s = {r:.1f}x ({verdict(r)})"
         )
-        for peer, need in (
-            ("cadcad-single", 10.0),
-            (_fastest(seconds, [n for n in PEER_NAMES if n.startswith("radcad")]), 2.0),
-        ):
-            peer_cpu = CPU.get(PEER_LABELS[peer]) if peer else None
-            if not peer_cpu:
-                continue
-            allowed = min(peer_cpu) / need
-            verdict = (
-                "impossible for any runner of the unchanged functions: they alone take more"
-                if FLOOR["total"] >= allowed
-                else f"leaves {allowed - FLOOR['total']:.3f}s CPU for all the bookkeeping"
-            )
-            print(
-                f"    goal >= {need:g}x {PEER_LABELS[peer]} ({min(peer_cpu):.3f}s CPU) allows {allowed:.3f}s CPU: "
-                f"{verdict}; a runner with no bookkeeping at all would reach "
-                f"{min(peer_cpu) / FLOOR['total']:.1f}x (CPU time)"
-            )
+        cpu_what, cpu_peer = CPU.get(what), CPU.get(PEER_LABELS[peer])
+        if cpu_what and cpu_peer:
+            rc = min(cpu_peer) / min(cpu_what)
+            text += f"; CPU {min(cpu_peer):.3f}s / {min(cpu_what):.3f}s = {rc:.1f}x ({verdict(rc)})"
+        if need:
+            text += f"  [target >= {need:g}x]"
+        print(text)
+
+    radcad_fastest = _fastest(seconds, [n for n in PEER_NAMES if n.startswith("radcad")])
+    cadcad_fastest = _fastest(seconds, [n for n in PEER_NAMES if n.startswith("cadcad")])
     native = seconds.get("econsim")
     if native:
         line("econsim", "cadcad-local" if PEER_LABELS["cadcad-local"] in seconds else None, native, 1000)
         line("econsim", _fastest(seconds, PEER_NAMES), native, 100)
+        if PEER_LABELS["cadcad-single"] in seconds:
+            line("econsim", "cadcad-single", native, None)
     for label in COMPAT_EXECUTORS.values():
         if label not in seconds:
             continue
         line(label, "cadcad-single" if PEER_LABELS["cadcad-single"] in seconds else None, seconds[label], 10)
-        cadcad_fastest = _fastest(seconds, [n for n in PEER_NAMES if n.startswith("cadcad")])
         if cadcad_fastest != "cadcad-single":
             line(label, cadcad_fastest, seconds[label], None)
-        line(label, _fastest(seconds, [n for n in PEER_NAMES if n.startswith("radcad")]), seconds[label], 2)
+        line(label, radcad_fastest, seconds[label], 2)
+
+    compat_cpu = CPU.get(COMPAT_LABEL)
+    if not FLOOR:
+        return
+    n_up, n_called = int(FLOOR["n_updates"]), int(FLOOR["n_called_updates"])
+    print(
+        f"\ntime inside the notebook's own functions (CPU, called in a bare loop on the same {FLOOR['calls']:.0f}"
+        f" states: policies {FLOOR['policies']:.3f}s, all {n_up} updates {FLOOR['updates']:.3f}s, the {n_called}"
+        f" updates econsim.cadcad calls {FLOOR['called_updates']:.3f}s):"
+    )
+    inside = {PEER_LABELS[n]: FLOOR["total"] for n in PEER_NAMES} | {COMPAT_LABEL: FLOOR["called"]}
+    for label, _, _ in rows:
+        if label in inside and CPU.get(label):
+            own = min(CPU[label])
+            print(
+                f"  {label}: {inside[label]:.3f}s of {own:.3f}s CPU ({100 * inside[label] / own:.0f}%; "
+                f"everything else {own - inside[label]:.3f}s)"
+            )
+    if not compat_cpu:
+        return
+    for peer, need in (("cadcad-single", 10.0), (radcad_fastest, 2.0)):
+        peer_cpu = CPU.get(PEER_LABELS[peer]) if peer else None
+        if not peer_cpu or peer is None:
+            continue
+        allowed = min(peer_cpu) / need
+        floor = FLOOR["called"]
+        verdict = (
+            "impossible for this runner: the functions it must call alone take more"
+            if floor >= allowed
+            else f"leaves {allowed - floor:.3f}s CPU for all the bookkeeping (econsim.cadcad's: "
+            f"{min(compat_cpu) - floor:.3f}s)"
+        )
+        print(
+            f"  goal >= {need:g}x {PEER_LABELS[peer]} ({min(peer_cpu):.3f}s CPU) allows {allowed:.3f}s CPU: "
+            f"{verdict}; with no bookkeeping at all a runner reaches {min(peer_cpu) / floor:.1f}x, and "
+            f"{min(peer_cpu) / FLOOR['total']:.1f}x if it calls all {n_up} updates"
+        )
 
 
 # --------------------------------------------------------------------------- main
@@ -411,8 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--repeat", type=int, default=9, help="timings of native econsim (best and median)")
-    ap.add_argument("--compat-repeat", type=int, default=3, help="timings of econsim.cadcad per executor")
-    ap.add_argument("--peer-repeat", type=int, default=1, help="timings of each peer configuration")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of native econsim, econsim.cadcad in process and radCAD single process, in alternation",
+    )
+    ap.add_argument("--compat-repeat", type=int, default=3, help="timings of econsim.cadcad's process pool")
+    ap.add_argument("--peer-repeat", type=int, default=1, help="timings of each cadCAD configuration")
     ap.add_argument("--no-venv", action="store_true", help="run in the current interpreter, no .benchenv")
     args = ap.parse_args(argv)
 
@@ -432,55 +488,79 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     rows: list[tuple[str, list[float], str]] = []
-    if "econsim" not in args.skip:
-        config = econsim_config(args.quick, args.runs, args.steps)
-        cpu: list[float] = []
-        times = time_econsim(config, repeat=args.repeat + 1, cpu=cpu)
-        if times:
-            CPU["econsim"] = cpu[1:]
-            rows.append(("econsim (first call)", times[:1], "in memory, to a DataFrame; imports done lazily"))
-            rows.append(("econsim", times[1:], "in memory, to a DataFrame"))
-            print(f"econsim: {_times(times)}", flush=True)
-            stored = time_econsim(config, repeat=max(3, args.repeat // 2), out=True)
-            rows.append(("econsim, to a Parquet results folder", stored, "manifest + parts, read back"))
-
+    config = econsim_config(args.quick, args.runs, args.steps)
     if COMPAT not in args.skip:
         floor = time_user_functions(peers, params, args.runs, args.steps)
         if floor:
             FLOOR.update(floor)
             print(
                 f"notebook functions alone: {floor['total']:.3f}s CPU (policies {floor['policies']:.3f}s, "
-                f"updates {floor['updates']:.3f}s)",
+                f"updates {floor['updates']:.3f}s; those econsim.cadcad calls {floor['called']:.3f}s)",
                 flush=True,
             )
-    for executor, label in COMPAT_EXECUTORS.items():
-        timed = (
-            None
-            if COMPAT in args.skip
-            else time_econsim_cadcad(
-                peers, params, args.runs, args.steps, executor, args.compat_repeat, CPU.setdefault(label, [])
-            )
-        )
-        if executor != "inprocess":  # the pool's workers do the work: this process's CPU time says nothing
-            CPU.pop(label, None)
-        if timed:
-            times, df = timed
-            neg, sat = peer_stats(df)
-            distinct, nruns = peers.distinct_runs(df)
-            note = f"neg price {neg:.2f}% of runs, final sat>0.5 {sat:.1f}%, {distinct}/{nruns} distinct price paths"
-            print(f"{label}: {_times(times)} ({note})", flush=True)
-            rows.append((label, times, note))
-            del df
 
-    for name in PEER_NAMES:
-        if name in args.skip or (name in SLOW_MODES and not args.all_modes):
-            continue
-        print(f"{PEER_LABELS[name]} ...", end=" ", flush=True)
-        times = []
-        cpu_times: list[float] = []
-        for _ in range(args.peer_repeat):
-            seconds, df = peers.PEERS[name](params, runs=args.runs, steps=args.steps, seed=1, cpu=cpu_times)
-            times.append(seconds)
+    # the engines the targets compare, in alternation: a change in the machine's load hits them alike
+    native_times: list[float] = []
+    native_cpu: list[float] = []
+    compat_times: list[float] = []
+    compat_df = None
+    radcad_times: list[float] = []
+    radcad_cpu: list[float] = []
+    radcad_df = None
+    first_call: list[float] = []
+    per_round = max(1, args.repeat // args.rounds)
+    for round_ in range(args.rounds):
+        if "econsim" not in args.skip:
+            cpu: list[float] = []
+            times = time_econsim(config, repeat=per_round + (1 if round_ == 0 else 0), cpu=cpu)
+            if times:
+                if round_ == 0:
+                    first_call, times, cpu = times[:1], times[1:], cpu[1:]
+                native_times += times
+                native_cpu += cpu
+        if COMPAT not in args.skip:
+            timed = time_econsim_cadcad(
+                peers, params, args.runs, args.steps, "inprocess", 1, CPU.setdefault(COMPAT_LABEL, [])
+            )
+            if timed:
+                compat_times += timed[0]
+                compat_df = timed[1]
+        if "radcad-single" not in args.skip:
+            seconds, radcad_df = peers.PEERS["radcad-single"](
+                params, runs=args.runs, steps=args.steps, seed=1, cpu=radcad_cpu
+            )
+            radcad_times.append(seconds)
+        print(f"round {round_ + 1} of {args.rounds} done (load average {os.getloadavg()[0]:.2f})", flush=True)
+
+    if native_times:
+        CPU["econsim"] = native_cpu
+        rows.append(("econsim (first call)", first_call, "in memory, to a DataFrame; imports done lazily"))
+        rows.append(("econsim", native_times, "in memory, to a DataFrame"))
+        print(f"econsim: {_times(native_times)}", flush=True)
+        stored = time_econsim(config, repeat=max(3, args.repeat // 2), out=True)
+        rows.append(("econsim, to a Parquet results folder", stored or [], "manifest + parts, read back"))
+
+    def compat_row(label: str, times: list[float], df) -> None:
+        neg, sat = peer_stats(df)
+        distinct, nruns = peers.distinct_runs(df)
+        note = (
+            f"neg price {neg:.2f}% of runs, final sat>0.5 {sat:.1f}%, {distinct}/{nruns} distinct price paths"
+        )
+        print(f"{label}: {_times(times)} ({note})", flush=True)
+        rows.append((label, times, note))
+
+    if compat_times:
+        compat_row(COMPAT_LABEL, compat_times, compat_df)
+        del compat_df
+    else:
+        CPU.pop(COMPAT_LABEL, None)
+    if COMPAT not in args.skip:
+        label = COMPAT_EXECUTORS["process"]
+        timed = time_econsim_cadcad(peers, params, args.runs, args.steps, "process", args.compat_repeat)
+        if timed:  # the pool's workers do the work: this process's CPU time says nothing
+            compat_row(label, *timed)
+
+    def peer_row(name: str, times: list[float], cpu_times: list[float], df) -> None:
         if name not in SLOW_MODES:  # the slow modes work in pools of processes
             CPU[PEER_LABELS[name]] = cpu_times
         neg, sat = peer_stats(df)
@@ -488,8 +568,22 @@ def main(argv: list[str] | None = None) -> int:
         note = f"neg price {neg:.2f}% of runs, final sat>0.5 {sat:.1f}%"
         if distinct < nruns:
             note += f", only {distinct}/{nruns} distinct price paths"
-        print(f"{_times(times)} ({note})", flush=True)
+        print(f"{PEER_LABELS[name]}: {_times(times)} ({note})", flush=True)
         rows.append((PEER_LABELS[name], times, note))
+
+    if radcad_times:
+        peer_row("radcad-single", radcad_times, radcad_cpu, radcad_df)
+        del radcad_df
+    for name in PEER_NAMES:
+        if name == "radcad-single" or name in args.skip or (name in SLOW_MODES and not args.all_modes):
+            continue
+        print(f"{PEER_LABELS[name]} ...", flush=True)
+        times = []
+        cpu_times: list[float] = []
+        for _ in range(args.peer_repeat):
+            seconds, df = peers.PEERS[name](params, runs=args.runs, steps=args.steps, seed=1, cpu=cpu_times)
+            times.append(seconds)
+        peer_row(name, times, cpu_times, df)
         del df
 
     econsim_seconds = min(next((t for label, t, _ in rows if label == "econsim"), [0.0])) or None
@@ -497,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     w = max(len(r[0]) for r in rows) if rows else 10
     print(f"{'engine':<{w}}  {'best s':>9}  {'median s':>9}  {'CPU s':>9}  {'n':>2}  {'x econsim':>9}  notes")
     for label, times, note in rows:
+        if not times:
+            continue
         best, median = min(times), statistics.median(times)
         ratio = f"{best / econsim_seconds:9.1f}" if econsim_seconds else f"{'n/a':>9}"
         cpu_best = f"{min(CPU[label]):9.3f}" if CPU.get(label) else f"{'':>9}"

@@ -273,7 +273,7 @@ def test_table_from_the_flat_values_equals_the_table_from_the_rows(extra_key):
     fast = batch.simulate_batch(spec, tuple(range(len(spec.runs))), seed=1)
     original = batch.rows_to_frame
     try:
-        batch.rows_to_frame = lambda rows, names, flat=None: original(
+        batch.rows_to_frame = lambda rows, names, flat=None, index=None: original(
             rows or [row for step in batch._as_history(*flat) for row in step], names
         )
         reference = batch.simulate_batch(spec, tuple(range(len(spec.runs))), seed=1)

@@ -239,3 +239,14 @@ def test_a_model_reading_its_history_gets_it():
 
 def u_x_from_input(params, substep, sH, s, _input):
     return "x", s["x"] + _input["dx"]
+
+
+def u_subset(params, substep, sH, s, _input):
+    return "subset", s["subset"] + 10 if s["timestep"] == 2 else s["subset"]
+
+
+def test_an_update_of_the_bookkeeping_columns_shows_as_in_cadcad():
+    # the in-place loop knows the index columns it writes; one the model writes is read from the rows
+    model = _model({"d": lambda p, i, h, s: {"dx": 1.0}}, {"x": u_x, "subset": u_subset}, {"x": 1.0})
+    ours = _same_as_cadcad(model)
+    assert sorted(set(ours["subset"])) == [0, 1, 10, 11]

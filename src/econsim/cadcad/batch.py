@@ -198,6 +198,9 @@ def simulate_batch(
     flat: list[Any] | None = []
     keys: tuple[str, ...] | None = None
     uncopied = False  # some run made no copies to its end
+    # (simulation, subset, run, timesteps) of each run whose rows the in-place loop wrote to ``flat``, while
+    # they are all its rows: their index columns are then known without reading them (``rows_to_frame``)
+    index: list[tuple[int, int, int, tuple[int, ...]]] | None = []
     plans: dict[int, InPlacePlan | None] = {}
     collecting = gc.isenabled()
     gc.disable()
@@ -225,12 +228,15 @@ def simulate_batch(
                 history = run_in_place(plan, params, run, genesis, target)
                 if history is None:
                     uncopied = True
-                    if not shared:
+                    if shared and index is not None:
+                        index.append((run.simulation, run.subset, run.run, run.time_seq))
+                    elif not shared:
                         history = _as_history(own_keys, target)
             else:
                 history = simulate_run(model, params, run, deepcopy=deepcopy, check=check)
             if history is None:
                 continue
+            index = None
             if not deepcopy and is_atomic(history[0][0].values()):
                 uncopied = uncopied or len(history) < 2 or is_atomic(history[1][-1].values())
             for step_rows in history:
@@ -246,7 +252,7 @@ def simulate_batch(
                     rows.append(row)
         if flat is not None and keys is not None and set(keys) != {*names, *INDEX_COLUMNS}:
             rows, flat = [row for step in _as_history(keys, flat) for row in step], None
-        frame = rows_to_frame(rows, names, None if flat is None or keys is None else (keys, flat))
+        frame = rows_to_frame(rows, names, None if flat is None or keys is None else (keys, flat), index)
         if uncopied and not deepcopy and _holds_mutable(frame):
             del rows, flat, frame
             return simulate_batch(spec, run_indices, seed, True, check, call_all)
@@ -286,22 +292,29 @@ def rows_to_frame(
     rows: list[dict[str, Any]],
     state_names: list[str],
     flat: tuple[tuple[str, ...], list[Any] | None] | None = None,
+    index: list[tuple[int, int, int, tuple[int, ...]]] | None = None,
 ) -> pd.DataFrame:
     """Columns as cadCAD's DataFrame has them: state variables, the indices, then any names updates add.
 
     ``flat``: (keys, values) when every row has exactly ``keys`` in that order and ``values`` holds the
-    rows' values one row after another (None if they do not): columns are then slices of it."""
+    rows' values one row after another (None if they do not): columns are then slices of it.
+    ``index``: (simulation, subset, run, timesteps) of each run when the in-place loop wrote all of
+    ``flat``: it writes ``run``, ``substep`` and ``timestep`` after the model's functions, so those columns
+    are made from the runs, and ``simulation`` and ``subset`` are compared with what they started as."""
     columns = [*state_names, *INDEX_COLUMNS]
     width = len(columns)
     if flat is not None and flat[1] is not None and set(flat[0]) == set(columns):
         keys, values_flat = flat[0], flat[1]
         at = {k: i for i, k in enumerate(keys)}
-        data = {}
+        known = _index_columns(index, values_flat, at, len(keys)) if index else {}
+        data: dict[str, Any] = {}
         for name in columns:
+            if name in known:
+                data[name] = known[name]
+                continue
             column = values_flat[at[name] :: len(keys)]
             data[name] = np.asarray(column, dtype=np.int64) if name in INDEX_COLUMNS else _column(column)
-        order = [c for c in columns if c not in INDEX_COLUMNS] + INDEX_COLUMNS
-        return pd.DataFrame({name: data[name] for name in order}, copy=False)
+        return pd.DataFrame(data, copy=False)
     if rows and any(len(r) != width for r in rows):  # an update returned a name not in the initial state
         extra: dict[str, None] = {}
         for r in rows:
@@ -316,6 +329,31 @@ def rows_to_frame(
     # cadCAD's table (pandas from its records) has the columns in the order they first appear: the
     # initial state's, the indices, then the names updates added
     return pd.DataFrame(data, copy=False)
+
+
+def _index_columns(
+    index: list[tuple[int, int, int, tuple[int, ...]]], values: list[Any], at: dict[str, int], width: int
+) -> dict[str, np.ndarray]:
+    """The index columns of runs the in-place loop wrote (see ``rows_to_frame``): ``simulation`` and
+    ``subset`` only where every row still holds the run's own."""
+    lengths = np.array([len(seq) + 1 for *_, seq in index], dtype=np.int64)
+    out = {
+        "run": np.repeat(np.array([r for _, _, r, _ in index], dtype=np.int64), lengths),
+        "timestep": np.fromiter(
+            (t for *_, seq in index for t in (0, *seq)), dtype=np.int64, count=int(lengths.sum())
+        ),
+    }
+    substep = np.ones(int(lengths.sum()), dtype=np.int64)
+    substep[np.cumsum(lengths) - lengths] = 0
+    out["substep"] = substep
+    for k, name in enumerate(("simulation", "subset")):
+        started = [entry[k] for entry in index]
+        expected: list[Any] = []
+        for value, n in zip(started, lengths.tolist(), strict=True):
+            expected += [value] * n
+        if values[at[name] :: width] == expected:
+            out[name] = np.repeat(np.array(started, dtype=np.int64), lengths)
+    return out
 
 
 def write_part(frame: pd.DataFrame, spec: Spec, target: PartTarget) -> None:
