@@ -271,6 +271,31 @@ class Stream:
         self._pos += n
         return out
 
+    @property
+    def keys(self) -> np.ndarray:
+        """(B, 2) uint64: each run's Philox key (``philox_words``)."""
+        return self._keys_r2
+
+    def deferred_words(self, n: int) -> tuple[np.ndarray, int]:
+        """``words(n)`` without computing the words it fetches, for a compiled kernel that uses only some
+        of them: (head_rw, block). Word i < a = head_rw.shape[1] of the n is head_rw[:, i] (already in the
+        buffer); word a + 4j + c is word c of the Philox block of counter ``block + j`` under the run's
+        key (as ``philox_words`` computes it). The stream's position afterwards is the one ``words(n)``
+        leaves (the words after the n that its fetch buffers are computed)."""
+        available = self._buffer_rw.shape[1] - self._pos
+        if available >= n:
+            return self.words(n), 0
+        head = self._buffer_rw[:, self._pos :]
+        rest = n - available
+        n_new = max(rest, self._BLOCK_WORDS)
+        n_new += -n_new % 4
+        block = self._words_used // 4 + 1
+        handed = rest - rest % 4  # whole blocks of the fetch handed out, never computed here
+        self._words_used += handed
+        self._buffer_rw = self._fetch(n_new - handed)
+        self._pos = rest - handed
+        return head, block
+
     def words_as_drawn(self, n: int) -> np.ndarray:
         """The next ``n`` words of every run, (B, n), fetched in the blocks that ``n`` draws of one word
         each would fetch: the stream's ``position()`` afterwards is the one those draws leave."""

@@ -225,3 +225,37 @@ def test_trimmed_mean_drops_five_percent_at_each_end():
     mask[0, 20:] = False
     trimmed_mean(values, mask, 0.05, out)
     assert out[0, 0] == pytest.approx(np.arange(1, 19).mean())
+
+
+def test_the_step_reads_the_words_of_its_block_as_drawing_the_whole_block_would():
+    """``Stream.deferred_words`` with ``_fill`` gives the words ``Stream.words`` draws, any rows of them,
+    and leaves the stream where drawing them leaves it (the next draws agree)."""
+    from econsim.engine.streams import RandomStreams
+    from econsim.models.banking.bam_markets import _fill
+
+    # a fetch of 256 words or more, a short one, one the buffer holds
+    for n, before in ((1000, 3), (301, 0), (100, 1), (7, 2)):
+        drawn, lazy = RandomStreams(5, np.arange(3)[:, None]), RandomStreams(5, np.arange(3)[:, None])
+        drawn("bam").words(before)
+        lazy("bam").words(before)
+        expected = drawn("bam").words(n).view(np.uint32)
+        head, block = lazy("bam").deferred_words(n)
+        rows = np.arange(2 * n // 5) % 3 != 1  # rows of five words, every third one skipped
+        for b in range(3):
+            out = np.zeros(2 * n, dtype=np.uint32)
+            _fill(lazy("bam").keys[b], np.ascontiguousarray(head[b]), block, 0, 5, rows, out)
+            kept = np.repeat(rows, 5)
+            np.testing.assert_array_equal(out[: kept.size][kept], expected[b, : kept.size][kept])
+            assert not out[: kept.size][~kept].any()
+        np.testing.assert_array_equal(drawn("bam").words(300), lazy("bam").words(300))
+
+
+def test_sums_are_numpys_pairwise_sums():
+    from econsim.models.banking.bam_markets import _pairwise, _sum
+
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 7, 8, 9, 127, 128, 129, 1000, 4099):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 6, n)
+        assert _sum(x) == x.sum()
+        y = rng.standard_normal((max(n, 1), 3))
+        assert _pairwise(y.ravel(), 2, max(n, 1), 3) == y[:, 2].sum()

@@ -54,21 +54,9 @@ import numpy as np
 
 from econsim.engine import Arrays, Block, Param, RandomStreams, Var
 from econsim.models.banking import accounts
-from econsim.models.banking.bam_markets import (
-    EPS,
-    U32,
-    credit_market,
-    fire,
-    labour_market,
-    lay_off,
-    shop,
-    tick_contracts,
-    trimmed_mean,
-)
 from econsim.models.banking.firms import col
 
 UNIT = (0.0, 1.0)
-TRIM = 0.05  # the survivors' means that size an entrant leave out 5 % at either end
 
 PARAMS: list[Param] = [
     Param("bam_quantity_shock", 0.10, "BAM h_ρ: largest relative change of planned output", bounds=UNIT),
@@ -148,59 +136,6 @@ AGGREGATE_VARS = [
     Var("price_history", 0.0, "BAM: P̄ of the last five steps, oldest first", (5,)),
     Var("loans_granted", 0.0, "BAM: loans granted this step (repaid or written off within it)"),
 ]
-
-
-def _sum_by(index_bn: np.ndarray, weight_bn: np.ndarray, n: int) -> np.ndarray:
-    """Per run, Σ of ``weight`` over entries with each ``index`` (−1 ignored): (B, n), each bin summed in
-    entry order within its own run."""
-    B = index_bn.shape[0]
-    keep = index_bn >= 0
-    flat = (np.arange(B)[:, None] * n + np.where(keep, index_bn, 0)).ravel()
-    return np.bincount(flat, np.where(keep, weight_bn, 0.0).ravel(), minlength=B * n).reshape(B, n)
-
-
-def _pay(led: Any, flow: str, payer: tuple[str, Any, Any, Any], payee: tuple[str, Any, Any, Any]) -> None:
-    """Payments for ``flow`` from one side to the other, each side (sector, members, their banks,
-    amounts) listing every party once, booked as one ``Ledger.book_net``: a household's or firm's
-    deposit moves and, as a deferred net settlement system clears a market, each bank's deposit liability
-    and reserves move by its customers' net inflow; the government pays from its account at the central
-    bank, a bank from its reserves."""
-    n_k = led.sizes[2]
-    debit: list[tuple[Any, ...]] = []
-    credit: list[tuple[Any, ...]] = []
-    net_k = None
-    for (sector, member, bank, amount), out in ((payer, True), (payee, False)):
-        uses, gives = (debit, credit) if out else (credit, debit)
-        if sector == "government":
-            amount = amount.sum(axis=1) if np.ndim(amount) == 2 else amount
-        uses.append((sector, flow, member, amount))
-        if sector in ("households", "firms"):
-            gives.append((sector, "deposits", member, amount))
-            inflow = _sum_by(np.broadcast_to(bank, np.shape(amount)), amount, n_k)
-            net_k = (-inflow if out else inflow) + (0.0 if net_k is None else net_k)
-        else:
-            gives.append((sector, "reserves", member, amount))
-    if net_k is not None:
-        bank_k = np.arange(n_k)
-        debit.append(("banks", "reserves", bank_k, net_k))
-        credit.append(("banks", "deposits", bank_k, net_k))
-    led.book_net(debit=debit, credit=credit)
-
-
-def _settle(led: Any) -> None:
-    """The end of a step: the government's overdraft at the central bank becomes bonds the central bank
-    holds (a surplus redeems them), and a bank short of reserves borrows advances (one long repays)."""
-    account = led.stock_of("government", "reserves")[:, 0]
-    held = led.stock_of("central_bank", "bonds")[:, 0]
-    issue = np.where(account < 0, -account, -np.minimum(account, np.maximum(held, 0.0)))
-    led.book_net(
-        debit=[("central_bank", "bonds", None, issue), ("government", "reserves", None, issue)],
-        credit=[("central_bank", "reserves", None, issue), ("government", "bonds", None, issue)],
-    )
-    reserves = led.stock_of("banks", "reserves")
-    advances = -led.stock_of("banks", "advances")
-    borrow = np.maximum(-reserves, 0.0) - np.minimum(np.maximum(reserves, 0.0), advances)
-    accounts.between_banks_and_cb(led, None, "reserves", np.arange(led.sizes[2]), borrow)
 
 
 # --- setting up and gating -----------------------------------------------------------------------------
@@ -311,308 +246,88 @@ def skipped_under_bam(stage):
 
 
 # --- one step ------------------------------------------------------------------------------------------
-class _Draws:
-    """The step's random 32-bit words (a word w is the uniform w·2⁻³²), from one block of the run's stream
-    ``rng("bam")`` (one refill per step, each 64-bit word giving two), handed out in order, one array per
-    purpose."""
+def _tables(led: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ledger's layout for the kernels: each sector's first holder (and the end), each sector's TFM
+    column, and (kind, index, TFM row) of each account the step books (``bam_markets.ACCOUNTS``)."""
+    from econsim.models.banking.bam_markets import ACCOUNTS, SECTORS
 
-    def __init__(self, rng: RandomStreams, shapes: dict[str, tuple[int, ...]]) -> None:
-        sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
-        total = sum(sizes.values())
-        words = rng("bam").words((total + 1) // 2).view(np.uint32)
-        self.arrays: dict[str, np.ndarray] = {}
-        at = 0
-        for name, shape in shapes.items():
-            piece = words[:, at : at + sizes[name]]
-            self.arrays[name] = np.ascontiguousarray(piece).reshape(words.shape[0], *shape)
-            at += sizes[name]
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
-
-    def uniform(self, name: str) -> np.ndarray:
-        return self.arrays[name] * U32
+    offsets = np.array([led.offsets[led._sector(name)] for name in SECTORS] + [led.n_holders], dtype=I64)
+    sectors = np.array([led._sector(name) for name in SECTORS], dtype=I64)
+    codes = np.array([led._account(name) for name in ACCOUNTS], dtype=I64)
+    return offsets, sectors, codes
 
 
 def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
-    """One BAM step (the module docstring gives its rules), booked on the ledger."""
+    """One BAM step (the module docstring gives its rules), booked on the ledger: the two compiled
+    kernels of ``bam_markets`` (``plan``, then ``settle``) with numpy's tanh(S/S̄)^β between them."""
     if p.clearing != "bam":
         return {}
+    from econsim.models.banking import bam_markets as kernels  # loads numba
+
     f, h = s.firms, s.households
-    led = accounts.books(s, p)
-    led.new_step()  # the clock's work (its stage does nothing under bam: one copy of the books a step)
     t = s.step + 1
     B, n_f = f.price.shape
     n_h = h.employer.shape[1]
-    n_k = led.sizes[2]
-    firm_n, household_n, bank_k = np.arange(n_f), np.arange(n_h), np.arange(n_k)
-    phi = col(p.productivity)
+    led = p.ledger_template
+    n_k = int(led.sizes[2])
     m, h_max, z = int(p.visits_labour), int(p.visits_credit), int(p.visits_goods)
-    draws = _Draws(
-        rng,
-        {
-            "firms": (3, n_f),
-            "banks": (2, n_k),
-            "fire": (2, n_h),
-            "apply": (n_h, m),
-            "rounds": (n_h, m),
-            "credit": (n_f, h_max),
-            "visit": (n_h, z),
-            "shop": (n_h,),
-        },
-    )
-
-    # households' worker state (copies: the kernels write in place)
-    employer, wage = h.employer.copy(), h.wage.copy()
-    previous, contract = h.previous_employer.copy(), h.contract_left.copy()
-    expired, fired = h.contract_expired.copy(), h.was_fired.copy()
-    units = np.rint(f.units).astype(I64)
-
-    # 1. planning
-    u_f = draws.uniform("firms")
-    p_avg = col(s.average_price)
-    sold_out = f.inventory <= 0.0
-    price = f.price
-    rho = col(p.bam_quantity_shock) * u_f[:, 0]
-    grow = np.where(sold_out & (price >= p_avg), 1 + rho, np.where(~sold_out & (price < p_avg), 1 - rho, 1.0))
-    planned = f.output * grow
-    breakeven = (f.wage_bill + f.interest_paid) / np.maximum(planned, EPS)
-    eta = col(p.bam_price_shock) * u_f[:, 1]
-    moved = np.where(sold_out, price * (1 + eta), price * (1 - eta))
-    adjust = np.where(sold_out, price < p_avg, price >= p_avg)
-    price = np.where(adjust, np.maximum(moved, breakeven), price)
-    desired = np.ceil(planned / phi).astype(I64)
-    vacancies = np.maximum(desired - units, 0)
-    u_fire = draws["fire"]
-    wage_bill = np.zeros((B, n_f))
-    fire(
-        employer,
-        wage,
-        previous,
-        fired,
-        contract,
-        expired,
-        units,
-        units - desired,
-        np.zeros((B, n_f)),
-        wage_bill,
-        np.ascontiguousarray(u_fire[:, 0]),
-        0,
-    )
-
-    # 2. labour: the minimum wage, wage offers, matching
-    history = s.price_history
-    revise = (t > int(p.bam_min_wage_period)) & ((t - 1) % int(p.bam_min_wage_period) == 0)
-    inflation_yoy = history[:, 4] / np.maximum(history[:, 0], 1e-300) - 1.0
-    w_min = np.where(revise, s.minimum_wage * (1 + inflation_yoy), s.minimum_wage)
-    wage = np.where((employer >= 0) & (wage < w_min[:, None]), w_min[:, None], wage)
-    xi = np.where(vacancies > 0, col(p.bam_wage_shock) * u_f[:, 2], 0.0)
-    offer = np.maximum(f.offer * (1 + xi), w_min[:, None])
-    labour_market(
-        employer,
-        wage,
-        previous,
-        fired,
-        contract,
-        expired,
-        units,
-        vacancies,
-        offer,
-        draws["apply"],
-        draws["rounds"],
-        int(p.bam_contract),
-        wage_bill,
-    )
-
-    # 3. credit: one-step loans, booked per firm and per bank
-    equity = led.net_worth[:, led.holders("banks")]
-    supply = np.maximum(equity / col(p.capital_requirement), 0.0)
-    u_k = draws.uniform("banks")
-    spread = col(p.bam_rate_shock) * u_k[:, 0]
-    deposits_f = led.stock_of("firms", "deposits")
-    worth = np.ascontiguousarray(led.net_worth[:, led.holders("firms")])
-    demand = np.maximum(wage_bill - deposits_f, 0.0)
-    fragility = np.where(worth > 0, demand / np.where(worth > 0, worth, 1.0), col(p.bam_max_fragility))
-    loan = np.zeros((B, n_f, h_max))
-    lender = np.zeros((B, n_f, h_max), dtype=I64)
-    rate = np.zeros((B, n_f, h_max))
-    per_run = lambda x: np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (B,)))  # noqa: E731
-    credit_market(
-        demand.copy(),
-        worth,
-        fragility,
-        supply,
-        spread,
-        draws["credit"],
-        per_run(np.asarray(p.bam_base_rate, dtype=float) / p.steps_per_year),
-        per_run(p.bam_max_fragility),
-        per_run(p.bam_loan_cap),
-        loan,
-        lender,
-        rate,
-    )
-    loan_f = loan.sum(axis=2)
-    lender_m = lender.reshape(B, -1)
-    by_bank = lambda x: _sum_by(lender_m, x.reshape(B, -1), n_k)  # noqa: E731
-    lent_k = by_bank(loan)
-    led.book_net(
-        debit=[
-            ("banks", "loans", bank_k, lent_k),
-            ("firms", "deposits", firm_n, loan_f),
-            ("banks", "reserves", f.bank, loan_f),
-        ],
-        credit=[
-            ("firms", "loans", firm_n, loan_f),
-            ("banks", "deposits", f.bank, loan_f),
-            ("banks", "reserves", bank_k, lent_k),
-        ],
-    )
-    gap = np.maximum(wage_bill - led.stock_of("firms", "deposits"), 0.0)
-    fire(
-        employer,
-        wage,
-        previous,
-        fired,
-        contract,
-        expired,
-        units,
-        np.zeros((B, n_f), dtype=I64),
-        gap,
-        wage_bill,
-        np.ascontiguousarray(u_fire[:, 1]),
-        1,
-    )
-
-    # 4.–6. production, goods and revenue: wages, sales, debt service and dividends are computed in
-    # order, then booked together (one settlement of the banks' net customer flows)
-    employed = employer >= 0
-    paid = np.where(employed, wage, 0.0)
-    savings = np.maximum(led.stock_of("households", "deposits"), 0.0)
-    funds = led.stock_of("firms", "deposits") - wage_bill  # after wages
-    made = phi * units
-    weights = np.where(made >= 1e-3, made, 0.0)
-    total_out = weights.sum(axis=1)
-    p_new = np.where(
-        total_out > 0, (price * weights).sum(axis=1) / np.maximum(total_out, 1e-300), s.average_price
-    )
-    history = np.concatenate([history[:, 1:], p_new[:, None]], axis=1)
-    tick_contracts(employer, wage, previous, contract, expired, fired, units)
-    wage_after = wage  # the wages of those still employed
-
-    # 5. goods
-    ratio = savings / np.maximum(savings.mean(axis=1, keepdims=True), EPS)
-    budget = (savings + paid) / (1.0 + np.tanh(ratio) ** col(p.bam_propensity_exponent))
-    stock = made.copy()
-    favourite = h.favourite.copy()
-    left = budget.copy()
-    revenue, sold = np.zeros((B, n_f)), np.zeros((B, n_f))
-    shop(left, favourite, price, stock, made, draws["visit"], draws["shop"], revenue, sold)
-    spent = budget - left
-    funds = funds + revenue
-
-    # 6. revenue: debt service or default, dividends
-    interest_due = loan * rate
-    due_f = interest_due.sum(axis=2)
-    solvent = funds - (loan_f + due_f) >= -EPS
-    cash = np.maximum(funds, 0.0)
-    principal_f = np.where(solvent, loan_f, np.minimum(cash, loan_f))
-    interest_f = np.where(solvent, due_f, np.minimum(np.maximum(cash - principal_f, 0.0), due_f))
-    written_f = loan_f - principal_f
-    # what each lender gets: its share of the firm's principal and interest
-    p_share = np.where(loan_f > 0, principal_f / np.maximum(loan_f, 1e-300), 0.0)
-    i_share = np.where(due_f > 0, interest_f / np.maximum(due_f, 1e-300), 0.0)
-    principal_k = by_bank(loan * p_share[:, :, None])
-    interest_k = by_bank(interest_due * i_share[:, :, None])
-    profit = revenue - wage_bill - due_f
-    dividend = np.where(solvent, col(p.payout) * np.maximum(profit, 0.0), 0.0)
-    share_h = np.broadcast_to(dividend.sum(axis=1, keepdims=True) / n_h, (B, n_h))
-    # each party's deposit moves by its net receipts; each bank settles its customers' net flow in
-    # reserves, a lender receives principal and interest and writes off the rest of its loans
-    inflow_h = paid + share_h - spent
-    outflow_f = wage_bill - revenue + principal_f + interest_f + dividend
-    net_k = _sum_by(h.bank, inflow_h, n_k) - _sum_by(f.bank, outflow_f, n_k)
-    led.book_net(
-        debit=[
-            ("firms", "wages", firm_n, wage_bill),
-            ("households", "consumption", household_n, spent),
-            ("firms", "loan_interest", firm_n, interest_f),
-            ("firms", "dividends", firm_n, dividend),
-            ("households", "deposits", household_n, inflow_h),
-            ("firms", "loans", firm_n, loan_f),
-            ("banks", "reserves", bank_k, principal_k + interest_k + net_k),
-            ("banks", "write_offs", bank_k, lent_k - principal_k),
-        ],
-        credit=[
-            ("households", "wages", household_n, paid),
-            ("firms", "consumption", firm_n, revenue),
-            ("banks", "loan_interest", bank_k, interest_k),
-            ("households", "dividends", household_n, share_h),
-            ("firms", "deposits", firm_n, outflow_f),
-            ("banks", "loans", bank_k, lent_k),
-            ("banks", "deposits", bank_k, net_k),
-            ("firms", "write_offs", firm_n, written_f),
-        ],
-    )
-
-    # 7. exit and entry
-    worth = led.net_worth[:, led.holders("firms")]
-    bankrupt = (worth < EPS) | (made <= EPS)
-    lay_off(employer, wage_after, previous, contract, expired, fired, bankrupt)
-    units = np.where(bankrupt, 0, units)
-    output, price_made = made, price
-    if bankrupt.any():
-        survivors = ~bankrupt
-        survivors = np.where(survivors.any(axis=1, keepdims=True), survivors, True)
-        mean_worth, mean_output, mean_wage = np.zeros((B, 1)), np.zeros((B, 1)), np.zeros((B, 1))
-        trimmed_mean(np.ascontiguousarray(worth), survivors, TRIM, mean_worth)
-        trimmed_mean(made, survivors, TRIM, mean_output)
-        trimmed_mean(wage_after, employer >= 0, TRIM, mean_wage)
-        # the government takes over what cash an exit leaves and endows its entrant
-        target = col(p.bam_entrant_size) * mean_worth
-        grant = np.where(bankrupt, target - led.stock_of("firms", "deposits"), 0.0)
-        _pay(led, "capital_transfers", ("government", None, None, grant), ("firms", firm_n, f.bank, grant))
-        output = np.where(bankrupt, col(p.bam_entrant_output) * mean_output, made)
-        price = np.where(bankrupt, p_new[:, None] * col(p.bam_entrant_markup), price)
-        offer = np.where(bankrupt, np.maximum(col(p.bam_entrant_wage) * mean_wage, w_min[:, None]), offer)
-    equity = led.net_worth[:, led.holders("banks")]
-    failed = equity < EPS
-    if failed.any():
-        alive_k = ~failed
-        n_alive = alive_k.sum(axis=1, keepdims=True)
-        # a random surviving bank (the j-th alive one) gives its equity to the replacement
-        j = np.minimum((u_k[:, 1] * np.maximum(n_alive, 1)).astype(I64), np.maximum(n_alive - 1, 0))
-        rank = np.cumsum(alive_k, axis=1) - 1
-        pick_k = np.argmax(alive_k[:, None, :] & (rank[:, None, :] == j[:, :, None]), axis=2)
-        copied = np.take_along_axis(equity, pick_k, axis=1)
-        target_k = np.where(n_alive > 0, copied, col(p.bam_bank_equity))
-        rescue = np.where(failed, np.maximum(target_k - equity, 0.0), 0.0)
-        _pay(led, "capital_transfers", ("government", None, None, rescue), ("banks", bank_k, None, rescue))
-    _settle(led)
-    # the economy's aggregates, as ``macro.macro`` defines them
-    base = col(s.base_price_c)
-    gdp = made.sum(axis=1) * base[:, 0]
-    units_sold = sold.sum(axis=1)
-    price_index = np.where(
-        units_sold > 0, revenue.sum(axis=1) / np.maximum(units_sold, 1e-300), s.price_index
-    )
-    inflation = price_index / np.maximum(s.price_index, 1e-300) - 1.0
-    staff = employer >= 0
-    n_staff = staff.sum(axis=1)
-    open_positions = np.where(bankrupt, 0, vacancies).sum(axis=1)
-    gov = led._sector("government")
+    total = kernels.layout.py_func(n_f, n_h, n_k, m, h_max, z)[-1]
+    head, block = rng("bam").deferred_words((total + 1) // 2)
+    keys = rng("bam").keys
+    values = {name: p[name] for name in kernels.PARAMS if name != "rate_base"}
+    values["rate_base"] = np.asarray(p.bam_base_rate, dtype=float) / p.steps_per_year
+    par = np.stack([np.broadcast_to(np.asarray(values[n], dtype=float), (B,)) for n in kernels.PARAMS], 1)
+    ints = np.array([block, m, h_max, z, int(p.bam_contract), int(p.bam_min_wage_period)], dtype=I64)
+    offsets, sectors, codes = _tables(led)
+    stock_in = np.ascontiguousarray(s[f"{accounts.PREFIX}_stock"])
+    flow = np.empty(s[f"{accounts.PREFIX}_flow"].shape)
+    turnover = np.empty(s[f"{accounts.PREFIX}_turnover"].shape)
+    opening = np.empty(s[f"{accounts.PREFIX}_opening"].shape)
+    stock, worth, volume = np.empty_like(stock_in), np.empty((B, led.n_holders)), np.empty((B, led.n_holders))
+    hh_int = lambda: np.empty((B, n_h), dtype=I64)  # noqa: E731
+    f_int = lambda: np.empty((B, n_f), dtype=I64)  # noqa: E731
+    hh, fl = (lambda: np.empty((B, n_h))), (lambda: np.empty((B, n_f)))
+    employer, previous, contract, expired, fired, favourite = (hh_int() for _ in range(6))
+    wage, paid, ratio, spent, share_h = (hh() for _ in range(5))
+    price, planned, target, offer, bill, made, funds, loan_f = (fl() for _ in range(8))
+    vacancies, units = f_int(), f_int()
+    loan_fh, rate_fh = np.empty((B, n_f, h_max)), np.empty((B, n_f, h_max))
+    lender_fh = np.empty((B, n_f, h_max), dtype=I64)
+    lent_k = np.empty((B, n_k))
+    history, carry = np.empty((B, 5)), np.empty((B, 2))
+    c = lambda x: np.ascontiguousarray(x)  # noqa: E731
+    kernels.plan(
+        c(h.employer), c(h.wage), c(h.previous_employer), c(h.contract_left), c(h.contract_expired),
+        c(h.was_fired), c(f.price), c(f.inventory), c(f.output), c(f.wage_bill), c(f.interest_paid),
+        c(f.units), c(f.offer), c(f.bank), c(s.step), c(s.average_price), c(s.minimum_wage),
+        c(s.price_history), stock_in, c(s[f"{accounts.PREFIX}_net_worth"]),
+        c(s[f"{accounts.PREFIX}_volume"]), keys, c(head), par, ints, offsets, sectors, codes,
+        employer, wage, previous, contract, expired, fired, paid, ratio, price, planned, target, vacancies,
+        offer, units, bill, made, funds, loan_fh, lender_fh, rate_fh, loan_f, lent_k, stock, worth, flow,
+        opening, turnover, volume, history, carry,
+    )  # fmt: skip
+    propensity = np.tanh(ratio) ** col(p.bam_propensity_exponent)
+    output, inventory, units_out, bill_out, interest_out, revenue, sold, profit = (fl() for _ in range(8))
+    vacancies_out, firm_defaults = f_int(), f_int()
+    bank_defaults, bank_equity = np.empty((B, n_k), dtype=I64), np.empty((B, n_k))
+    agg = np.empty((B, len(kernels.AGGREGATES)))
+    kernels.settle(
+        c(h.bank), c(f.bank), c(h.favourite), c(f.defaults), c(s.banks.defaults), c(s.base_price_c),
+        c(s.price_index), c(s.expected_inflation), c(s.potential), c(s.average_price), keys, c(head), par,
+        ints, offsets, sectors, codes, np.ascontiguousarray(propensity, dtype=float),
+        employer, wage, previous, contract, expired, fired, paid, price, vacancies, offer, units, bill,
+        made, funds, loan_fh, lender_fh, rate_fh, loan_f, lent_k, carry, stock, worth, flow, turnover,
+        volume, favourite, spent, share_h, output, inventory, units_out, vacancies_out, bill_out,
+        interest_out, revenue, sold, profit, firm_defaults, bank_defaults, bank_equity, agg,
+    )  # fmt: skip
+    aggregates = dict(zip(kernels.AGGREGATES, agg.T.copy(), strict=True))
     return {
         "step": t,
-        "price_index": price_index,
-        "inflation": inflation,
-        "expected_inflation": s.expected_inflation
-        + np.asarray(p.expectation_gain) * (inflation - s.expected_inflation),
-        "unemployment": 1.0 - staff.mean(axis=1),
-        "vacancy_rate": open_positions / np.maximum(open_positions + n_staff, 1),
-        "wage_index": (wage_after * staff).sum(axis=1) / np.maximum(n_staff, 1),
-        "potential": 0.98 * s.potential + 0.02 * gdp,
-        "deficit": -led.flow[:, :, gov].sum(axis=1),
+        **aggregates,
+        "investment": np.zeros(B),
+        "government_purchases": np.zeros(B),
         "households.employer": employer,
-        "households.wage": wage_after,
+        "households.wage": wage,
         "households.previous_employer": previous,
         "households.contract_left": contract,
         "households.contract_expired": expired,
@@ -620,34 +335,29 @@ def bam_step(s: Arrays, p: Any, rng: RandomStreams) -> dict[str, np.ndarray]:
         "households.favourite": favourite,
         "households.spending": spent,
         "households.disposable": paid,
-        "households.other_income": np.ascontiguousarray(share_h),
+        "households.other_income": share_h,
         "firms.price": price,
         "firms.output": output,
-        "firms.inventory": np.where(bankrupt, 0.0, stock),
+        "firms.inventory": inventory,
         "firms.expected_sales": planned,
-        "firms.labour_target": desired.astype(float),
+        "firms.labour_target": target,
         "firms.offer": offer,
-        "firms.units": units.astype(float),
-        "firms.vacancies": np.where(bankrupt, 0, vacancies),
-        "firms.unfilled": np.where(bankrupt, 0, vacancies),
-        "firms.wage_bill": np.where(bankrupt, 0.0, wage_bill),
-        "firms.interest_paid": np.where(bankrupt, 0.0, due_f),
+        "firms.units": units_out,
+        "firms.vacancies": vacancies_out,
+        "firms.unfilled": vacancies_out.copy(),
+        "firms.wage_bill": bill_out,
+        "firms.interest_paid": interest_out,
         "firms.revenue": revenue,
         "firms.sales": sold,
         "firms.profit": profit,
-        "firms.defaults": f.defaults + bankrupt,
-        "banks.defaults": s.banks.defaults + failed,
-        "banks.equity": led.net_worth[:, led.holders("banks")],
-        "average_price": p_new,
+        "firms.defaults": firm_defaults,
+        "banks.defaults": bank_defaults,
+        "banks.equity": bank_equity,
         "price_history": history,
-        "minimum_wage": w_min,
-        "loans_granted": loan_f.sum(axis=1),
-        "gdp": gdp,
-        "gdp_nominal": (made * price_made).sum(axis=1),
-        "consumption": sold.sum(axis=1) * base[:, 0],
-        "investment": np.zeros(B),
-        "government_purchases": np.zeros(B),
-        "firm_bankruptcies": bankrupt.sum(axis=1).astype(float),
-        "bank_defaults": failed.sum(axis=1).astype(float),
-        **accounts.updates(led),
+        f"{accounts.PREFIX}_stock": stock,
+        f"{accounts.PREFIX}_net_worth": worth,
+        f"{accounts.PREFIX}_flow": flow,
+        f"{accounts.PREFIX}_opening": opening,
+        f"{accounts.PREFIX}_turnover": turnover,
+        f"{accounts.PREFIX}_volume": volume,
     }
