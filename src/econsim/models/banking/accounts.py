@@ -82,14 +82,26 @@ def books(s: Arrays, p: Any) -> Ledger:
     scratch: Scratch = p.ledger_scratch
     if scratch.owns(s):
         p.ledger_checks.forget()  # its residuals may be of these very arrays before this stage's bookings
-        return p.ledger_template.load(s, prefix=PREFIX, copy=False)
+        led = p.ledger_template.load(s, prefix=PREFIX, copy=False)
+        setattr(led, _IN_PLACE, led.arrays(PREFIX))
+        return led
     led = p.ledger_template.load(s, prefix=PREFIX, copy=True)
     scratch.claim(led)
     return led
 
 
 def updates(ledger: Ledger) -> dict[str, np.ndarray]:
-    return ledger.arrays(PREFIX)
+    """The ledger's arrays for a stage's result: those the stage replaced. Arrays it booked into in place
+    (``books``) are the state's already, and the engine's finiteness check of them (a pass over ≈ 100 MB
+    at 10⁶ households) is left to the step's last stage, ``close_books``."""
+    arrays = ledger.arrays(PREFIX)
+    loaded = getattr(ledger, _IN_PLACE, None)
+    if loaded is None:
+        return arrays
+    return {name: a for name, a in arrays.items() if a is not loaded[name]}
+
+
+_IN_PLACE = "_econsim_banking_in_place"  # the state's arrays a ledger of ``books`` books into in place
 
 
 def open_step(led: Ledger, p: Any) -> None:
@@ -103,9 +115,10 @@ def open_step(led: Ledger, p: Any) -> None:
 
 def close_books(s: Arrays, p: Any, rng: Any) -> dict[str, np.ndarray]:
     """The step's last stage: the ledger arrays of this step are the state's now, no stage books into
-    them any more (the next step copies them first)."""
+    them any more (the next step copies them first). Under ``clearing: bam`` too (its one stage books)."""
     p.ledger_scratch.release(s)
-    return {}
+    # returned as they are, for the engine's check that they are finite (strict mode), once a step
+    return {f"{PREFIX}_{name}": s[f"{PREFIX}_{name}"] for name in _NAMES}
 
 
 class Scratch:

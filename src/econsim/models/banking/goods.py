@@ -23,7 +23,7 @@ from econsim.engine import Arrays, RandomStreams
 from econsim.models.banking import accounts
 from econsim.models.banking.firms import capital_goods_price, col
 from econsim.models.banking.labour import queue_order, random_order
-from econsim.models.banking.markets import shop
+from econsim.models.banking.markets import shop, tally
 
 
 def household_budget(
@@ -103,11 +103,10 @@ def goods(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         spent,
         qty,
     )
-    seller_m = np.where(seller >= 0, seller, 0).reshape(B, -1)
-    spent_m = spent.reshape(B, -1)
-    spent_h = spent.sum(axis=2)
-    sold_units = accounts.sum_by(seller_m, qty.reshape(B, -1), n_f)
-    revenue = accounts.sum_by(seller_m, spent_m, n_f)
+    spent_h, sold_units, revenue = np.empty((B, n_h)), np.empty((B, n_f)), np.empty((B, n_f))
+    tally(seller, spent, qty, spent_h, sold_units, revenue)
+    if z >= 8:  # numpy's pairwise row sum, which the kernel does not reproduce
+        spent_h = spent.sum(axis=2)
     firm_n = np.arange(n_f)
     # buyers pay what they spent, sellers receive what they sold: one leg per household and per firm
     accounts.transfer(

@@ -135,6 +135,28 @@ def shop(budget_n, price_s, stock_s, order_n, visit_nz, sellers, seller_nz, spen
 
 
 @per_run(cache=True)
+def tally(seller_nz, spent_nz, qty_nz, spent_n, sold_s, revenue_s):
+    """One run, after ``shop``: each buyer's spending over its visits (for Z < 8 the sum numpy's
+    ``spent.sum(axis=-1)`` gives: in visit order) and each seller's units and revenue, added in the order
+    of (buyer, visit) as a bincount of the visits adds them — one pass, no index array of N·Z."""
+    n, z = seller_nz.shape
+    for s in range(sold_s.shape[0]):
+        sold_s[s] = 0.0
+        revenue_s[s] = 0.0
+    for i in range(n):
+        if z < 8:
+            acc = spent_nz[i, 0]
+            for j in range(1, z):
+                acc += spent_nz[i, j]
+            spent_n[i] = acc
+        for j in range(z):
+            s = seller_nz[i, j]
+            if s >= 0:  # a visit without a sale spent and bought exactly 0: adding it changes no sum
+                sold_s[s] += qty_nz[i, j]
+                revenue_s[s] += spent_nz[i, j]
+
+
+@per_run(cache=True)
 def credit_market(
     demand_f,
     lender_f,
