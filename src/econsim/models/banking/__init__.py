@@ -13,7 +13,10 @@ every balance-sheet row sums to zero, every holder's net worth ties out, every r
 transactions-flow matrix sums to zero, each bank owes exactly its customers' deposits, and no deposit,
 reserve, loan or capital stock is negative. ``survey`` and ``spending`` hold Ravelin's spending model
 (``econsim banking train / predict / validate``). The presets are in ``configs/banking/``; ``sim.yaml``
-reduces the economy to Godley–Lavoie model SIM; ``bam.yaml`` (``clearing: bam``, module ``bam``) is the BAM
+reduces the economy to Godley–Lavoie model SIM; household collateral (``housing``) and labour in depth —
+a skill mix with wage differentials from shortages (``skills``), education (``education``), heuristic
+switching of expectations (``expectations``) and neighbours' spending (``peers``) — are switched on by their
+parameters (off by default); ``bam.yaml`` (``clearing: bam``, module ``bam``) is the BAM
 economy of Delli Gatti et al. (2011), in one stage.
 """
 

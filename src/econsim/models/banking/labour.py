@@ -76,9 +76,10 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     n_h = h.employer.shape[1]
     order = queue_order(draws.random((2,)), n_h)
     visits = draws.random((n_h, int(p.visits_labour)))
-    studying = h.studying > 0 if p.education_choice else np.zeros(h.employer.shape, dtype=bool)
+    studying = h.studying > 0 if p.education_choice else None
     employer, wage = h.employer.copy(), h.wage.copy()
-    reservation = np.where(studying, np.inf, h.reservation)  # a student accepts no job
+    # a student accepts no job
+    reservation = h.reservation.copy() if studying is None else np.where(studying, np.inf, h.reservation)
     hired = np.zeros_like(vacancies)
     open_ = vacancies.copy()
     market = (employer, h.skill, reservation, wage, keep, cap, f.offer, open_, f.alive, order, visits)
@@ -91,7 +92,8 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         labour_market(*market, SKILL_WEIGHT, hired)
     n_f = f.offer.shape[1]
     employed = employer >= 0
-    reservation = np.where(studying, h.reservation, reservation)
+    if studying is not None:
+        reservation = np.where(studying, h.reservation, reservation)
     mix_out: dict[str, np.ndarray] = {}
     if mixed:
         by_skill = skills.units_by_skill(employer, h.skill, n_f)
@@ -99,7 +101,7 @@ def labour(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         units = skills.effective_units(by_skill, theta, p.skill_substitution)
         wanted = theta[:, None, :] * np.where(f.alive, f.labour_target, 0.0)[:, :, None]
         short = np.maximum(wanted - by_skill, 0.0).sum(axis=1)
-        idle = ~employed & ~studying
+        idle = ~employed if studying is None else ~employed & ~studying
         idle_units = np.stack(
             [(SKILL_WEIGHT[level] * (idle & (h.skill == level))).sum(axis=1) for level in range(3)], axis=1
         )
