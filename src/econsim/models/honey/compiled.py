@@ -190,7 +190,18 @@ def _flush(stage_vjb, n_slots, rows_j, code_k, block_kbt):
                 dst_bt[b, rows_j[j]] = src_jb[j, b]
 
 
-def _compiled() -> tuple[Any, Any, Any]:
+def _draws(words_bw, u_sb, x_sb):
+    """The stretch's uniforms and the normals' arguments from the stream's words, step-major: word 2i of
+    run b gives u = (w >> 11)·2⁻⁵³, word 2i + 1 the argument ((w >> 12) + ½)·2⁻⁵² of the inverse normal
+    CDF (``ndtri``, applied after: scipy's own, for its bits). Exact in float64, as the stages compute
+    them."""
+    for b in range(words_bw.shape[0]):
+        for i in range(u_sb.shape[0]):
+            u_sb[i, b] = np.float64(words_bw[b, 2 * i] >> np.uint64(11)) * _TWO_M53
+            x_sb[i, b] = (np.float64(words_bw[b, 2 * i + 1] >> np.uint64(12)) + 0.5) * _TWO_M52
+
+
+def _compiled() -> tuple[Any, Any, Any, Any]:
     if not _kernels:
         from econsim.engine.jit import njit
 
@@ -198,7 +209,8 @@ def _compiled() -> tuple[Any, Any, Any]:
         _kernels["prepare"] = compile_(_prepare)
         _kernels["finish"] = compile_(_finish)
         _kernels["flush"] = compile_(_flush)
-    return _kernels["prepare"], _kernels["finish"], _kernels["flush"]
+        _kernels["draws"] = compile_(_draws)
+    return _kernels["prepare"], _kernels["finish"], _kernels["flush"], _kernels["draws"]
 
 
 def _decline() -> tuple[int, dict[str, np.ndarray]]:
@@ -220,7 +232,7 @@ def fast_steps(stretch: Stretch) -> tuple[int, Mapping[str, np.ndarray]]:
     if tol is None:
         return _decline()
     try:
-        prepare, finish, flush = _compiled()
+        prepare, finish, flush, draws = _compiled()
     except ImportError:
         return _decline()
     from scipy.special import ndtri
@@ -234,8 +246,10 @@ def fast_steps(stretch: Stretch) -> tuple[int, Mapping[str, np.ndarray]]:
     stream = stretch.rng("price")
     start = stream.position()
     words_bw = stream.words_as_drawn(2 * n)
-    u_sb = np.ascontiguousarray(((words_bw[:, 0::2] >> np.uint64(11)) * _TWO_M53).T)
-    z_sb = np.ascontiguousarray(ndtri(((words_bw[:, 1::2] >> np.uint64(12)) + 0.5) * _TWO_M52).T)
+    u_sb = np.empty((n, n_b))
+    z_sb = np.empty((n, n_b))
+    draws(np.ascontiguousarray(words_bw), u_sb, z_sb)
+    ndtri(z_sb, out=z_sb)
     tmp_kb = np.empty((7, n_b))
     arg_b, e_b, move_b, ef_b = tmp_kb[4], tmp_kb[5], tmp_kb[3], tmp_kb[6]
     code_k = np.array(codes, dtype=np.int64)
