@@ -27,7 +27,7 @@ shows their CPU seconds (``time.process_time``): on a machine shared with other 
 run swings by several times, its CPU time much less, so every ratio is printed on both, each with its
 verdict.
 
-For ``econsim.cadcad`` the script also times the notebook's own functions alone (``time_user_functions``:
+For ``econsim.cadcad`` the script also times the notebook's own functions alone (``user_function_timer``:
 the states each step is handed, the three policies and the updates called on them in a bare loop), the
 floor of any runner of the unchanged model: it prints how much of each engine's CPU time is spent inside
 them (cadCAD and radCAD call all ten updates; ``econsim.cadcad`` calls two — the other eight only copy a
@@ -236,17 +236,18 @@ def time_econsim_cadcad(
     return times, df
 
 
-def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -> dict[str, float] | None:
+def user_function_timer(peers, params, runs: int, steps: int):
     """CPU seconds the notebook's own functions take on this sweep when nothing else runs: the floor of
     any runner of the unchanged model.
 
     Every state each step of each run is handed (the very objects, numpy scalars included, from
     ``econsim.cadcad``'s own runs) is kept first; then the functions are called on them in a bare loop —
-    no state copies, no merging, no rows, no table. Best of ``repeat`` (``time.process_time``):
-    ``policies`` (the three), ``updates`` (all ten), ``total`` (all thirteen: what cadCAD and radCAD call
-    every step), ``called`` (the policies and the updates ``econsim.cadcad`` calls: the other eight only
-    copy a policy signal and are applied as that lookup, see ``econsim.cadcad.simulate.passthrough``),
-    ``calls`` (steps)."""
+    no state copies, no merging, no rows, no table. Returns a function that times them once more and
+    returns the best CPU seconds (``time.process_time``) so far: ``policies`` (the three), ``updates``
+    (all ten), ``total`` (all thirteen: what cadCAD and radCAD call every step), ``called`` (the policies
+    and the updates ``econsim.cadcad`` calls: the other eight only copy a policy signal and are applied as
+    that lookup, see ``econsim.cadcad.simulate.passthrough``), ``calls`` (steps); None if econsim.cadcad
+    is not available."""
     try:
         from econsim.cadcad import spec as specs
         from econsim.cadcad.batch import seed_globals
@@ -306,7 +307,6 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
 
         return call
 
-    out = {}
     timed = (
         ("policies", only_policies),
         ("updates", loop_of(updates)),
@@ -314,23 +314,25 @@ def time_user_functions(peers, params, runs: int, steps: int, repeat: int = 3) -
         ("total", both(updates)),
         ("called", both(called_updates)),
     )
-    for name, fn in timed:
-        best = float("inf")
-        for _ in range(repeat):
-            c0 = time.process_time()
-            fn()
-            best = min(best, time.process_time() - c0)
-        out[name] = best
-    # the one loop and the two apart time the same calls: on a busy machine the smaller is the less disturbed
-    out["total"] = min(out["total"], out["policies"] + out["updates"])
-    out["called"] = min(out["called"], out["policies"] + out["called_updates"])
+    out = {name: float("inf") for name, _ in timed}
     out["calls"] = float(len(with_input))
     out["n_called_updates"] = float(len(called_updates))
     out["n_updates"] = float(len(updates))
-    return out
+
+    def once() -> dict[str, float]:
+        for name, fn in timed:
+            c0 = time.process_time()
+            fn()
+            out[name] = min(out[name], time.process_time() - c0)
+        # the one loop and the two apart time the same calls: the smaller is the less disturbed
+        out["total"] = min(out["total"], out["policies"] + out["updates"])
+        out["called"] = min(out["called"], out["policies"] + out["called_updates"])
+        return dict(out)
+
+    return once
 
 
-#: CPU seconds of the notebook's functions alone (``time_user_functions``), when measured
+#: CPU seconds of the notebook's functions alone (``user_function_timer``), best over the rounds
 FLOOR: dict[str, float] = {}
 
 
@@ -489,17 +491,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, list[float], str]] = []
     config = econsim_config(args.quick, args.runs, args.steps)
-    if COMPAT not in args.skip:
-        floor = time_user_functions(peers, params, args.runs, args.steps)
-        if floor:
-            FLOOR.update(floor)
-            print(
-                f"notebook functions alone: {floor['total']:.3f}s CPU (policies {floor['policies']:.3f}s, "
-                f"updates {floor['updates']:.3f}s; those econsim.cadcad calls {floor['called']:.3f}s)",
-                flush=True,
-            )
+    floor_once = None if COMPAT in args.skip else user_function_timer(peers, params, args.runs, args.steps)
 
-    # the engines the targets compare, in alternation: a change in the machine's load hits them alike
+    # the engines the targets compare, and the notebook's functions alone, in alternation: a change in the
+    # machine's load hits them alike
     native_times: list[float] = []
     native_cpu: list[float] = []
     compat_times: list[float] = []
@@ -530,7 +525,15 @@ def main(argv: list[str] | None = None) -> int:
                 params, runs=args.runs, steps=args.steps, seed=1, cpu=radcad_cpu
             )
             radcad_times.append(seconds)
+        if floor_once is not None:
+            FLOOR.update(floor_once())
         print(f"round {round_ + 1} of {args.rounds} done (load average {os.getloadavg()[0]:.2f})", flush=True)
+    if FLOOR:
+        print(
+            f"notebook functions alone: {FLOOR['total']:.3f}s CPU (policies {FLOOR['policies']:.3f}s, "
+            f"updates {FLOOR['updates']:.3f}s; those econsim.cadcad calls {FLOOR['called']:.3f}s)",
+            flush=True,
+        )
 
     if native_times:
         CPU["econsim"] = native_cpu
