@@ -406,6 +406,21 @@ def test_without_the_strict_check_a_nan_runs_on_as_nan(name, index):
     assert np.isnan(s.atp_r).any()  # the pools are the wallet sums
 
 
+@pytest.mark.parametrize("name", ["fiat_n", "crypto_n"])
+def test_the_strict_check_names_a_wallet_that_the_closing_pass_made_infinite(name):
+    """The closing pass returns the agent arrays to the strict check only when a regional sum is not
+    finite; then the error names the agent array (not the pool it feeds), with the step and the run: here
+    eADP, which the FX valve credits from the infinite balance, the first wallet array checked."""
+    _p, s, sim = build({"fx_cap_mult": 50.0}, runs=2)
+    sim.step(2)
+    s[name][1, 7] = np.inf  # run 1; fiat and crypto are read by the closing pass only
+    with pytest.raises(NonFiniteStateError) as caught:
+        sim.step(1)
+    error = caught.value
+    assert (error.variable, error.step, error.run) == ("adp_n", 3, 1)
+    assert not np.isfinite(s[name][1, 7]) and np.isfinite(s[name][0]).all()
+
+
 def test_demand_pass_gives_nan_to_the_region_of_a_nan_and_clips_infinities():
     from econsim.models.atp.wallets import demand_pass, region_bounds
 

@@ -71,8 +71,16 @@ def inheritance(s: Arrays, p: Arrays, rng: RandomStreams) -> dict[str, np.ndarra
         "day": s.day + 1,
     }
     # The wallets were updated in place. A finite sum proves every summand finite, so they are handed to
-    # the engine's strict check (one more pass over 5 × N floats) only when a sum is not: the check then
-    # names the agent array, the step and the run. fx_want_r covers fiat and crypto (0·∞ is NaN too).
-    if not (np.isfinite(sums_r3).all() and np.isfinite(fx_want_r).all()):
-        out.update(atp_n=s.atp_n, adp_n=s.adp_n, amp_n=s.amp_n, fiat_n=s.fiat_n, crypto_n=s.crypto_n)
-    return out
+    # the engine's strict check (one more pass over 5 × N floats) only when a sum is not, and first: the
+    # check then names the agent array, the step and the run. fx_want_r covers fiat and crypto (0·∞ is
+    # NaN too).
+    if np.isfinite(sums_r3).all() and np.isfinite(fx_want_r).all():
+        return out
+    wallets = {
+        "atp_n": s.atp_n,
+        "adp_n": s.adp_n,
+        "amp_n": s.amp_n,
+        "fiat_n": s.fiat_n,
+        "crypto_n": s.crypto_n,
+    }
+    return {**wallets, **out}
