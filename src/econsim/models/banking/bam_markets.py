@@ -254,6 +254,83 @@ def _pairwise(a, lo, n, stride):
 
 
 @njit(error_model="numpy")
+def _column_block(a, lo, n, out):
+    """``_block_sum`` of rows lo … lo + n − 1 (n ≤ 128) of every column of ``a``, reading the rows in
+    order (one pass over contiguous memory)."""
+    n_i = a.shape[1]
+    if n < 8:
+        for i in range(n_i):
+            out[i] = 0.0
+        for j in range(n):
+            for i in range(n_i):
+                out[i] += a[lo + j, i]
+        return
+    r = np.empty((8, n_i))
+    whole = n - (n % 8)
+    for j in range(whole):
+        e = j % 8
+        for i in range(n_i):
+            if j < 8:
+                r[e, i] = a[lo + j, i]
+            else:
+                r[e, i] += a[lo + j, i]
+    for i in range(n_i):
+        out[i] = ((r[0, i] + r[1, i]) + (r[2, i] + r[3, i])) + ((r[4, i] + r[5, i]) + (r[6, i] + r[7, i]))
+    for j in range(whole, n):
+        for i in range(n_i):
+            out[i] += a[lo + j, i]
+
+
+@njit(error_model="numpy")
+def _column_sums(a, lo, n, out):
+    """out[i] ← ``_pairwise`` of column i of ``a`` over rows lo … lo + n − 1, every column at once (the
+    same tree of blocks and halves, read row by row)."""
+    n_i = a.shape[1]
+    if n <= 128:
+        _column_block(a, lo, n, out)
+        return
+    depth = 64
+    at = np.empty(depth, dtype=np.int64)
+    size = np.empty(depth, dtype=np.int64)
+    stage = np.empty(depth, dtype=np.int64)  # 0 fresh, 1 left half pending, 2 right half pending
+    left = np.empty((depth, n_i))
+    right = np.empty((depth, n_i))
+    value = np.empty(n_i)
+    at[0], size[0], stage[0] = lo, n, 0
+    top = 0
+    while top >= 0:
+        if size[top] <= 128 or stage[top] == 3:
+            if stage[top] == 3:
+                for i in range(n_i):
+                    value[i] = left[top, i] + right[top, i]
+            else:
+                _column_block(a, at[top], size[top], value)
+            top -= 1
+            if top < 0:
+                for i in range(n_i):
+                    out[i] = value[i]
+            elif stage[top] == 1:
+                for i in range(n_i):
+                    left[top, i] = value[i]
+            else:
+                for i in range(n_i):
+                    right[top, i] = value[i]
+            continue
+        half = size[top] // 2
+        half -= half % 8
+        if stage[top] == 0:
+            stage[top] = 1
+            at[top + 1], size[top + 1], stage[top + 1] = at[top], half, 0
+        elif stage[top] == 1:
+            stage[top] = 2
+            at[top + 1], size[top + 1], stage[top + 1] = at[top] + half, size[top] - half, 0
+        else:
+            stage[top] = 3
+            continue
+        top += 1
+
+
+@njit(error_model="numpy")
 def _sum(a):
     """``a.sum()`` of a 1-d contiguous array, as numpy adds it."""
     n = a.shape[0]
@@ -309,11 +386,12 @@ def _open_books(stock_in, worth_in, volume_in, offsets, stock, worth, flow, open
     for r in range(turnover.shape[0]):
         for k in range(turnover.shape[1]):
             turnover[r, k] = 0.0
-    flat = stock_in.ravel()
+    sums = np.empty(n_i)
     for k in range(offsets.shape[0] - 1):
         lo, hi = offsets[k], offsets[k + 1]
+        _column_sums(stock_in, lo + 1, hi - lo - 1, sums)
         for i in range(n_i):
-            opening[k, i] = stock_in[lo, i] + _pairwise(flat, (lo + 1) * n_i + i, hi - lo - 1, n_i)
+            opening[k, i] = stock_in[lo, i] + sums[i]
 
 
 # --- the markets --------------------------------------------------------------------------------------
