@@ -251,7 +251,7 @@ def test_the_step_reads_the_words_of_its_block_as_drawing_the_whole_block_would(
 
 
 def test_sums_are_numpys_pairwise_sums():
-    from econsim.models.banking.bam_markets import _pairwise, _sum
+    from econsim.models.banking.bam_markets import _column_sums, _pairwise, _sum
 
     rng = np.random.default_rng(4)
     for n in (0, 1, 7, 8, 9, 127, 128, 129, 1000, 4099):
@@ -259,3 +259,7 @@ def test_sums_are_numpys_pairwise_sums():
         assert _sum(x) == x.sum()
         y = rng.standard_normal((max(n, 1), 3))
         assert _pairwise(y.ravel(), 2, max(n, 1), 3) == y[:, 2].sum()
+        z = rng.standard_normal((n + 2, 4)) * 10.0 ** rng.uniform(-6, 6, (n + 2, 4))
+        out = np.empty(4)
+        _column_sums(z, 1, n, out)  # a sector's members after its first: add.reduceat's order
+        np.testing.assert_array_equal(z[0] + out, np.add.reduceat(z, [0, n + 1], axis=0)[0])
