@@ -10,6 +10,19 @@ risk below. Memory: B·T·N·6 numbers (N = 5 000, T = 60, B = 2: 29 MB).
 Herding (``herding``): ρ_cluster of the net purchases within the model's clusters after a burn-in
 (``analysis.herding``, O(N·T)), beside the same agents regrouped at random (same cluster sizes) and,
 with ``random_network=True``, the same economy run on an Erdős–Rényi graph of the same mean degree.
+What it gives (defi case, 2 000 agents, days 15–60; the O(N·T) sum checked against the 1 770 pairwise
+correlations of 60 agents of the largest cluster: 0.2356 both ways): ρ_cluster 0.275 in the model's 82
+clusters, 0.26 in random groups — the paper's 0.85 ± 0.03 vs 0.15 ± 0.02 is not reproduced. The
+correlation is market-wide: one common factor (the mean standardized net purchase, driven by the chains'
+sentiment and pool prices that every agent rebalances against) explains 29 % of an agent's variance on
+average, which alone puts ρ ≈ 0.27 between any two agents. With that factor removed (each step's
+cross-sectional mean subtracted) ρ_cluster is 0.032 within clusters against 0.002 in random groups: the
+clusters' own co-movement is real but about 3 % of the variance. Imitation makes members' strategies μ
+alike, and trading is a function of μ, but nothing moves a cluster's members together from step to step.
+For 0.85 within vs 0.15 across, a shared cluster-level signal would have to carry ~70 % of an agent's
+trading variance (market ~15 %, idiosyncratic ~15 %): e.g. a sentiment shock per cluster (or per
+neighbourhood) tilting its members' risk targets each step, or agents copying the neighbours' last
+trades along links that homophily has concentrated within clusters — neither is in the model.
 
 Contagion (``contagion_inputs``): exposure of i to the counterparty of its active slot e, c_e = η_e /
 Σ_active η_i (i's share of business with it), buffer θ_i = 1 − μ_i1 (the share of value not in risky
