@@ -118,6 +118,24 @@ def test_a_mutable_value_that_appears_late_is_still_copied():
     assert ours["bag"].tolist()[2:5] == [2, [2], [3]]
 
 
+def u_late_array(params, substep, sH, s, _input):
+    # a number for two timesteps, then a 0-d array (numpy reads a column of them as numbers)
+    return "bag", s["bag"] + 1 if s["timestep"] < 2 else np.array(float(s["timestep"]))
+
+
+def p_grow_array(params, substep, sH, s):
+    if isinstance(s["bag"], np.ndarray):
+        s["bag"][()] += 100.0  # changes the array the previous row holds, unless it was copied
+    return {"d": 1}
+
+
+def test_a_zero_dimensional_array_that_appears_late_is_still_copied():
+    model = _model({"grow": p_grow_array}, {"bag": u_late_array, "n": u_n}, {"bag": 0, "n": 0}, timesteps=6)
+    ours = _same_as_cadcad(model)
+    # each row keeps the value it was written with: 2 and 3 as returned, not the 100s added to them later
+    assert [float(v) for v in ours["bag"].tolist()[2:5]] == [2.0, 2.0, 3.0]
+
+
 def u_new_name(params, substep, sH, s, _input):
     return "added", s["x"] * 2  # a variable the initial state does not have
 

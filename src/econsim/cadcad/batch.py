@@ -283,7 +283,9 @@ def _column(values) -> np.ndarray | list:
         arr = np.asarray(values)
     except (ValueError, TypeError):  # ragged values
         return list(values)
-    if arr.ndim == 1 and arr.dtype.kind in "biuf":
+    # numpy reads 0-d arrays as numbers too, but they are mutable: a column of them stays objects, so that
+    # ``_holds_mutable`` sees them (a 0-d array changed in place under an earlier row is a list's case)
+    if arr.ndim == 1 and arr.dtype.kind in "biuf" and is_atomic(values):
         return arr
     return list(values)
 
