@@ -136,6 +136,21 @@ def test_a_zero_dimensional_array_that_appears_late_is_still_copied():
     assert [float(v) for v in ours["bag"].tolist()[2:5]] == [2.0, 2.0, 3.0]
 
 
+def p_pop_y(params, substep, sH, s):
+    return {"y": s.pop("y")}  # takes a variable out of the state it was given; an update puts it back
+
+
+def u_y_back(params, substep, sH, s, _input):
+    return "y", _input["y"] + 1.0
+
+
+def test_a_variable_taken_out_and_written_back_keeps_its_column():
+    # the row has its width again but 'y' now comes last: its values must not shift into other columns
+    model = _model({"pop": p_pop_y}, {"x": u_x, "y": u_y_back}, {"x": 1.0, "y": 100.0})
+    ours = _same_as_cadcad(model)
+    assert ours["y"].tolist()[:3] == [100.0, 101.0, 102.0]
+
+
 def u_new_name(params, substep, sH, s, _input):
     return "added", s["x"] * 2  # a variable the initial state does not have
 

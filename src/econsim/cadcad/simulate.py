@@ -429,17 +429,19 @@ def in_place_plan(model: Model, call_all: bool = False) -> InPlacePlan | None:
 
 
 def _step_source(n_policies: int, inlined: list[bool]) -> str:
-    """The source of ``steps(params, s, flat, time_seq, run_id, width)``: the timesteps of one run of a
+    """The source of ``steps(params, s, flat, time_seq, run_id, keys)``: the timesteps of one run of a
     one-block model, written out for its functions (``P0..``, ``U0..``; an inlined pass-through ``k`` is
     the lookup ``_input[Kk]`` written to ``Vk``). It returns (-1, s) when done, or (t, s) after timestep
-    index t if the row's width changed (the row is then in ``s``, not in ``flat``).
+    index t if the row's keys are no longer ``keys`` in that order (the row is then in ``s``, not in
+    ``flat``): an update added a name, or a function deleted one (and it, or another, was written back
+    at the end of the dict), which would shift the row's values against the columns of ``flat``.
 
     Every function of a timestep sees the same state ``s``: the values are all evaluated, in the block's
     order, before the first write; a pass-through's lookup is evaluated in its place in that order. The
     writes follow in the block's order, so a variable two functions return takes the later value."""
     args = "params, 1, unseen, s"
     lines = [
-        "def steps(params, s, flat, time_seq, run_id, width, getrefcount=__import__('sys').getrefcount):",
+        "def steps(params, s, flat, time_seq, run_id, keys, getrefcount=__import__('sys').getrefcount):",
         "    unseen = []",
         "    extend = flat.extend",
         "    probe = {}",
@@ -484,7 +486,7 @@ def _step_source(n_policies: int, inlined: list[bool]) -> str:
         "        s['substep'] = 1",
         "        s['timestep'] = timestep",
         "        s['run'] = run_id",
-        "        if len(s) != width:",
+        "        if tuple(s) != keys:",
         "            return t, s",
         "        extend(s.values())",
         "    return -1, s",
@@ -505,7 +507,7 @@ def run_in_place(
     start = len(flat)
     flat.extend(genesis.values())
     steps = plan.steps
-    t, s = steps(params, genesis, flat, run.time_seq[:1], run.run, width)
+    t, s = steps(params, genesis, flat, run.time_seq[:1], run.run, keys)
     if t < 0:
         if len(run.time_seq) < 2:
             return None
@@ -513,7 +515,7 @@ def run_in_place(
             t = 0
             del flat[-width:]
         else:
-            t, s = steps(params, s, flat, run.time_seq[1:], run.run, width)
+            t, s = steps(params, s, flat, run.time_seq[1:], run.run, keys)
             if t < 0:
                 return None
             t += 1
