@@ -91,11 +91,10 @@ def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
             (consumer & f.alive).sum(axis=1), 1
         )
         share = np.where(capital, orders[:, None], rivals[:, None])
-        # a capital-goods firm expects at least ``order_share`` of an equal part of the orders (1: made
-        # to order). Its own sales, when it sold out, show only what it could make: at 300 households a
-        # small one, a few workers, stayed stuck below its next whole worker while orders went unmet and
-        # its sold-out price ran up fourfold; made to order it did not, but at 1 000 households the
-        # capital-goods firms then hired the economy to full employment, where it collapsed (README)
+        # capital goods are made to order: each capital-goods firm expects at least ``order_share`` of an
+        # equal part of the orders (its own sales, when it sold out, show only what it could make: a
+        # small one, a few workers, stayed stuck below the next whole worker while the orders went unmet
+        # and its sold-out price ran up fourfold)
         expected = np.maximum(expected, np.where(capital, col(p.order_share), col(p.demand_floor)) * share)
     target = col(p.inventory_target)
     # production meets expected sales and closes part of the inventory gap (a full correction each step
@@ -330,3 +329,4 @@ def _entry_equity(led, p, f, h, bankrupt_bf: np.ndarray) -> None:
             ("banks", "reserves", h.bank, per_owner_h),
         ],
     )
+

@@ -148,9 +148,9 @@ PARAMS: list[Param] = [
     ),
     Param(
         "order_share",
-        0.25,
+        1.0,
         "least a capital-goods firm expects to sell, as a share of an equal part of the capital goods "
-        "ordered (1: made to order; 0.25, the consumption-goods firms' demand_floor, as before)",
+        "ordered (1: made to order)",
         bounds=(0.0, 2.0),
     ),
     Param("inventory_target", 0.5, "target inventories in steps of expected sales", bounds=POS),
