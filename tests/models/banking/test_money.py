@@ -107,13 +107,11 @@ def test_firm_shares_live_on_the_ledger_and_a_bankruptcy_writes_them_off():
     plant = after_led.stock_of("firms", "capital")[0, 0]
     assert (before[owners] > 0).all()
     # the old shares are written off; the entrant takes over the plant free of debt and issues its
-    # shares, worth the plant and the working capital its owners pay in (entry_equity), to the same owners
-    paid_in = after_led.stock_of("firms", "deposits")[0, 0]
-    assert paid_in > 0
+    # shares, worth the plant, to the same owners
     np.testing.assert_allclose(
-        after_led.stock_of("households", "equity")[0, owners], (plant + paid_in) / owners.sum(), rtol=1e-9
+        after_led.stock_of("households", "equity")[0, owners], plant / owners.sum(), rtol=1e-9
     )
-    np.testing.assert_allclose(-after_led.stock_of("firms", "equity")[0, 0], plant + paid_in, rtol=1e-9)
+    np.testing.assert_allclose(-after_led.stock_of("firms", "equity")[0, 0], plant, rtol=1e-9)
     np.testing.assert_allclose(after_led.stock_of("firms", "loans")[0, 0], 0.0, atol=1e-6)
     assert sim.state["firm_bankruptcies"][0] >= 1
     written_off = after_led.flow[0, accounts.FLOWS.index("write_offs"), accounts.SECTORS.index("households")]

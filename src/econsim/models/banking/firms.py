@@ -3,9 +3,8 @@
 Plans (adaptive expectations, inventories against expected sales):
 
     x̂' = max(w·x·(1 + β·[sold out]) + (1 − w)·x̂, φ·m)    expected sales (β: demand beyond a stock-out;
-                                                           m: the orders per capital-goods firm, φ =
-                                                           ``order_share``, or the mean expectation of
-                                                           consumption-goods firms, φ = ``demand_floor``)
+                                                           m: the orders per capital-goods firm, or the
+                                                           mean expectation of consumption-goods firms)
     Y* = max(0, x̂' + θ_s·(s*·x̂' − inventory))               planned output (s*: target inventory in steps,
                                                            θ_s the share of the gap closed per step)
     L* = (Y* / (A·K^α))^{1/(1−α)}  (consumption goods),  L* = Y*/A_k  (capital goods)   skill units
@@ -25,8 +24,7 @@ firm's net worth or the deposits beyond next step's wage bill). A firm whose net
 deposits repay its loan, the rest of the loan is written off against the lender's equity, its owners'
 shares are written off, and the entrant taking over the plant (free of debt) issues its shares to the
 same owners, its workers are laid off, and an
-entrant takes over the plant in the same slot (price, expectations and wage offer at their kind's mean),
-its owners paying in its working capital for new shares (``entry_equity``, ``_entry_equity``).
+entrant takes over the plant in the same slot (price, expectations and wage offer at their kind's mean).
 """
 
 from __future__ import annotations
@@ -91,11 +89,7 @@ def firm_plans(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
             (consumer & f.alive).sum(axis=1), 1
         )
         share = np.where(capital, orders[:, None], rivals[:, None])
-        # capital goods are made to order: each capital-goods firm expects at least ``order_share`` of an
-        # equal part of the orders (its own sales, when it sold out, show only what it could make: a
-        # small one, a few workers, stayed stuck below the next whole worker while the orders went unmet
-        # and its sold-out price ran up fourfold)
-        expected = np.maximum(expected, np.where(capital, col(p.order_share), col(p.demand_floor)) * share)
+        expected = np.maximum(expected, col(p.demand_floor) * share)
     target = col(p.inventory_target)
     # production meets expected sales and closes part of the inventory gap (a full correction each step
     # makes the classic inventory cycle: output saw-toothing from one step to the next)
@@ -258,7 +252,6 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         runs = np.arange(B)[:, None]
         employer = np.where(h.employer >= 0, h.employer, 0)
         laid_off = (h.employer >= 0) & bankrupt[runs, employer]
-        _entry_equity(led, p, f, h, bankrupt)
     kinds, alive = p.firm_kind_f, f.alive
     fresh = {
         name: kind_mean(getattr(f, name), kinds, alive & ~bankrupt)
@@ -290,43 +283,3 @@ def firm_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
         **accounts.updates(led),
     }
     return out
-
-
-def _entry_equity(led, p, f, h, bankrupt_bf: np.ndarray) -> None:
-    """The entrant's owners pay in its working capital for new shares:
-
-        E_f = min(ε·D̄_kind, n_f·min_{h owns f} ½·D_h)
-
-    D̄_kind the mean deposits of the surviving firms of its kind, ε ``entry_equity``, n_f the firm's
-    owners, each paying an equal part of at most half its deposits D_h. Without it an entrant starts
-    with no cash and, scored on its slot's defaults, often no credit: it never hires, and once two of the
-    three capital-goods firms of a small economy sat idle that way the last one's sold-out prices ran up
-    fourfold and the credit that chased them overheated the economy until investment stopped."""
-    deposits_f = led.stock_of("firms", "deposits")
-    survivors = f.alive & ~bankrupt_bf
-    mean_f = kind_mean(np.maximum(deposits_f, 0.0), p.firm_kind_f, survivors)
-    n_h, n_f = p.firm_owner_h.shape[0], deposits_f.shape[1]
-    # the least an owner can pay, per firm: households h own firm h mod F, laid out as rows of F
-    rows = -(-n_h // n_f)
-    pad = np.full((deposits_f.shape[0], rows * n_f), np.inf)
-    pad[:, :n_h] = 0.5 * np.maximum(led.stock_of("households", "deposits"), 0.0)
-    least_f = pad.reshape(-1, rows, n_f).min(axis=1)
-    owners_f = np.bincount(p.firm_owner_h, minlength=n_f)
-    amount_f = np.where(bankrupt_bf, np.minimum(col(p.entry_equity) * mean_f, owners_f * least_f), 0.0)
-    per_owner_h = accounts.owner_part(amount_f, p.firm_owner_h)
-    firm_n, household_n = np.arange(n_f), np.arange(n_h)
-    led.book_net(
-        debit=[
-            ("firms", "deposits", firm_n, amount_f),
-            ("banks", "reserves", f.bank, amount_f),
-            ("households", "equity", household_n, per_owner_h),
-            ("banks", "deposits", h.bank, per_owner_h),
-        ],
-        credit=[
-            ("firms", "equity", firm_n, amount_f),
-            ("banks", "deposits", f.bank, amount_f),
-            ("households", "deposits", household_n, per_owner_h),
-            ("banks", "reserves", h.bank, per_owner_h),
-        ],
-    )
-

@@ -146,13 +146,6 @@ PARAMS: list[Param] = [
         "mean expected sales of consumption-goods firms)",
         bounds=UNIT,
     ),
-    Param(
-        "order_share",
-        1.0,
-        "least a capital-goods firm expects to sell, as a share of an equal part of the capital goods "
-        "ordered (1: made to order)",
-        bounds=(0.0, 2.0),
-    ),
     Param("inventory_target", 0.5, "target inventories in steps of expected sales", bounds=POS),
     Param(
         "inventory_adjustment",
@@ -181,13 +174,6 @@ PARAMS: list[Param] = [
         1.0,
         "deposits a firm keeps, in steps of its wage bill (plus its planned investment); the rest is paid out",
         bounds=POS,
-    ),
-    Param(
-        "entry_equity",
-        1.0,
-        "an entrant's working capital paid in by its owners for new shares, as a share of the mean "
-        "deposits of the surviving firms of its kind (each owner pays at most half its deposits)",
-        bounds=(0.0, 10.0),
     ),
     Param("loan_term_years", 3.0, "years over which loans amortize", bounds=(1e-3, None)),
     Param("investment_speed", 0.05, "share of the capital gap closed by investment per step", bounds=UNIT),
@@ -221,9 +207,9 @@ PARAMS: list[Param] = [
     Param("bank_equity", 0.12, "initial bank equity / loans", bounds=(1e-9, 1.0)),
     Param(
         "bank_capital_target",
-        0.05,
-        "equity a bank retains as a share of its financial assets (with 1.5 κ·loans, the larger; 5 %: a "
-        "leverage ratio a little above Basel III's 3 % minimum); equity beyond it is paid to its owners",
+        0.1,
+        "equity a bank retains as a share of its financial assets (with 1.5 κ·loans, the larger); equity "
+        "beyond it is paid out to the bank's owners",
         bounds=UNIT,
     ),
     Param("credit_supply", 1.0, "scale of what banks are willing to lend (<1: a credit crunch)", bounds=UNIT),
