@@ -19,9 +19,8 @@ covers an overdraft of its account by selling bonds to banks (pro rata to their 
 requirement; the central bank takes the rest) and redeems bonds from a surplus. Finally each bank below
 its reserve requirement borrows advances, and one above it repays them.
 
-Banks' accounts: profit is the change of net worth over the step; while equity stays above 1.5 κ·loans
-the owners receive D = max(payout·profit, E − E*), E* = max(1.5·κ·loans, e*·assets) the equity the bank
-retains (``bank_equity_target``), at most the bank's reserves; a bank with negative equity fails and is
+Banks' accounts: profit is the change of net worth over the step; a share ``payout`` of a positive profit
+goes to the owners while equity stays above 1.5 κ·loans; a bank with negative equity fails and is
 recapitalised by the government to κ·loans (``capital_transfers``).
 """
 
@@ -248,16 +247,6 @@ def _reserve_requirement(led, p) -> None:
     accounts.between_banks_and_cb(led, None, "reserves", bank_k, borrow - repay)
 
 
-def bank_equity_target(led, p) -> np.ndarray:
-    """(B, K) the equity a bank retains: E* = max(1.5·κ·loans, e*·A), A its financial assets
-    (``bank_capital_target`` e*, a leverage-ratio floor that keeps a bank without loans able to lend)."""
-    assets = np.zeros(led.net_worth[:, led.holders("banks")].shape)
-    for instrument in accounts.INSTRUMENTS:  # a fixed order of additions: the same sum at any batch size
-        assets = assets + np.maximum(led.stock_of("banks", instrument), 0.0)
-    loans = led.stock_of("banks", "loans")
-    return np.maximum(1.5 * col(p.capital_requirement) * loans, col(p.bank_capital_target) * assets)
-
-
 def bank_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     b, h = s.banks, s.households
     led = accounts.books(s, p)
@@ -267,11 +256,7 @@ def bank_accounts(s: Arrays, p, rng: RandomStreams) -> dict[str, np.ndarray]:
     loans = led.stock_of("banks", "loans")
     healthy = equity > 1.5 * col(p.capital_requirement) * loans
     reserves = np.maximum(led.stock_of("banks", "reserves"), 0.0)
-    # equity beyond the bank's target is paid out too: retained without bound it drains deposits from the
-    # economy into bank capital, funded by government bonds whose interest it retains again
-    target = bank_equity_target(led, p)
-    wanted = np.maximum(col(p.payout) * np.maximum(profit, 0.0), equity - target)
-    dividend = np.where(healthy, np.clip(wanted, 0.0, reserves), 0.0)
+    dividend = np.where(healthy, np.minimum(col(p.payout) * np.maximum(profit, 0.0), reserves), 0.0)
     n_k = equity.shape[1]
     owners_k = np.bincount(p.bank_owner_h, minlength=n_k)
     per_owner = dividend[:, p.bank_owner_h] / np.maximum(owners_k[p.bank_owner_h], 1)

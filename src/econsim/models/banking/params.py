@@ -205,13 +205,6 @@ PARAMS: list[Param] = [
     Param("deposit_markdown", 0.01, "deposit rate below the policy rate (floored at zero)", bounds=POS),
     Param("risk_premium", 0.1, "loan-rate premium per unit of default probability", bounds=POS),
     Param("bank_equity", 0.12, "initial bank equity / loans", bounds=(1e-9, 1.0)),
-    Param(
-        "bank_capital_target",
-        0.1,
-        "equity a bank retains as a share of its financial assets (with 1.5 κ·loans, the larger); equity "
-        "beyond it is paid out to the bank's owners",
-        bounds=UNIT,
-    ),
     Param("credit_supply", 1.0, "scale of what banks are willing to lend (<1: a credit crunch)", bounds=UNIT),
     # --- central bank
     Param(
