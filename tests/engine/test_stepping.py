@@ -78,3 +78,15 @@ def test_param_validation_names_value_and_valid_range():
 def test_negative_steps_rejected():
     with pytest.raises(ConfigError, match="steps = -1"):
         _run(_counter_model([double_b]), steps=-1)
+
+
+def test_a_parameter_declared_twice_is_refused_naming_it():
+    # two modules declaring one name would silently share one value (the later default)
+    with pytest.raises(ValueError, match=r"parameters declared twice: k$"):
+        Model(
+            name="t",
+            doc="test",
+            params=[Param("k", 1.0, "gain"), Param("j", 0.0, "other"), Param("k", 2.0, "another gain")],
+            state=[Var("a", 1.0, "a")],
+            step=[add_b_to_a],
+        )

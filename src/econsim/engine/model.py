@@ -257,6 +257,11 @@ class Model:
     def __post_init__(self) -> None:
         self.blocks: tuple[Block, ...] = tuple(b if isinstance(b, Block) else Block(b) for b in self.step)
         self.param_by_name = {p.name: p for p in self.params}
+        if len(self.param_by_name) != len(self.params):
+            # two modules declaring the same name would share one value, whichever default came last
+            names = [p.name for p in self.params]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"model {self.name}: parameters declared twice: {', '.join(twice)}")
         #: every state variable: the plain ones, then each population's (prefixed) ones
         self.variables: tuple[Var, ...] = (
             *self.state,
