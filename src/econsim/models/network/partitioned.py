@@ -333,11 +333,11 @@ class NetworkBlock:
             sentiment=sentiment, pool_cash=pool_cash[None], pool_asset=pool_asset[None], amm_volume=out.copy()
         )
 
-        # edge flows: every credit to an agent (cash, tokens, traded units, offer totals) in its row of `due`
+        # edge flows: every credit to an agent (cash, tokens, traded units, offer totals) in its row of `credits_nw`
         h0 = self.holdings.copy()
         n_loc = len(self.mu)
         _, OWED, TOK, width = payments.columns(C, A)
-        due = np.zeros((n_loc, width), np.int64)
+        credits_nw = np.zeros((n_loc, width), np.int64)
         day = int(g["day"][0])
         rates = (_f(p.eta_min), _f(p.pay_rate), _f(p.otc_rate))
         common = (
@@ -352,15 +352,15 @@ class NetworkBlock:
             pool_asset,
             day,
         )
-        payments._pay.kernel(*common, *rates, due, self.flow)
+        payments._pay.kernel(*common, *rates, credits_nw, self.flow)
         offers = slice(OWED, TOK)
         inbox, _ = yield Exchange(
-            send={k: _compact(due[r, offers]) for k, r in self.ghost_rows.items() if len(r)}
+            send={k: _compact(credits_nw[r, offers]) for k, r in self.ghost_rows.items() if len(r)}
         )
         for k, values in inbox.items():
-            due[self.send_rows[k], offers] += values
+            credits_nw[self.send_rows[k], offers] += values
         scale = np.ones((n_loc, C))
-        payments._scales.kernel(self.holdings, due[:n], scale[:n])
+        payments._scales.kernel(self.holdings, credits_nw[:n], scale[:n])
         inbox, _ = yield Exchange(send={k: scale[rows] for k, rows in self.send_rows.items() if len(rows)})
         self._place(inbox, scale)
         vol = np.zeros(1, np.int64)
@@ -372,26 +372,26 @@ class NetworkBlock:
             _f(p.strategy_vol),
             mu_new,
         )
-        payments._fill.kernel(*common, *rates, scale, due, self.flow, vol, *imitation)
+        payments._fill.kernel(*common, *rates, scale, credits_nw, self.flow, vol, *imitation)
         # one superstep: the credits to their owners (all but the offer totals, sent already) and the
         # walkers' new μ to the peers holding them as ghosts (the imitation was computed in the trades' walk)
         self.mu_own = mu_new
         self.mu[:n] = mu_new
         credit = np.r_[0:OWED, TOK:width]
-        owe = {k: _compact(due[r][:, credit]) for k, r in self.ghost_rows.items() if len(r)}
+        owe = {k: _compact(credits_nw[r][:, credit]) for k, r in self.ghost_rows.items() if len(r)}
         mus = self._mu_messages()
         send = {k: (owe.get(k), mus.get(k)) for k in owe.keys() | mus.keys()}
         inbox, red = yield Exchange(send=send, total={"p2p": vol})
         for k, (credit_k, mu_k) in inbox.items():
             if credit_k is not None:
                 rows = self.send_rows[k]
-                block = due[rows]
+                block = credits_nw[rows]
                 block[:, credit] += credit_k
-                due[rows] = block
+                credits_nw[rows] = block
             if mu_k is not None:
                 self.mu[self.ghost_rows[k]] = mu_k
         units = np.empty(n, np.int64)
-        payments._credit.kernel(self.holdings, due[:n], units)
+        payments._credit.kernel(self.holdings, credits_nw[:n], units)
         self.traded = traded + units / UNIT
         g["p2p_volume"] = red["p2p"] / UNIT
 
