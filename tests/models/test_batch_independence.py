@@ -43,6 +43,18 @@ CASES: dict[str, tuple[dict[str, Any], int, int]] = {
     "banking/collateral": ({"n_households": 60, "n_firms": 10, "n_banks": 2, **COLLATERAL}, 2, 4),
 }
 
+#: cases whose first use compiles kernels for half a minute in a fresh clone (the BAM step): slow tier
+SLOW_CASES = {"banking/bam", ("banking", "bam")}
+
+
+def _marked(cases):
+    """The cases as pytest parameters, the SLOW_CASES marked slow."""
+    return [
+        pytest.param(*(c if isinstance(c, tuple) else (c,)), marks=pytest.mark.slow) if c in SLOW_CASES else c
+        for c in cases
+    ]
+
+
 #: (model, context) → fixed parameters under which the listed parameters act
 CONTEXTS: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
     ("atp", "migration"): ({"migration_rate_annual": 0.5}, ("migration_kappa",)),
@@ -173,7 +185,7 @@ def _same(mine: pd.DataFrame, alone: pd.DataFrame) -> bool:
 
 @pytest.mark.parametrize(
     ("model_name", "ctx"),
-    [(m, ctx) for m in CASES if "/" not in m for ctx, _, _ in groups(m)],
+    _marked([(m, ctx) for m in CASES if "/" not in m for ctx, _, _ in groups(m)]),
 )
 def test_every_swept_parameter_value_equals_the_same_run_made_alone(model_name, ctx):
     (fixed, names) = next((f, n) for c, f, n in groups(model_name) if c == ctx)
@@ -260,7 +272,7 @@ def reference(model_name: str) -> pd.DataFrame:
     return econsim.run(sweep_config(model_name)).to_pandas()
 
 
-@pytest.mark.parametrize("model_name", CASES)
+@pytest.mark.parametrize("model_name", _marked(CASES))
 @pytest.mark.parametrize("budget_mb", [1e-4, 0.05])
 def test_batch_size_and_memory_budget_do_not_change_results(model_name, budget_mb):
     res = econsim.run(sweep_config(model_name, memory_budget_mb=budget_mb))
@@ -276,14 +288,14 @@ def test_a_tiny_budget_gives_one_run_per_batch():
         assert all(stop - start == 1 for start, stop in plan.batches)
 
 
-@pytest.mark.parametrize("model_name", CASES)
+@pytest.mark.parametrize("model_name", _marked(CASES))
 @pytest.mark.parametrize("workers", [1, 2, pytest.param(3, marks=pytest.mark.slow)])
 def test_the_process_executor_with_any_worker_count_gives_identical_results(model_name, workers, tmp_path):
     res = econsim.run(sweep_config(model_name, executor="process", workers=workers, out=str(tmp_path / "r")))
     pd.testing.assert_frame_equal(res.to_pandas(), reference(model_name), check_exact=True)
 
 
-@pytest.mark.parametrize("model_name", CASES)
+@pytest.mark.parametrize("model_name", _marked(CASES))
 def test_record_every_records_the_same_values_at_fewer_steps(model_name):
     _, _, steps = CASES[model_name]
     sparse = econsim.run(sweep_config(model_name, record_every=4)).to_pandas()

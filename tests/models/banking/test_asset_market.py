@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from econsim.engine import Simulation
@@ -15,6 +16,8 @@ from econsim.models.registry import get_model
 CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "banking"
 
 
+@pytest.mark.slow  # 60 strict steps at 200 households, 20 s in a fresh clone; the default tier's strict
+# scenario test sees the equity_bubble mechanism act in a short run
 def test_equity_bubble_leaves_its_fundamental_and_returns():
     cfg = yaml.safe_load((CONFIGS / "equity_bubble.yaml").read_text())
     params = {**cfg["params"], "n_households": 200, "n_firms": 20, "n_banks": 2}

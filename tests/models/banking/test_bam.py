@@ -37,8 +37,8 @@ def economy():
     return sim, sim.records
 
 
-@pytest.mark.slow  # the full preset for 16 s; the strict identities of BAM also hold in the default tier's
-# batch-independence case banking/bam
+@pytest.mark.slow  # the full preset for 16 s; the strict identities of BAM also hold in the
+# batch-independence case banking/bam (slow tier too)
 def test_the_preset_runs_through_econsim_run_with_every_identity_holding(tmp_path):
     raw = yaml.safe_load((ROOT / "configs/banking/bam.yaml").read_text())
     raw["figures"] = []  # drawing is tested elsewhere; this is about the run
@@ -52,6 +52,8 @@ def test_the_preset_runs_through_econsim_run_with_every_identity_holding(tmp_pat
     assert (df[df.timestep > 0].unemployment < 1).all()
 
 
+@pytest.mark.slow  # compiling the BAM step's two kernels takes about 35 s in a fresh clone: every test that
+# runs a BAM step is in the slow tier (CI runs it), the pure functions' tests stay in the default one
 def test_bam_unemployment_cycles_and_firm_sizes_are_those_of_the_book(economy):
     """After a burn-in: unemployment in a plausible band (bamengine's defaults give about 18 %), GDP growth
     with a nonzero variance (endogenous cycles, no exogenous shock to aggregates), firms failing and
@@ -73,6 +75,8 @@ def test_bam_unemployment_cycles_and_firm_sizes_are_those_of_the_book(economy):
     assert (skew > 0).all(), skew
 
 
+@pytest.mark.slow  # compiling the BAM step's two kernels takes about 35 s in a fresh clone: every test that
+# runs a BAM step is in the slow tier (CI runs it), the pure functions' tests stay in the default one
 def test_the_minimum_wage_moves_only_at_its_revisions_by_last_years_inflation(economy):
     _, rec = economy
     c = rec.columns
@@ -90,6 +94,8 @@ def test_the_minimum_wage_moves_only_at_its_revisions_by_last_years_inflation(ec
     assert (wage[employed] >= np.repeat(w[-1][:, None], wage.shape[1], axis=1)[employed] - 1e-12).all()
 
 
+@pytest.mark.slow  # compiling the BAM step's two kernels takes about 35 s in a fresh clone: every test that
+# runs a BAM step is in the slow tier (CI runs it), the pure functions' tests stay in the default one
 def test_loans_last_one_step_and_dividends_are_shared_equally(economy):
     """At the end of a step every loan is repaid or written off; the dividends of the step reach every
     household in equal shares; households and firms never hold negative deposits."""
@@ -121,6 +127,8 @@ def test_the_preset_starts_from_bamengines_initial_conditions():
     assert s["minimum_wage"][0] == pytest.approx(0.5 / 3 * 0.5)
 
 
+@pytest.mark.slow  # compiling the BAM step's two kernels takes about 35 s in a fresh clone: every test that
+# runs a BAM step is in the slow tier (CI runs it), the pure functions' tests stay in the default one
 def test_every_firm_makes_the_one_good_whatever_the_capital_goods_share():
     a = econsim.run(
         {"model": "banking", "params": {**HALF, "capital_firm_share": 0.3}, "steps": 6, "seed": 2}
