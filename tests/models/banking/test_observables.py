@@ -25,7 +25,12 @@ def _small(params: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("path", PRESETS, ids=[p.stem for p in PRESETS])
+@pytest.mark.parametrize(
+    "path",
+    # bam compiles its step's kernels for ~20 s in a fresh clone: slow tier (as test_bam's runs)
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem == "bam" else p for p in PRESETS],
+    ids=[p.stem for p in PRESETS],
+)
 def test_every_observable_is_finite_and_the_bank_equity_ratio_a_share(path):
     config = yaml.safe_load(path.read_text())
     sim = Simulation(model, _small(config.get("params", {})), runs=2, seed=3, strict=True)
