@@ -133,7 +133,15 @@ def test_bad_input_is_named_before_any_work(params, message):
         econsim.run({"model": "banking", "params": params, "steps": 2})
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs/banking").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    # bam compiles its step's kernels for ~20 s in a fresh clone: slow tier (as test_bam's runs)
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.stem == "bam" else p
+        for p in sorted((ROOT / "configs/banking").glob("*.yaml"))
+    ],
+    ids=lambda p: p.stem,
+)
 def test_every_banking_config_runs(path, tmp_path):
     raw = yaml.safe_load(path.read_text())
     raw["params"] = {
