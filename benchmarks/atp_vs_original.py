@@ -30,14 +30,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-H1 = ROOT / "configs" / "atp" / "H1_baseline_stability.yaml"
-ONE_THREAD = {
-    "NUMBA_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
+# the H1 world and the one-thread environment of the econsim-only benchmark (stdlib imports only, so the
+# original's interpreter, which runs this script as its worker, can import it too)
+from atp_scaling import H1
+from atp_scaling import ONE_CORE as ONE_THREAD
+
 HOW = """\
 This benchmark needs the original ATP-Economy, which is not on PyPI and cannot be fetched here:
 
