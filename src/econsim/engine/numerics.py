@@ -29,3 +29,10 @@ def per_run_power(base: np.ndarray, exponent_b: np.ndarray | float) -> np.ndarra
         rows = np.nonzero(e == v)[0]
         out[rows] = base[rows] ** float(v)
     return out
+
+
+def col(x) -> np.ndarray:
+    """A per-run parameter (B,) as a (B, 1) column, to broadcast against a (B, n) population array; a
+    per-batch scalar stays a scalar."""
+    x = np.asarray(x)
+    return x.reshape(-1, 1) if x.ndim == 1 else x

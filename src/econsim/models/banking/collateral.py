@@ -43,17 +43,12 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, Param, RandomStreams, Var
+from econsim.engine.numerics import col
 from econsim.models.banking import accounts
 
 #: (β0, β_leverage, β_debt_to_income, β_net_worth_ratio, β_defaults)
 BETA = (-3.5, 3.5, 0.5, -1.0, 0.5)
 REFUSE_ABOVE = 0.5
-
-
-def col(x) -> np.ndarray:
-    """A per-run parameter as a (B, 1) column (``firms.col``; not imported: ``firms`` imports this module)."""
-    x = np.asarray(x)
-    return x.reshape(-1, 1) if x.ndim == 1 else x
 
 
 PARAMS: list[Param] = [

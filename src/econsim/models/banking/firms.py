@@ -32,13 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from econsim.engine import Arrays, RandomStreams
+from econsim.engine.numerics import col
 from econsim.models.banking import accounts, collateral
-
-
-def col(x) -> np.ndarray:
-    """A per-run parameter as a (B, 1) column (a per-batch scalar stays a scalar)."""
-    x = np.asarray(x)
-    return x.reshape(-1, 1) if x.ndim == 1 else x
 
 
 def capital_goods_price(price_bf: np.ndarray, p) -> np.ndarray:

@@ -35,17 +35,13 @@ from typing import Any
 import numpy as np
 
 from econsim.engine import Arrays, Param, RandomStreams, Var
+from econsim.engine.numerics import col
 from econsim.models.banking import accounts
 from econsim.models.banking.markets import SKILL_WEIGHT
 
 #: survey housing tenure codes (CE ``CUTENURE``) of owner-occupiers
 OWNER_TENURE = (1, 2, 3)
 RENTER_TENURE = 4
-
-
-def col(x) -> np.ndarray:
-    x = np.asarray(x)
-    return x.reshape(-1, 1) if x.ndim == 1 else x
 
 
 PARAMS: list[Param] = [
